@@ -1,0 +1,102 @@
+"""The practice's records as the EHR knows them: children, the adults on their charts, visits."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "F", _("Female")
+        MALE = "M", _("Male")
+        OTHER = "O", _("Other")
+        UNKNOWN = "U", _("Unknown")
+
+    mrn = models.CharField("chart number (MRN)", max_length=32, unique=True)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    contacts = models.ManyToManyField("FamilyContact", through="PatientContact", related_name="patients")
+
+    class Meta:
+        indexes = [models.Index(fields=["last_name", "first_name"]), models.Index(fields=["date_of_birth"])]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class FamilyContact(models.Model):
+    """An adult on one or more charts (siblings share their parents)."""
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        SPANISH = "es", "Español"
+
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    cell_phone = PhoneNumberField(blank=True)  # stored in E.164
+    preferred_language = models.CharField(max_length=5, choices=Language.choices, default=Language.ENGLISH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["email"]), models.Index(fields=["cell_phone"])]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class PatientContact(models.Model):
+    """How an adult is related to one child."""
+
+    class Relationship(models.TextChoices):
+        MOTHER = "mother", _("Mother")
+        FATHER = "father", _("Father")
+        PARENT = "parent", _("Parent")
+        GUARDIAN = "guardian", _("Legal guardian")
+        GRANDPARENT = "grandparent", _("Grandparent")
+        STEPPARENT = "stepparent", _("Stepparent")
+        FOSTER_PARENT = "foster_parent", _("Foster parent")
+        OTHER = "other", _("Other")
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="contact_links")
+    contact = models.ForeignKey(FamilyContact, on_delete=models.CASCADE, related_name="patient_links")
+    relationship = models.CharField(max_length=20, choices=Relationship.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["patient", "contact"], name="patient_contact_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} ({self.get_relationship_display()} of {self.patient})"
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        ARRIVED = "arrived", _("Arrived")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        NO_SHOW = "no_show", _("No show")
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="appointments")
+    starts_at = models.DateTimeField(db_index=True)
+    provider = models.CharField(max_length=100)
+    visit_type = models.CharField(max_length=100)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.patient} at {self.starts_at:%Y-%m-%d %H:%M} with {self.provider}"

@@ -1,0 +1,13 @@
+"""Tests: the database named by DATABASE_URL (SQLite by default, PostgreSQL in CI), fast hashing."""
+
+from .base import *  # noqa: F403
+from .base import DATABASES, env
+
+SECRET_KEY = "test-only-not-secret-" + "x" * 40
+DEBUG = False
+# Argon2 costs ~95 ms a hash here; tests hash thousands of PINs and passwords.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_portalreg")}

@@ -1,0 +1,291 @@
+"""Registration state. Rows here change only through `registration.services`."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from patients.models import FamilyContact, Patient
+
+
+class Path(models.TextChoices):
+    """Where in the practice's day a registration started."""
+
+    CHART = "chart", _("Chart family contacts")
+    APPOINTMENT_WINDOW = "appointment_window", _("Appointment window")
+    APPOINTMENT_LIST = "appointment_list", _("Appointment list")
+    PATIENT_ADMIN = "patient_admin", _("Patient administration")
+    SELF_REGISTRATION = "self_registration", _("Self-registration")
+
+
+PIN_PATHS = [Path.CHART, Path.APPOINTMENT_WINDOW, Path.APPOINTMENT_LIST, Path.PATIENT_ADMIN]
+
+
+class PortalStatus(models.TextChoices):
+    NOT_REGISTERED = "not_registered", _("Not registered")
+    PENDING = "pending", _("Pending")
+    REGISTERED = "registered", _("Registered")
+
+
+class PortalAccount(models.Model):
+    """A parent's portal login. Its email, name and password live on the sign-in user."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="portal_account"
+    )
+    cell_phone = PhoneNumberField(blank=True)
+    preferred_language = models.CharField(
+        max_length=5, choices=FamilyContact.Language.choices, default=FamilyContact.Language.ENGLISH
+    )
+    created_at = models.DateTimeField()
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_duplicates"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(disabled_at__isnull=True, merged_into__isnull=True)
+                | models.Q(disabled_at__isnull=False),
+                name="account_merged_only_when_disabled",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.user.email
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def is_disabled(self) -> bool:
+        return self.disabled_at is not None
+
+
+class Pin(models.Model):
+    """A one-time registration code for one patient and one family contact.
+
+    Only `lookup` (the first group, not secret on its own) is stored as typed; the rest is kept as a
+    salted hash, so the code cannot be read back from the database.
+    """
+
+    class EndReason(models.TextChoices):
+        SUPERSEDED = "superseded", _("A newer PIN was issued")
+        LOCKED = "locked", _("Too many wrong tries")
+        ACCOUNT_DISABLED = "account_disabled", _("The parent's account was disabled")
+        AUTHENTICATED = "authenticated", _("The practice authenticated a self-registration instead")
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pins")
+    contact = models.ForeignKey(FamilyContact, on_delete=models.PROTECT, related_name="pins")
+    appointment = models.ForeignKey(
+        "patients.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    path = models.CharField(max_length=20, choices=[(p.value, p.label) for p in PIN_PATHS])
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    lookup = models.CharField(max_length=4, db_index=True)
+    secret_hash = models.CharField(max_length=255)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    redeemed_by = models.ForeignKey(
+        PortalAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="redeemed_pins"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # A newer PIN makes the older one useless: at most one unused PIN per patient and contact.
+            models.UniqueConstraint(
+                fields=["patient", "contact"],
+                condition=models.Q(redeemed_at__isnull=True, revoked_at__isnull=True),
+                name="pin_one_live_per_patient_contact",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(redeemed_at__isnull=True) | models.Q(revoked_at__isnull=True),
+                name="pin_redeemed_or_revoked_not_both",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(redeemed_at__isnull=True) | models.Q(redeemed_by__isnull=False),
+                name="pin_redeemed_names_account",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("issued_at")), name="pin_expires_after_issue"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["patient", "expires_at"],
+                condition=models.Q(redeemed_at__isnull=True, revoked_at__isnull=True),
+                name="pin_live_by_patient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"PIN {self.lookup}-… for {self.patient_id}/{self.contact_id}"
+
+
+class PortalAccess(models.Model):
+    """An account may see a patient, as (or through) one family contact."""
+
+    account = models.ForeignKey(PortalAccount, on_delete=models.PROTECT, related_name="accesses")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="portal_accesses")
+    contact = models.ForeignKey(FamilyContact, on_delete=models.PROTECT, related_name="portal_accesses")
+    path = models.CharField(max_length=20, choices=Path.choices)
+    granted_at = models.DateTimeField()
+    pin = models.OneToOneField(Pin, null=True, blank=True, on_delete=models.PROTECT, related_name="access")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "patient"], name="access_one_per_account_patient"),
+        ]
+        indexes = [models.Index(fields=["patient", "granted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} → {self.patient}"
+
+
+class SelfRegistrationRequest(models.Model):
+    """A parent signed up without a PIN and named a child; the practice must match and authenticate it."""
+
+    class Status(models.TextChoices):
+        AWAITING = "awaiting", _("Awaiting authentication")
+        AUTHENTICATED = "authenticated", _("Authenticated")
+        DECLINED = "declined", _("Declined")
+
+    account = models.ForeignKey(PortalAccount, on_delete=models.PROTECT, related_name="self_registrations")
+    # The child and the parent as the parent typed them.
+    child_first_name = models.CharField(max_length=100)
+    child_last_name = models.CharField(max_length=100)
+    child_date_of_birth = models.DateField()
+    parent_first_name = models.CharField(max_length=100)
+    parent_last_name = models.CharField(max_length=100)
+    parent_email = models.EmailField()
+    parent_cell_phone = PhoneNumberField(blank=True)
+    submitted_at = models.DateTimeField()
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.AWAITING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.TextField(blank=True)
+    access = models.OneToOneField(
+        PortalAccess, null=True, blank=True, on_delete=models.PROTECT, related_name="self_registration"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="awaiting", decided_at__isnull=True)
+                | models.Q(status="authenticated", decided_at__isnull=False, access__isnull=False)
+                | models.Q(status="declined", decided_at__isnull=False) & ~models.Q(decline_reason=""),
+                name="self_registration_decision_complete",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["submitted_at"], condition=models.Q(status="awaiting"), name="self_reg_awaiting"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent_email} for {self.child_first_name} {self.child_last_name} ({self.status})"
+
+
+class WelcomeMessage(models.Model):
+    """A welcome email or text holding the portal address and a PIN (the appointment-list path)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("Text message")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to send")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    pin = models.OneToOneField(Pin, on_delete=models.PROTECT, related_name="welcome_message")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    address = models.CharField(max_length=254)  # an email address, or a phone number in E.164
+    language = models.CharField(max_length=5, choices=FamilyContact.Language.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    queued_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.address} ({self.status})"
+
+
+class AppendOnlyError(Exception):
+    """Audit events are history: they are written once and never changed or removed."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Audit events cannot be changed.")
+
+    def delete(self):
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """One state change: who, when, through which path. Append-only; never holds a PIN or password."""
+
+    class Action(models.TextChoices):
+        PIN_ISSUED = "pin_issued", _("PIN issued")
+        WELCOME_QUEUED = "welcome_queued", _("Welcome message queued")
+        PIN_REDEEMED = "pin_redeemed", _("PIN redeemed")
+        PIN_REDEEM_FAILED = "pin_redeem_failed", _("PIN tried with a wrong date of birth")
+        PIN_LOCKED = "pin_locked", _("PIN locked after too many wrong tries")
+        SELF_REGISTRATION_SUBMITTED = "self_registration_submitted", _("Self-registration submitted")
+        SELF_REGISTRATION_AUTHENTICATED = (
+            "self_registration_authenticated",
+            _("Self-registration authenticated"),
+        )
+        SELF_REGISTRATION_DECLINED = "self_registration_declined", _("Self-registration declined")
+        ACCOUNT_DISABLED = "account_disabled", _("Duplicate account disabled")
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=40, choices=Action.choices)
+    path = models.CharField(max_length=20, choices=Path.choices, blank=True)
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    contact = models.ForeignKey(
+        FamilyContact, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    account = models.ForeignKey(
+        PortalAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "at"])]
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events cannot be deleted.")

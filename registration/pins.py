@@ -1,0 +1,61 @@
+"""PIN codes: making them, reading what a person typed, and checking them without storing them.
+
+A PIN is 12 characters of Crockford's base32 (60 random bits), shown as `7KQF-X82Z-913P`. The first
+group is stored as typed so the row can be found; the other eight characters (40 bits) are kept only
+as a salted hash made by Django's password hashers.
+"""
+
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.hashers import check_password, make_password
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O or U
+LENGTH = 12
+GROUP = 4
+# People misread these; Crockford's decoding maps them to the digit they look like.
+_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_SEPARATORS = str.maketrans("", "", " -_.\t")
+
+
+class PinFormatError(ValueError):
+    """What was typed cannot be a PIN at all (wrong length or characters)."""
+
+
+@dataclass(frozen=True)
+class PinParts:
+    lookup: str
+    secret: str
+
+    @property
+    def display(self) -> str:
+        code = self.lookup + self.secret
+        return "-".join(code[i : i + GROUP] for i in range(0, LENGTH, GROUP))
+
+
+def pin_generate() -> PinParts:
+    code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return PinParts(lookup=code[:GROUP], secret=code[GROUP:])
+
+
+def pin_parse(typed: str) -> PinParts:
+    """Read a PIN as a person typed it: any case, with or without dashes and spaces, O for 0, I or L for 1."""
+    code = typed.upper().translate(_SEPARATORS).translate(_LOOKALIKES)
+    if len(code) != LENGTH:
+        raise PinFormatError(f"A PIN has {LENGTH} letters and digits, like 7KQF-X82Z-913P.")
+    if any(char not in ALPHABET for char in code):
+        raise PinFormatError("That PIN has a character PINs never use. Check it against the slip or message.")
+    return PinParts(lookup=code[:GROUP], secret=code[GROUP:])
+
+
+def pin_secret_hash(parts: PinParts) -> str:
+    return make_password(parts.secret)
+
+
+def pin_secret_matches(parts: PinParts, secret_hash: str) -> bool:
+    return check_password(parts.secret, secret_hash)
+
+
+def pin_secret_dummy_check(parts: PinParts) -> None:
+    """Spend the time a real check takes, so a PIN that does not exist is not answered faster."""
+    make_password(parts.secret)

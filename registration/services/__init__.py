@@ -1,0 +1,30 @@
+"""Every registration state change, one function each.
+
+Each runs in one transaction, locks what it changes, writes one audit event, and refuses an invalid
+change with a `RegistrationError` whose message a person can act on. Nothing outside this package
+writes registration state.
+"""
+
+from .accounts import NewAccount, account_disable_duplicate
+from .errors import RegistrationError
+from .pins import IssuedPin, pin_issue, pin_redeem, welcome_invite
+from .self_registration import (
+    ChildDetails,
+    self_registration_authenticate,
+    self_registration_decline,
+    self_registration_submit,
+)
+
+__all__ = [
+    "ChildDetails",
+    "IssuedPin",
+    "NewAccount",
+    "RegistrationError",
+    "account_disable_duplicate",
+    "pin_issue",
+    "pin_redeem",
+    "self_registration_authenticate",
+    "self_registration_decline",
+    "self_registration_submit",
+    "welcome_invite",
+]

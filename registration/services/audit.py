@@ -1,0 +1,31 @@
+from datetime import datetime
+
+from accounts.models import User
+from patients.models import FamilyContact, Patient
+from registration.models import AuditEvent, PortalAccount
+
+
+def audit_record(
+    *,
+    action: AuditEvent.Action,
+    at: datetime,
+    actor: User | None,
+    path: str = "",
+    patient: Patient | None = None,
+    contact: FamilyContact | None = None,
+    account: PortalAccount | None = None,
+    client_address: str | None = None,
+    details: dict | None = None,
+) -> AuditEvent:
+    """Write one audit event. Call it inside the transaction that makes the change it records."""
+    return AuditEvent.objects.create(
+        action=action,
+        at=at,
+        actor=actor,
+        path=path,
+        patient=patient,
+        contact=contact,
+        account=account,
+        client_address=client_address,
+        details=details or {},
+    )

@@ -1,0 +1,312 @@
+"""Issuing PINs (paths 1-3), sending them in a welcome message (path 2), and redeeming them."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from phonenumber_field.phonenumber import to_python as phone_parse
+
+from accounts.models import User
+from patients.models import Appointment, FamilyContact, Patient, PatientContact
+from registration import pins as codes
+from registration.models import PIN_PATHS, AuditEvent, Path, Pin, PortalAccess, PortalAccount, WelcomeMessage
+from registration.selectors import self_registration_requests_matching
+
+from .accounts import NewAccount, portal_account_lock, portal_account_make
+from .audit import audit_record
+from .errors import (
+    AlreadyRegistered,
+    AppointmentMismatch,
+    ChildAlreadyOnAccount,
+    ContactNotOnChart,
+    InvalidAddress,
+    PinAlreadyUsed,
+    PinExpired,
+    PinLocked,
+    PinNotAccepted,
+    PinReplaced,
+    PossibleDuplicate,
+    RegistrationError,
+)
+from .pin_rules import pin_expiry, pins_revoke
+
+
+@dataclass(frozen=True)
+class IssuedPin:
+    pin: Pin
+    code: str  # the only time the plain PIN exists: show it once, never store or log it
+
+
+def pin_issue(
+    *,
+    patient: Patient,
+    contact: FamilyContact,
+    path: Path,
+    by: User,
+    appointment: Appointment | None = None,
+    duplicate_override_reason: str = "",
+    now: datetime | None = None,
+    client_address: str | None = None,
+) -> IssuedPin:
+    """Issue a PIN for one patient and family contact; any earlier unused PIN for the pair stops working.
+
+    Issuing is the practice's authentication of the contact: nothing else is asked of staff. If a waiting
+    self-registration request may be this parent's, refuse with `PossibleDuplicate` unless staff give a
+    reason to go on.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        issued, details = _issue(
+            patient=patient,
+            contact=contact,
+            path=path,
+            by=by,
+            appointment=appointment,
+            duplicate_override_reason=duplicate_override_reason,
+            now=now,
+        )
+        audit_record(
+            action=AuditEvent.Action.PIN_ISSUED,
+            at=now,
+            actor=by,
+            path=path,
+            patient=patient,
+            contact=contact,
+            client_address=client_address,
+            details=details,
+        )
+    return issued
+
+
+def welcome_invite(
+    *,
+    patient: Patient,
+    contact: FamilyContact,
+    channel: WelcomeMessage.Channel,
+    address: str,
+    by: User,
+    appointment: Appointment | None = None,
+    duplicate_override_reason: str = "",
+    now: datetime | None = None,
+    client_address: str | None = None,
+) -> tuple[IssuedPin, WelcomeMessage]:
+    """Issue a PIN through the appointment list and queue a welcome email or text carrying it.
+
+    The address is validated and, if staff corrected it, saved back to the contact. The message is
+    recorded in the same transaction as the PIN, so neither exists without the other.
+    """
+    now = now or timezone.now()
+    address = _address_normalize(channel, address)
+    with transaction.atomic(durable=True):
+        issued, details = _issue(
+            patient=patient,
+            contact=contact,
+            path=Path.APPOINTMENT_LIST,
+            by=by,
+            appointment=appointment,
+            duplicate_override_reason=duplicate_override_reason,
+            now=now,
+        )
+        field = "email" if channel == WelcomeMessage.Channel.EMAIL else "cell_phone"
+        if str(getattr(issued.pin.contact, field)) != address:
+            FamilyContact.objects.filter(pk=contact.pk).update(**{field: address})
+            details["contact_updated"] = field
+        message = WelcomeMessage.objects.create(
+            pin=issued.pin,
+            channel=channel,
+            address=address,
+            language=contact.preferred_language,
+            queued_at=now,
+        )
+        details |= {"welcome_message_id": message.pk, "channel": channel}
+        audit_record(
+            action=AuditEvent.Action.WELCOME_QUEUED,
+            at=now,
+            actor=by,
+            path=Path.APPOINTMENT_LIST,
+            patient=patient,
+            contact=contact,
+            client_address=client_address,
+            details=details,
+        )
+    return issued, message
+
+
+def _issue(
+    *, patient, contact, path, by, appointment, duplicate_override_reason, now
+) -> tuple[IssuedPin, dict]:
+    if path not in PIN_PATHS:
+        raise RegistrationError(f"PINs are not issued through {path}.")
+    if appointment is not None and appointment.patient_id != patient.pk:
+        raise AppointmentMismatch()
+    # Locking the chart link serialises staff issuing for the same pair: the second waits, then
+    # replaces the first's PIN, so exactly one stays live.
+    link = (
+        PatientContact.objects.select_for_update()
+        .select_related("contact")
+        .filter(patient=patient, contact=contact)
+        .first()
+    )
+    if link is None:
+        raise ContactNotOnChart()
+    if PortalAccess.objects.filter(
+        patient=patient, contact=contact, account__disabled_at__isnull=True
+    ).exists():
+        raise AlreadyRegistered()
+    details: dict = {}
+    matches = list(self_registration_requests_matching(patient=patient, contact=link.contact))
+    if matches:
+        if not duplicate_override_reason.strip():
+            raise PossibleDuplicate(matches)
+        details["duplicate_override"] = {
+            "reason": duplicate_override_reason.strip(),
+            "request_ids": [r.pk for r in matches],
+        }
+
+    revoked = pins_revoke(
+        Pin.objects.filter(patient=patient, contact=contact), reason=Pin.EndReason.SUPERSEDED, now=now
+    )
+    parts = codes.pin_generate()
+    pin = Pin.objects.create(
+        patient=patient,
+        contact=link.contact,
+        appointment=appointment,
+        path=path,
+        issued_by=by,
+        lookup=parts.lookup,
+        secret_hash=codes.pin_secret_hash(parts),
+        issued_at=now,
+        expires_at=pin_expiry(now),
+    )
+    details |= {"pin_id": pin.pk, "expires_at": pin.expires_at.isoformat(), "revoked_pin_ids": revoked}
+    if appointment is not None:
+        details["appointment_id"] = appointment.pk
+    return IssuedPin(pin=pin, code=parts.display), details
+
+
+def _address_normalize(channel: WelcomeMessage.Channel, address: str) -> str:
+    address = address.strip()
+    if channel == WelcomeMessage.Channel.EMAIL:
+        try:
+            validate_email(address)
+        except ValidationError as error:
+            raise InvalidAddress("Enter a valid email address, like name@example.com.") from error
+        return address
+    if channel == WelcomeMessage.Channel.SMS:
+        number = phone_parse(address)
+        if not number or not number.is_valid():
+            raise InvalidAddress("Enter a valid cell phone number, like (555) 201-3344.")
+        return number.as_e164
+    raise InvalidAddress(f"Unknown channel {channel!r}.")
+
+
+def pin_redeem(
+    *,
+    code: str,
+    child_birth_date: date,
+    account: PortalAccount | None = None,
+    new_account: NewAccount | None = None,
+    now: datetime | None = None,
+    client_address: str | None = None,
+) -> PortalAccess:
+    """Let a parent's account see the PIN's patient, who becomes Registered.
+
+    Give either the parent's existing `account` or the details of a `new_account`, made in the same
+    transaction. The PIN row is locked, so of many parents racing with one PIN exactly one succeeds.
+    A wrong date of birth counts against the PIN; after `PIN_MAX_FAILED_ATTEMPTS` it is locked.
+    """
+    if (account is None) == (new_account is None):
+        raise ValueError("Give exactly one of account and new_account.")
+    now = now or timezone.now()
+    try:
+        parts = codes.pin_parse(code)
+    except codes.PinFormatError as error:
+        raise PinNotAccepted(str(error)) from error
+
+    refusal: RegistrationError | None = None
+    with transaction.atomic(durable=True):
+        pin = _pin_find_locked(parts)
+        if pin is None:
+            raise PinNotAccepted()
+        if pin.end_reason == Pin.EndReason.LOCKED:
+            raise PinLocked()
+        usable = pin.redeemed_at is None and pin.revoked_at is None and pin.expires_at > now
+        if pin.patient.date_of_birth != child_birth_date:
+            if not usable:
+                raise PinNotAccepted()
+            refusal = _pin_count_failure(pin, now=now, client_address=client_address)
+        elif pin.redeemed_at is not None:
+            raise PinAlreadyUsed()
+        elif pin.revoked_at is not None:
+            raise PinReplaced()
+        elif not usable:
+            raise PinExpired()
+        else:
+            return _redeem(
+                pin, account=account, new_account=new_account, now=now, client_address=client_address
+            )
+    # The failed try is committed before the parent hears about it.
+    raise refusal
+
+
+def _pin_find_locked(parts: codes.PinParts) -> Pin | None:
+    candidates = list(
+        Pin.objects.select_for_update(of=("self",))
+        .select_related("patient", "contact")
+        .filter(lookup=parts.lookup)
+    )
+    if not candidates:
+        codes.pin_secret_dummy_check(parts)
+    return next((pin for pin in candidates if codes.pin_secret_matches(parts, pin.secret_hash)), None)
+
+
+def _pin_count_failure(pin: Pin, *, now: datetime, client_address: str | None) -> RegistrationError:
+    pin.failed_attempts += 1
+    locked = pin.failed_attempts >= settings.PIN_MAX_FAILED_ATTEMPTS
+    if locked:
+        pin.revoked_at, pin.end_reason = now, Pin.EndReason.LOCKED
+    pin.save(update_fields=["failed_attempts", "revoked_at", "end_reason"])
+    audit_record(
+        action=AuditEvent.Action.PIN_LOCKED if locked else AuditEvent.Action.PIN_REDEEM_FAILED,
+        at=now,
+        actor=None,
+        path=pin.path,
+        patient=pin.patient,
+        contact=pin.contact,
+        client_address=client_address,
+        details={"pin_id": pin.pk, "failed_attempts": pin.failed_attempts},
+    )
+    return PinLocked() if locked else PinNotAccepted()
+
+
+def _redeem(pin: Pin, *, account, new_account, now, client_address) -> PortalAccess:
+    created = account is None
+    account = portal_account_make(details=new_account, now=now) if created else portal_account_lock(account)
+    if PortalAccess.objects.filter(account=account, patient=pin.patient).exists():
+        raise ChildAlreadyOnAccount()
+    pin.redeemed_at, pin.redeemed_by = now, account
+    pin.save(update_fields=["redeemed_at", "redeemed_by"])
+    access = PortalAccess.objects.create(
+        account=account,
+        patient=pin.patient,
+        contact_id=pin.contact_id,
+        path=pin.path,
+        granted_at=now,
+        pin=pin,
+    )
+    audit_record(
+        action=AuditEvent.Action.PIN_REDEEMED,
+        at=now,
+        actor=account.user,
+        path=pin.path,
+        patient=pin.patient,
+        contact=pin.contact,
+        account=account,
+        client_address=client_address,
+        details={"pin_id": pin.pk, "access_id": access.pk, "account_created": created},
+    )
+    return access

@@ -1,0 +1,206 @@
+"""Path 4: a parent signs up without a PIN; the practice authenticates or declines each request."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from patients.models import FamilyContact, Patient, PatientContact
+from registration.models import AuditEvent, Path, Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
+
+from .accounts import NewAccount, portal_account_lock, portal_account_make
+from .audit import audit_record
+from .errors import (
+    AccountDisabled,
+    ContactNotOnChart,
+    InvalidChild,
+    ReasonRequired,
+    RegistrationError,
+    RequestAlreadyDecided,
+    RequestAlreadyWaiting,
+)
+from .pin_rules import pins_revoke
+
+
+@dataclass(frozen=True)
+class ChildDetails:
+    first_name: str
+    last_name: str
+    date_of_birth: date
+
+
+def self_registration_submit(
+    *,
+    children: Sequence[ChildDetails],
+    account: PortalAccount | None = None,
+    new_account: NewAccount | None = None,
+    now: datetime | None = None,
+    client_address: str | None = None,
+) -> list[SelfRegistrationRequest]:
+    """Ask the practice to let an account see each named child. The account sees nothing until then.
+
+    Give either an existing `account` or a `new_account` to create with the requests.
+    """
+    if (account is None) == (new_account is None):
+        raise ValueError("Give exactly one of account and new_account.")
+    now = now or timezone.now()
+    children = [ChildDetails(c.first_name.strip(), c.last_name.strip(), c.date_of_birth) for c in children]
+    if not children or any(
+        not c.first_name or not c.last_name or c.date_of_birth > now.date() for c in children
+    ):
+        raise InvalidChild()
+    with transaction.atomic(durable=True):
+        created = account is None
+        account = (
+            portal_account_make(details=new_account, now=now) if created else portal_account_lock(account)
+        )
+        for child in children:
+            if account.self_registrations.filter(
+                status=SelfRegistrationRequest.Status.AWAITING,
+                child_first_name__iexact=child.first_name,
+                child_last_name__iexact=child.last_name,
+                child_date_of_birth=child.date_of_birth,
+            ).exists():
+                raise RequestAlreadyWaiting(
+                    f"You have already asked to see {child.first_name}. The practice will verify it soon."
+                )
+        user = account.user
+        requests = SelfRegistrationRequest.objects.bulk_create(
+            SelfRegistrationRequest(
+                account=account,
+                child_first_name=child.first_name,
+                child_last_name=child.last_name,
+                child_date_of_birth=child.date_of_birth,
+                parent_first_name=user.first_name,
+                parent_last_name=user.last_name,
+                parent_email=user.email,
+                parent_cell_phone=account.cell_phone,
+                submitted_at=now,
+            )
+            for child in children
+        )
+        audit_record(
+            action=AuditEvent.Action.SELF_REGISTRATION_SUBMITTED,
+            at=now,
+            actor=user,
+            path=Path.SELF_REGISTRATION,
+            account=account,
+            client_address=client_address,
+            details={"request_ids": [r.pk for r in requests], "account_created": created},
+        )
+    return requests
+
+
+def self_registration_authenticate(
+    *,
+    request: SelfRegistrationRequest,
+    patient: Patient,
+    by: User,
+    contact: FamilyContact | None = None,
+    new_contact_relationship: PatientContact.Relationship | None = None,
+    now: datetime | None = None,
+    client_address: str | None = None,
+) -> PortalAccess:
+    """Let the request's account see `patient` as `contact`, who becomes Registered.
+
+    Pass the chart's `contact`, or a `new_contact_relationship` to add the parent to the chart from the
+    details they typed. Unused PINs for the same patient and contact are revoked: redeeming one would
+    give the parent a second account.
+    """
+    if (contact is None) == (new_contact_relationship is None):
+        raise ValueError("Give exactly one of contact and new_contact_relationship.")
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        request = _request_lock_awaiting(request)
+        account = portal_account_lock(request.account)
+        contact_created = contact is None
+        if contact_created:
+            if new_contact_relationship not in PatientContact.Relationship.values:
+                raise RegistrationError("Choose how the parent is related to the patient.")
+            contact = FamilyContact.objects.create(
+                first_name=request.parent_first_name,
+                last_name=request.parent_last_name,
+                email=request.parent_email,
+                cell_phone=request.parent_cell_phone,
+                preferred_language=account.preferred_language,
+            )
+            PatientContact.objects.create(
+                patient=patient, contact=contact, relationship=new_contact_relationship
+            )
+        elif not PatientContact.objects.filter(patient=patient, contact=contact).exists():
+            raise ContactNotOnChart()
+
+        access = PortalAccess.objects.filter(account=account, patient=patient).first()
+        if access is None:
+            access = PortalAccess.objects.create(
+                account=account, patient=patient, contact=contact, path=Path.SELF_REGISTRATION, granted_at=now
+            )
+        revoked = pins_revoke(
+            Pin.objects.filter(patient=patient, contact=contact), reason=Pin.EndReason.AUTHENTICATED, now=now
+        )
+        request.status = SelfRegistrationRequest.Status.AUTHENTICATED
+        request.decided_by, request.decided_at, request.access = by, now, access
+        request.save(update_fields=["status", "decided_by", "decided_at", "access"])
+        audit_record(
+            action=AuditEvent.Action.SELF_REGISTRATION_AUTHENTICATED,
+            at=now,
+            actor=by,
+            path=Path.SELF_REGISTRATION,
+            patient=patient,
+            contact=contact,
+            account=account,
+            client_address=client_address,
+            details={
+                "request_id": request.pk,
+                "access_id": access.pk,
+                "contact_created": contact_created,
+                "revoked_pin_ids": revoked,
+            },
+        )
+    return access
+
+
+def self_registration_decline(
+    *,
+    request: SelfRegistrationRequest,
+    reason: str,
+    by: User,
+    now: datetime | None = None,
+    client_address: str | None = None,
+) -> SelfRegistrationRequest:
+    """Refuse a request; the parent sees the reason on their portal."""
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired()
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        request = _request_lock_awaiting(request)
+        request.status = SelfRegistrationRequest.Status.DECLINED
+        request.decided_by, request.decided_at, request.decline_reason = by, now, reason
+        request.save(update_fields=["status", "decided_by", "decided_at", "decline_reason"])
+        audit_record(
+            action=AuditEvent.Action.SELF_REGISTRATION_DECLINED,
+            at=now,
+            actor=by,
+            path=Path.SELF_REGISTRATION,
+            account=request.account,
+            client_address=client_address,
+            details={"request_id": request.pk, "reason": reason},
+        )
+    return request
+
+
+def _request_lock_awaiting(request: SelfRegistrationRequest) -> SelfRegistrationRequest:
+    locked = (
+        SelfRegistrationRequest.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .get(pk=request.pk)
+    )
+    if locked.status != SelfRegistrationRequest.Status.AWAITING:
+        raise RequestAlreadyDecided()
+    if locked.account.is_disabled:
+        raise AccountDisabled("The account that made this request is disabled.")
+    return locked
