@@ -1,0 +1,72 @@
+"""factory_boy factories for the records the EHR owns and for staff users.
+
+Registration state (PINs, accesses, requests) is made through the service layer in tests, never here.
+"""
+
+import datetime as dt
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, User
+from patients.models import Appointment, FamilyContact, Patient, PatientContact
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    mrn = factory.Sequence(lambda n: f"MRN{n:06d}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = factory.Faker("date_between", start_date="-17y", end_date="-1m")
+    sex = Patient.Sex.FEMALE
+
+
+class FamilyContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FamilyContact
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"parent{n}@example.org")
+    cell_phone = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
+
+
+class PatientContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PatientContact
+
+    patient = factory.SubFactory(PatientFactory)
+    contact = factory.SubFactory(FamilyContactFactory)
+    relationship = PatientContact.Relationship.MOTHER
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Appointment
+
+    patient = factory.SubFactory(PatientFactory)
+    starts_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(hours=2))
+    provider = "Dr. Rivera"
+    visit_type = "Well child"
+
+
+class StaffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.Sequence(lambda n: f"staff{n}@practice.example")
+    password = factory.django.Password("correct horse battery staple")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create:
+            self.groups.add(Group.objects.get(name=extracted or FRONT_DESK_GROUP))
+
+
+def admin_user() -> User:
+    return StaffFactory(role=ADMIN_GROUP)
