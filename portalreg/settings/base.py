@@ -104,6 +104,7 @@ PRACTICE_NAME = env("PRACTICE_NAME", default="Maple Street Pediatrics")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 PIN_VALIDITY_DAYS = env.int("PIN_VALIDITY_DAYS", default=14)
 PIN_MAX_FAILED_ATTEMPTS = 5
+PIN_HASHER = "registration.pins.PinHasher"
 
 
 # ---------------------------------------------------------------- email and text messages

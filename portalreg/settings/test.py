@@ -7,6 +7,7 @@ SECRET_KEY = "test-only-not-secret-" + "x" * 40
 DEBUG = False
 # Argon2 costs ~95 ms a hash here; tests hash thousands of PINs and passwords.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PIN_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
