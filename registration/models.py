@@ -237,6 +237,11 @@ class AuditEventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("Audit events cannot be deleted.")
 
+    def bulk_create(self, objs, batch_size=None, ignore_conflicts=False, update_conflicts=False, **kwargs):
+        if update_conflicts:  # an upsert overwrites the existing row
+            raise AppendOnlyError("Audit events cannot be changed.")
+        return super().bulk_create(objs, batch_size=batch_size, ignore_conflicts=ignore_conflicts, **kwargs)
+
 
 class AuditEvent(models.Model):
     """One state change: who, when, through which path. Append-only; never holds a PIN or password."""
@@ -283,8 +288,12 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"
 
     def save(self, *args, **kwargs):
-        if not self._state.adding:
+        # A new instance given an existing row's id would UPDATE that row: refuse it, and only ever INSERT.
+        if not self._state.adding or (
+            self.pk is not None and AuditEvent._base_manager.filter(pk=self.pk).exists()
+        ):
             raise AppendOnlyError("Audit events cannot be changed.")
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

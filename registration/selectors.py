@@ -1,31 +1,51 @@
 """Reads of registration state. Portal status is derived here, and only here."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, CharField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import TruncWeek
 from django.db.models.lookups import IsNull
 from django.utils import timezone
+from phonenumber_field.phonenumber import to_python as phone_parse
 
-from patients.models import FamilyContact, Patient
-from registration.models import Pin, PortalAccess, PortalStatus, SelfRegistrationRequest
+from patients.models import Appointment, FamilyContact, Patient, PatientContact
+from registration.models import (
+    AuditEvent,
+    Pin,
+    PortalAccess,
+    PortalAccount,
+    PortalStatus,
+    SelfRegistrationRequest,
+    WelcomeMessage,
+)
 
 
-def portal_status_expression(now: datetime) -> Case:
-    """The portal status of the patient in the outer query, as one SQL expression.
+def portal_status_expression(now: datetime, patient_ref: str = "pk") -> Case:
+    """The portal status of the outer query's patient (its id at `patient_ref`), as one SQL expression.
 
     Registered: an enabled account can see the patient. Pending: an unused, unexpired PIN exists.
     Scalar subqueries (rather than EXISTS in the select list) stay index lookups on large tables.
     """
-    access = PortalAccess.objects.filter(patient=OuterRef("pk"), account__disabled_at__isnull=True)
-    live_pin = Pin.objects.filter(
-        patient=OuterRef("pk"), redeemed_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
-    )
+    access = PortalAccess.objects.filter(patient=OuterRef(patient_ref), account__disabled_at__isnull=True)
+    live_pin = pins_usable(now).filter(patient=OuterRef(patient_ref))
     return Case(
         When(IsNull(Subquery(access.values("pk")[:1]), False), then=Value(PortalStatus.REGISTERED.value)),
         When(IsNull(Subquery(live_pin.values("pk")[:1]), False), then=Value(PortalStatus.PENDING.value)),
         default=Value(PortalStatus.NOT_REGISTERED.value),
         output_field=CharField(),
     )
+
+
+def pins_live(queryset: QuerySet[Pin] | None = None) -> QuerySet[Pin]:
+    """PINs neither redeemed nor revoked (an expired one stays live until something replaces it)."""
+    queryset = Pin.objects.all() if queryset is None else queryset
+    return queryset.filter(redeemed_at__isnull=True, revoked_at__isnull=True)
+
+
+def pins_usable(now: datetime) -> QuerySet[Pin]:
+    """PINs a parent could redeem now: not used, not revoked or locked, not expired."""
+    return pins_live().filter(expires_at__gt=now)
 
 
 def patients_with_portal_status(
@@ -67,3 +87,340 @@ def self_registration_requests_matching(
         .select_related("account__user")
         .order_by("submitted_at")
     )
+
+
+# ---------------------------------------------------------------- staff pages
+# Each function below fetches what one page shows in a fixed number of queries.
+
+
+def appointments_for_day(day: date, *, now: datetime | None = None) -> QuerySet[Appointment]:
+    """The practice's appointments on `day` (its own time zone), each with the patient's portal status."""
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    # A time range, not starts_at__date: the range uses the index, the date cast scans the table.
+    return (
+        Appointment.objects.filter(starts_at__gte=start, starts_at__lt=end)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .select_related("patient")
+        .annotate(portal_status=portal_status_expression(now or timezone.now(), patient_ref="patient_id"))
+        .order_by("starts_at", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class RegistrationCounts:
+    registered: int
+    pending: int
+    not_registered: int
+    awaiting_authentication: int
+    expired_pins: int
+
+
+def registration_counts(*, now: datetime | None = None) -> RegistrationCounts:
+    """Patients by portal status, requests awaiting authentication, and expired unused PINs.
+
+    Counted over the small registration tables, not by deriving every patient's status.
+    """
+    now = now or timezone.now()
+    registered_ids = PortalAccess.objects.filter(account__disabled_at__isnull=True).values("patient_id")
+    registered = registered_ids.aggregate(n=Count("patient_id", distinct=True))["n"]
+    pending = (
+        pins_usable(now)
+        .exclude(patient_id__in=registered_ids)
+        .aggregate(n=Count("patient_id", distinct=True))["n"]
+    )
+    total = Patient.objects.count()
+    return RegistrationCounts(
+        registered=registered,
+        pending=pending,
+        not_registered=total - registered - pending,
+        awaiting_authentication=SelfRegistrationRequest.objects.filter(
+            status=SelfRegistrationRequest.Status.AWAITING
+        ).count(),
+        expired_pins=pins_live().filter(expires_at__lte=now).count(),
+    )
+
+
+def registrations_per_week(
+    *, weeks: int = 12, now: datetime | None = None
+) -> list[tuple[date, dict[str, int]]]:
+    """Patients newly able to see the portal, per week (Monday first) and per path, oldest week first."""
+    now = now or timezone.now()
+    this_monday = timezone.localdate(now) - timedelta(days=timezone.localdate(now).weekday())
+    first = this_monday - timedelta(weeks=weeks - 1)
+    start = timezone.make_aware(datetime.combine(first, time.min))
+    rows = (
+        PortalAccess.objects.filter(granted_at__gte=start)
+        .annotate(week=TruncWeek("granted_at"))
+        .values("week", "path")
+        .annotate(n=Count("pk"))
+    )
+    by_week: dict[date, dict[str, int]] = {first + timedelta(weeks=i): {} for i in range(weeks)}
+    for row in rows:
+        week = row["week"].date() if isinstance(row["week"], datetime) else row["week"]
+        by_week.setdefault(week, {})[row["path"]] = row["n"]
+    return sorted(by_week.items())
+
+
+def self_registrations_awaiting(*, limit: int = 25) -> list[SelfRegistrationRequest]:
+    return list(
+        SelfRegistrationRequest.objects.filter(status=SelfRegistrationRequest.Status.AWAITING).order_by(
+            "submitted_at", "pk"
+        )[:limit]
+    )
+
+
+def patient_search(text: str, *, status: str = "", now: datetime | None = None) -> QuerySet[Patient]:
+    """Patients matching what staff typed: a name in parts and any order, an MRN, a date of birth,
+    or a family contact's email or cell phone; optionally only those with one portal status."""
+    queryset = patients_with_portal_status(now=now)
+    text = " ".join(text.split())
+    if text:
+        queryset = queryset.filter(_patient_match(text))
+    if status:
+        queryset = queryset.filter(portal_status=status)
+    return queryset.order_by("last_name", "first_name", "pk")
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m.%d.%Y")
+
+
+def _patient_match(text: str) -> Q:
+    for fmt in _DATE_FORMATS:
+        try:
+            return Q(date_of_birth=datetime.strptime(text, fmt).date())
+        except ValueError:
+            continue
+    if "@" in text:
+        return Q(pk__in=PatientContact.objects.filter(contact__email__iexact=text).values("patient_id"))
+    if sum(char.isdigit() for char in text) >= 7 and not any(char.isalpha() for char in text):
+        number = phone_parse(text)
+        if number and number.is_valid():
+            return Q(
+                pk__in=PatientContact.objects.filter(contact__cell_phone=number.as_e164).values("patient_id")
+            )
+    by_name = Q()
+    for word in text.split(" "):
+        by_name &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    return by_name | Q(mrn__iexact=text)
+
+
+@dataclass
+class ContactRow:
+    """One family contact on a chart, with where they stand on the portal for this patient."""
+
+    link: PatientContact
+    usable_pin: Pin | None
+    access: PortalAccess | None
+
+    @property
+    def contact(self) -> FamilyContact:
+        return self.link.contact
+
+
+@dataclass
+class PatientChart:
+    patient: Patient  # annotated with portal_status
+    contacts: list[ContactRow]
+    appointments: list[Appointment]
+    messages: list[WelcomeMessage]
+    history: list[AuditEvent]
+
+
+def patient_chart(patient_id: int, *, now: datetime | None = None, history_limit: int = 50) -> PatientChart:
+    """Everything the chart page shows, in seven queries whatever the patient's history."""
+    now = now or timezone.now()
+    patient = patients_with_portal_status(now=now).get(pk=patient_id)
+    links = list(PatientContact.objects.filter(patient=patient).select_related("contact").order_by("pk"))
+    pins = {pin.contact_id: pin for pin in pins_usable(now).filter(patient=patient)}
+    accesses = {
+        access.contact_id: access
+        for access in PortalAccess.objects.filter(
+            patient=patient, account__disabled_at__isnull=True
+        ).select_related("account__user")
+    }
+    return PatientChart(
+        patient=patient,
+        contacts=[
+            ContactRow(link, pins.get(link.contact_id), accesses.get(link.contact_id)) for link in links
+        ],
+        appointments=list(patient.appointments.order_by("-starts_at")[:20]),
+        messages=list(
+            WelcomeMessage.objects.filter(pin__patient=patient)
+            .select_related("pin__contact")
+            .order_by("-queued_at")[:10]
+        ),
+        history=list(
+            AuditEvent.objects.filter(patient=patient)
+            .select_related("actor", "contact")
+            .order_by("-at", "-pk")[:history_limit]
+        ),
+    )
+
+
+@dataclass
+class Candidate:
+    """A patient who may be the child a self-registration request names, and why."""
+
+    patient: Patient  # annotated with portal_status, contact links prefetched
+    score: int
+    reasons: list[str]
+
+
+def reconcile_candidates(request: SelfRegistrationRequest, *, limit: int = 10) -> list[Candidate]:
+    """Patients that may match the request, best first: date of birth, names, the parent's email or phone."""
+    by_contact = Q(contact__email__iexact=request.parent_email)
+    if request.parent_cell_phone:
+        by_contact |= Q(contact__cell_phone=request.parent_cell_phone)
+    match = (
+        Q(date_of_birth=request.child_date_of_birth)
+        | Q(first_name__iexact=request.child_first_name, last_name__iexact=request.child_last_name)
+        | Q(pk__in=PatientContact.objects.filter(by_contact).values("patient_id"))
+    )
+    patients = patients_with_portal_status(Patient.objects.filter(match)).prefetch_related(
+        Prefetch("contact_links", PatientContact.objects.select_related("contact").order_by("pk"))
+    )[:200]
+    candidates = [_candidate(patient, request) for patient in patients]
+    candidates.sort(key=lambda c: (-c.score, c.patient.last_name, c.patient.first_name, c.patient.pk))
+    return candidates[:limit]
+
+
+def _candidate(patient: Patient, request: SelfRegistrationRequest) -> Candidate:
+    reasons, score = [], 0
+    if patient.date_of_birth == request.child_date_of_birth:
+        reasons.append("date of birth")
+        score += 3
+    if patient.last_name.casefold() == request.child_last_name.casefold():
+        reasons.append("last name")
+        score += 2
+    if patient.first_name.casefold() == request.child_first_name.casefold():
+        reasons.append("first name")
+        score += 2
+    contacts = [link.contact for link in patient.contact_links.all()]
+    if any(c.email and c.email.casefold() == request.parent_email.casefold() for c in contacts):
+        reasons.append("parent's email")
+        score += 3
+    if request.parent_cell_phone and any(c.cell_phone == request.parent_cell_phone for c in contacts):
+        reasons.append("parent's cell phone")
+        score += 3
+    return Candidate(patient=patient, score=score, reasons=reasons)
+
+
+@dataclass
+class DuplicatePair:
+    """Two enabled portal accounts that are probably one parent."""
+
+    first: PortalAccount
+    second: PortalAccount
+    reasons: list[str]
+
+    @property
+    def accounts(self) -> tuple[PortalAccount, PortalAccount]:
+        return self.first, self.second
+
+
+def duplicate_account_pairs(*, limit: int = 50) -> list[DuplicatePair]:
+    """Suspected duplicate accounts: two on one family contact, two with one cell phone, or a waiting
+    self-registration from one that matches a child the other already sees."""
+    reasons: dict[tuple[int, int], list[str]] = {}
+
+    def note(a: int, b: int, reason: str) -> None:
+        if a != b:
+            reasons.setdefault((min(a, b), max(a, b)), []).append(reason)
+
+    enabled_accesses = PortalAccess.objects.filter(account__disabled_at__isnull=True)
+    shared_contacts = (
+        enabled_accesses.values("contact_id").annotate(n=Count("account_id", distinct=True)).filter(n__gt=1)
+    )
+    by_contact: dict[int, list[int]] = {}
+    for row in enabled_accesses.filter(contact_id__in=shared_contacts.values("contact_id")).values(
+        "contact_id", "account_id"
+    ):
+        by_contact.setdefault(row["contact_id"], []).append(row["account_id"])
+    for accounts in by_contact.values():
+        for other in accounts[1:]:
+            note(accounts[0], other, "same family contact")
+
+    enabled = PortalAccount.objects.filter(disabled_at__isnull=True).exclude(cell_phone="")
+    shared_phones = enabled.values("cell_phone").annotate(n=Count("pk")).filter(n__gt=1).values("cell_phone")
+    by_phone: dict[str, list[int]] = {}
+    for pk, phone in enabled.filter(cell_phone__in=shared_phones).values_list("pk", "cell_phone"):
+        by_phone.setdefault(phone, []).append(pk)
+    for accounts in by_phone.values():
+        for other in accounts[1:]:
+            note(accounts[0], other, "same cell phone")
+
+    waiting = list(
+        SelfRegistrationRequest.objects.filter(
+            status=SelfRegistrationRequest.Status.AWAITING, account__disabled_at__isnull=True
+        ).values("account_id", "child_date_of_birth", "child_last_name", "parent_email", "parent_cell_phone")
+    )
+    if waiting:
+        seen = enabled_accesses.filter(
+            Q(patient__date_of_birth__in={r["child_date_of_birth"] for r in waiting})
+            | Q(contact__email__in={r["parent_email"] for r in waiting})
+        ).values(
+            "account_id",
+            "patient__date_of_birth",
+            "patient__last_name",
+            "contact__email",
+            "contact__cell_phone",
+        )
+        for access in seen:
+            for request in waiting:
+                same_child = access["patient__date_of_birth"] == request["child_date_of_birth"] and (
+                    access["patient__last_name"].casefold() == request["child_last_name"].casefold()
+                )
+                same_parent = (access["contact__email"] or "").casefold() == request[
+                    "parent_email"
+                ].casefold() or (
+                    request["parent_cell_phone"]
+                    and access["contact__cell_phone"] == request["parent_cell_phone"]
+                )
+                if same_child and same_parent:
+                    note(
+                        request["account_id"],
+                        access["account_id"],
+                        "waiting request for a child the other sees",
+                    )
+
+    pairs = sorted(reasons.items())[:limit]
+    ids = {pk for pair, _ in pairs for pk in pair}
+    accounts = {
+        a.pk: a
+        for a in PortalAccount.objects.filter(pk__in=ids)
+        .select_related("user")
+        .prefetch_related(
+            Prefetch("accesses", PortalAccess.objects.select_related("patient", "contact").order_by("pk")),
+            Prefetch(
+                "self_registrations",
+                SelfRegistrationRequest.objects.filter(status=SelfRegistrationRequest.Status.AWAITING),
+                to_attr="waiting_requests",
+            ),
+        )
+    }
+    return [DuplicatePair(accounts[a], accounts[b], sorted(set(why))) for (a, b), why in pairs]
+
+
+def audit_events(
+    *,
+    patient: Patient | None = None,
+    actor_id: int | None = None,
+    action: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.select_related("actor", "patient", "contact", "account__user")
+    if patient is not None:
+        events = events.filter(patient=patient)
+    if actor_id is not None:
+        events = events.filter(actor_id=actor_id)
+    if action:
+        events = events.filter(action=action)
+    if date_from is not None:
+        events = events.filter(at__gte=timezone.make_aware(datetime.combine(date_from, time.min)))
+    if date_to is not None:
+        events = events.filter(
+            at__lt=timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min))
+        )
+    return events.order_by("-at", "-pk")

@@ -1,8 +1,11 @@
 import os
 
 import pytest
+from django.apps import apps
 
-from tests.factories import PatientContactFactory, StaffFactory
+from registration import services
+from registration.models import Path, PortalAccount
+from tests.factories import NewAccountFactory, PatientContactFactory, StaffFactory, admin_user
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # sync Playwright runs an event loop
 
@@ -35,7 +38,58 @@ def staff(db):
 
 
 @pytest.fixture
+def admin(db):
+    """A practice admin: the role that disables duplicate accounts."""
+    return admin_user()
+
+
+@pytest.fixture
 def chart(db):
     """A patient with one family contact on the chart."""
     return PatientContactFactory()
 
+
+@pytest.fixture
+def issue_pin(staff):
+    """Issue a PIN as `staff` for a chart link (a new patient and contact if none is given)."""
+
+    def issue(link=None, *, path=Path.CHART, **kwargs) -> services.IssuedPin:
+        link = link or PatientContactFactory()
+        return services.pin_issue(patient=link.patient, contact=link.contact, path=path, by=staff, **kwargs)
+
+    return issue
+
+
+@pytest.fixture
+def make_portal_account(issue_pin):
+    """Make a parent's account the way parents do: redeem a PIN for `link` (or for a new chart).
+
+    The account can see that link's patient, as that link's contact.
+    """
+
+    def make(link=None, **account_fields) -> PortalAccount:
+        link = link or PatientContactFactory()
+        issued = issue_pin(link)
+        access = services.pin_redeem(
+            code=issued.code,
+            child_birth_date=link.patient.date_of_birth,
+            new_account=NewAccountFactory(**account_fields),
+        )
+        return access.account
+
+    return make
+
+
+@pytest.fixture
+def stored_text(db):
+    """Return a function that lists every non-null value in every table, as (table, column, text)."""
+
+    def collect() -> list[tuple[str, str, str]]:
+        found = []
+        for model in apps.get_models(include_auto_created=True):
+            fields = model._meta.concrete_fields
+            for row in model._base_manager.values_list(*(f.attname for f in fields)):
+                found += [(model._meta.db_table, f.column, str(v)) for f, v in zip(fields, row, strict=True)]
+        return found
+
+    return collect

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, User
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
+from registration.services import ChildDetails, NewAccount
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -64,9 +65,33 @@ class StaffFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
+        # get_or_create: a transactional test's flush also empties the groups the migration made.
         if create:
-            self.groups.add(Group.objects.get(name=extracted or FRONT_DESK_GROUP))
+            self.groups.add(Group.objects.get_or_create(name=extracted or FRONT_DESK_GROUP)[0])
 
 
 def admin_user() -> User:
     return StaffFactory(role=ADMIN_GROUP)
+
+
+class NewAccountFactory(factory.Factory):
+    """What a parent types to make a portal account: a value the services save, not a row."""
+
+    class Meta:
+        model = NewAccount
+
+    email = factory.Sequence(lambda n: f"family{n}@example.net")
+    password = "a long enough pass phrase"
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+
+
+class ChildDetailsFactory(factory.Factory):
+    """A child as a parent names them on the self-registration form."""
+
+    class Meta:
+        model = ChildDetails
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = factory.Faker("date_between", start_date="-12y", end_date="-1m")

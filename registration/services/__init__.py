@@ -6,7 +6,7 @@ writes registration state.
 """
 
 from .accounts import NewAccount, account_disable_duplicate
-from .errors import RegistrationError
+from .errors import PossibleDuplicate, RegistrationError
 from .pins import IssuedPin, pin_issue, pin_redeem, welcome_invite
 from .self_registration import (
     ChildDetails,
@@ -19,6 +19,7 @@ __all__ = [
     "ChildDetails",
     "IssuedPin",
     "NewAccount",
+    "PossibleDuplicate",
     "RegistrationError",
     "account_disable_duplicate",
     "pin_issue",

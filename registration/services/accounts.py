@@ -76,6 +76,12 @@ def account_disable_duplicate(
     if duplicate.pk == keep.pk:
         raise SameAccount()
     with transaction.atomic(durable=True):
+        # Waiting requests before accounts, the order self_registration_authenticate locks them in.
+        list(
+            SelfRegistrationRequest.objects.select_for_update()
+            .filter(account_id=duplicate.pk, status=SelfRegistrationRequest.Status.AWAITING)
+            .values_list("pk", flat=True)
+        )
         # Lock both in a fixed order so two admins merging the same pair cannot deadlock.
         locked = {
             a.pk: a

@@ -6,16 +6,11 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from registration.models import Pin
+from registration.selectors import pins_live
 
 
 def pin_expiry(issued_at: datetime) -> datetime:
     return issued_at + timedelta(days=settings.PIN_VALIDITY_DAYS)
-
-
-def pins_live(queryset: QuerySet[Pin] | None = None) -> QuerySet[Pin]:
-    """PINs neither redeemed nor revoked (an expired one is still 'live' until something replaces it)."""
-    queryset = Pin.objects.all() if queryset is None else queryset
-    return queryset.filter(redeemed_at__isnull=True, revoked_at__isnull=True)
 
 
 def pins_revoke(queryset: QuerySet[Pin], *, reason: Pin.EndReason, now: datetime) -> list[int]:

@@ -199,7 +199,7 @@ def _address_normalize(channel: WelcomeMessage.Channel, address: str) -> str:
     if channel == WelcomeMessage.Channel.SMS:
         number = phone_parse(address)
         if not number or not number.is_valid():
-            raise InvalidAddress("Enter a valid cell phone number, like (555) 201-3344.")
+            raise InvalidAddress("Enter a valid cell phone number, like (202) 555-0143.")
         return number.as_e164
     raise InvalidAddress(f"Unknown channel {channel!r}.")
 
@@ -229,6 +229,9 @@ def pin_redeem(
 
     refusal: RegistrationError | None = None
     with transaction.atomic(durable=True):
+        if account is not None:
+            # Account before PIN, the order account_disable_duplicate locks them in (else a deadlock).
+            account = portal_account_lock(account)
         pin = _pin_find_locked(parts)
         if pin is None:
             raise PinNotAccepted()
@@ -285,7 +288,7 @@ def _pin_count_failure(pin: Pin, *, now: datetime, client_address: str | None) -
 
 def _redeem(pin: Pin, *, account, new_account, now, client_address) -> PortalAccess:
     created = account is None
-    account = portal_account_make(details=new_account, now=now) if created else portal_account_lock(account)
+    account = portal_account_make(details=new_account, now=now) if created else account  # locked already
     if PortalAccess.objects.filter(account=account, patient=pin.patient).exists():
         raise ChildAlreadyOnAccount()
     pin.redeemed_at, pin.redeemed_by = now, account

@@ -48,10 +48,12 @@ def self_registration_submit(
         raise ValueError("Give exactly one of account and new_account.")
     now = now or timezone.now()
     children = [ChildDetails(c.first_name.strip(), c.last_name.strip(), c.date_of_birth) for c in children]
-    if not children or any(
-        not c.first_name or not c.last_name or c.date_of_birth > now.date() for c in children
-    ):
+    today = timezone.localdate(now)  # the practice's day, not UTC's
+    if not children or any(not c.first_name or not c.last_name or c.date_of_birth > today for c in children):
         raise InvalidChild()
+    named = {(c.first_name.casefold(), c.last_name.casefold(), c.date_of_birth) for c in children}
+    if len(named) < len(children):
+        raise InvalidChild("Each child is named once. Remove the repeated child and send again.")
     with transaction.atomic(durable=True):
         created = account is None
         account = (
@@ -194,11 +196,9 @@ def self_registration_decline(
 
 
 def _request_lock_awaiting(request: SelfRegistrationRequest) -> SelfRegistrationRequest:
-    locked = (
-        SelfRegistrationRequest.objects.select_for_update(of=("self",))
-        .select_related("account")
-        .get(pk=request.pk)
-    )
+    # No join to the account: if a merge moved the request while we waited for its lock, PostgreSQL
+    # would recheck the join against the old account row and find no row at all.
+    locked = SelfRegistrationRequest.objects.select_for_update().get(pk=request.pk)
     if locked.status != SelfRegistrationRequest.Status.AWAITING:
         raise RequestAlreadyDecided()
     if locked.account.is_disabled:

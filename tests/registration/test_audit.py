@@ -1,0 +1,182 @@
+"""The audit trail: append-only, and never a place where a PIN or a password is written down."""
+
+import datetime as dt
+import json
+from contextlib import suppress
+
+import pytest
+from django.db import transaction
+
+from registration import services
+from registration.models import AppendOnlyError, AuditEvent, Path, WelcomeMessage
+from registration.pins import pin_parse
+from registration.services.audit import audit_record
+from tests.factories import ChildDetailsFactory, NewAccountFactory, PatientContactFactory
+
+AT = dt.datetime(2026, 2, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def event(chart, staff):
+    return audit_record(
+        action=AuditEvent.Action.PIN_ISSUED,
+        at=AT,
+        actor=staff,
+        path=Path.CHART,
+        patient=chart.patient,
+        contact=chart.contact,
+        details={"pin_id": 1},
+    )
+
+
+def _assert_unchanged(event):
+    stored = AuditEvent.objects.values("action", "at", "details", "actor", "patient").get(pk=event.pk)
+    assert stored == {
+        "action": event.action,
+        "at": AT,
+        "details": {"pin_id": 1},
+        "actor": event.actor_id,
+        "patient": event.patient_id,
+    }
+
+
+def test_new_events_can_be_written(event):
+    assert AuditEvent.objects.get() == event
+
+
+def test_saving_an_existing_event_is_refused(event):
+    event.details = {"pin_id": 2}
+
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.save(update_fields=["details"])
+
+    _assert_unchanged(event)
+
+
+def test_a_new_instance_cannot_overwrite_an_event_by_reusing_its_id(event):
+    forged = AuditEvent(
+        pk=event.pk, action=AuditEvent.Action.ACCOUNT_DISABLED, at=AT, details={"forged": True}
+    )
+
+    with pytest.raises(AppendOnlyError), transaction.atomic():
+        forged.save()
+
+    _assert_unchanged(event)
+
+
+def test_deleting_an_event_is_refused(event):
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+
+    _assert_unchanged(event)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda qs: qs.update(details={}), id="update"),
+        pytest.param(
+            lambda qs: qs.filter(action="pin_issued").update(action="pin_redeemed"), id="filtered update"
+        ),
+        pytest.param(lambda qs: qs.delete(), id="delete"),
+        pytest.param(lambda qs: qs.filter(at__lte=AT).delete(), id="filtered delete"),
+        pytest.param(
+            lambda qs: qs.bulk_update([AuditEvent(pk=qs.get().pk, details={})], ["details"]), id="bulk"
+        ),
+        pytest.param(
+            lambda qs: qs.bulk_create(
+                [AuditEvent(pk=qs.get().pk, action="pin_redeemed", at=AT, details={})],
+                update_conflicts=True,
+                unique_fields=["id"],
+                update_fields=["action", "details"],
+            ),
+            id="upsert",
+        ),
+    ],
+)
+def test_queryset_changes_are_refused(event, change):
+    with pytest.raises(AppendOnlyError), transaction.atomic():
+        change(AuditEvent.objects.all())
+
+    _assert_unchanged(event)
+
+
+def test_manager_update_and_delete_are_refused(event):
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.update(details={})
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.all().delete()
+
+    _assert_unchanged(event)
+
+
+PASSWORDS = ["first parent's pass phrase", "second parent's pass phrase", "refused parent's pass phrase"]
+
+
+def test_no_audit_event_holds_a_pin_or_a_password(staff, admin, issue_pin, stored_text):
+    """Go through every kind of audited change, then read the whole audit trail for secrets."""
+    codes = []
+    eldest = PatientContactFactory()
+    younger = PatientContactFactory(contact=eldest.contact)
+
+    first = issue_pin(eldest)
+    codes.append(first.code)
+    for _ in range(5):  # four failures, then the lock
+        with suppress(services.RegistrationError):
+            services.pin_redeem(
+                code=first.code,
+                child_birth_date=eldest.patient.date_of_birth - dt.timedelta(days=1),
+                new_account=NewAccountFactory(password=PASSWORDS[2]),
+            )
+    second = issue_pin(eldest)
+    codes.append(second.code)
+    access = services.pin_redeem(
+        code=second.code.lower(),
+        child_birth_date=eldest.patient.date_of_birth,
+        new_account=NewAccountFactory(password=PASSWORDS[0]),
+    )
+    invited, _ = services.welcome_invite(
+        patient=younger.patient,
+        contact=younger.contact,
+        channel=WelcomeMessage.Channel.SMS,
+        address="(202) 555-0142",
+        by=staff,
+    )
+    codes.append(invited.code)
+    services.pin_redeem(
+        code=invited.code, child_birth_date=younger.patient.date_of_birth, account=access.account
+    )
+    with suppress(services.RegistrationError):  # refused: the email is taken
+        services.pin_redeem(
+            code=issue_pin().code,
+            child_birth_date=dt.date(2020, 1, 1),
+            new_account=NewAccountFactory(email=access.account.email, password=PASSWORDS[2]),
+        )
+
+    requests = services.self_registration_submit(
+        children=ChildDetailsFactory.build_batch(2), new_account=NewAccountFactory(password=PASSWORDS[1])
+    )
+    third = PatientContactFactory()
+    services.self_registration_authenticate(
+        request=requests[0], patient=third.patient, contact=third.contact, by=staff
+    )
+    services.self_registration_decline(request=requests[1], reason="Unknown child.", by=staff)
+    services.account_disable_duplicate(duplicate=requests[0].account, keep=access.account, by=admin)
+
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert actions == set(AuditEvent.Action.values), "every kind of event is covered"
+    secrets = [p.upper() for p in PASSWORDS]
+    for code in codes:
+        secrets += [code, code.replace("-", ""), pin_parse(code).secret]
+    for event in AuditEvent.objects.all():
+        text = (
+            json.dumps(event.details).upper()
+            + " "
+            + " ".join(str(getattr(event, f.attname)).upper() for f in AuditEvent._meta.concrete_fields)
+        )
+        assert not [s for s in secrets if s in text], event.get_action_display()
+    # Nor anywhere else: passwords are stored only as hashes.
+    stored = " ".join(value.upper() for _, _, value in stored_text())
+    assert not [p for p in PASSWORDS if p.upper() in stored]

@@ -1,0 +1,215 @@
+"""Staff send a PIN in a welcome email or text from the appointment list (path 2)."""
+
+import datetime as dt
+
+import pytest
+
+from patients.models import FamilyContact
+from registration import services
+from registration.models import AuditEvent, Path, Pin, WelcomeMessage
+from registration.pins import pin_parse
+from registration.services.errors import AlreadyRegistered, ContactNotOnChart, InvalidAddress
+from tests.factories import AppointmentFactory, FamilyContactFactory, PatientContactFactory
+
+NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
+EMAIL = WelcomeMessage.Channel.EMAIL
+SMS = WelcomeMessage.Channel.SMS
+
+
+def _invite(link, staff, channel, address, **kwargs):
+    return services.welcome_invite(
+        patient=link.patient, contact=link.contact, channel=channel, address=address, by=staff, **kwargs
+    )
+
+
+def _assert_nothing_saved(contact: FamilyContact, email: str, phone: str):
+    assert not Pin.objects.exists()
+    assert not WelcomeMessage.objects.exists()
+    assert not AuditEvent.objects.exists()
+    contact.refresh_from_db()
+    assert (contact.email, str(contact.cell_phone)) == (email, phone)
+
+
+def test_email_invite_issues_a_pin_and_queues_a_message(chart, staff):
+    issued, message = _invite(chart, staff, EMAIL, chart.contact.email, now=NOW)
+
+    assert issued.pin.path == Path.APPOINTMENT_LIST
+    assert (issued.pin.patient, issued.pin.contact) == (chart.patient, chart.contact)
+    assert pin_parse(issued.code).lookup == issued.pin.lookup
+    message.refresh_from_db()
+    assert message.pin == issued.pin
+    assert message.channel == EMAIL
+    assert message.address == chart.contact.email
+    assert message.status == WelcomeMessage.Status.QUEUED
+    assert message.queued_at == NOW
+    assert message.sent_at is None
+    assert message.attempts == 0
+
+
+def test_sms_invite_queues_a_text_to_the_number_in_e164(chart, staff):
+    _, message = _invite(chart, staff, SMS, "(202) 555-0143")
+
+    message.refresh_from_db()
+    assert message.channel == SMS
+    assert message.address == "+12025550143"
+    assert message.status == WelcomeMessage.Status.QUEUED
+
+
+@pytest.mark.parametrize("typed", ["(202) 555-0143", "202.555.0143", "+1 202 555 0143", " 2025550143 "])
+def test_phone_numbers_are_normalised_to_e164(chart, staff, typed):
+    _, message = _invite(chart, staff, SMS, typed)
+
+    assert message.address == "+12025550143"
+    chart.contact.refresh_from_db()
+    assert str(chart.contact.cell_phone) == "+12025550143"
+
+
+def test_message_is_in_the_contacts_language(staff):
+    link = PatientContactFactory(
+        contact=FamilyContactFactory(preferred_language=FamilyContact.Language.SPANISH)
+    )
+
+    _, message = _invite(link, staff, EMAIL, link.contact.email)
+
+    assert message.language == "es"
+
+
+def test_invite_writes_one_audit_event(chart, staff):
+    visit = AppointmentFactory(patient=chart.patient)
+
+    issued, message = _invite(
+        chart,
+        staff,
+        SMS,
+        str(chart.contact.cell_phone),
+        appointment=visit,
+        now=NOW,
+        client_address="192.0.2.1",
+    )
+
+    event = AuditEvent.objects.get()
+    assert event.action == AuditEvent.Action.WELCOME_QUEUED
+    assert (event.actor, event.path, event.patient, event.contact) == (
+        staff,
+        "appointment_list",
+        chart.patient,
+        chart.contact,
+    )
+    assert (event.at, event.client_address) == (NOW, "192.0.2.1")
+    assert event.details["pin_id"] == issued.pin.pk
+    assert event.details["welcome_message_id"] == message.pk
+    assert event.details["channel"] == "sms"
+    assert event.details["appointment_id"] == visit.pk
+    assert "contact_updated" not in event.details
+
+
+def test_unchanged_address_leaves_the_contact_alone(chart, staff):
+    email, phone = chart.contact.email, str(chart.contact.cell_phone)
+
+    _invite(chart, staff, EMAIL, email)
+    _invite(chart, staff, SMS, phone)
+
+    chart.contact.refresh_from_db()
+    assert (chart.contact.email, str(chart.contact.cell_phone)) == (email, phone)
+    assert all("contact_updated" not in e.details for e in AuditEvent.objects.all())
+
+
+def test_corrected_email_is_saved_to_the_contact_and_audited(chart, staff):
+    _, message = _invite(chart, staff, EMAIL, "  corrected.mum@example.org ")
+
+    assert message.address == "corrected.mum@example.org"
+    chart.contact.refresh_from_db()
+    assert chart.contact.email == "corrected.mum@example.org"
+    assert AuditEvent.objects.get().details["contact_updated"] == "email"
+
+
+def test_corrected_phone_is_saved_to_the_contact_and_audited(chart, staff):
+    _invite(chart, staff, SMS, "(202) 555-0199")
+
+    chart.contact.refresh_from_db()
+    assert str(chart.contact.cell_phone) == "+12025550199"
+    assert AuditEvent.objects.get().details["contact_updated"] == "cell_phone"
+
+
+def test_a_phone_is_added_to_a_contact_who_had_none(staff):
+    link = PatientContactFactory(contact=FamilyContactFactory(cell_phone=""))
+
+    _invite(link, staff, SMS, "202-555-0123")
+
+    link.contact.refresh_from_db()
+    assert str(link.contact.cell_phone) == "+12025550123"
+
+
+@pytest.mark.parametrize(
+    "address", ["", "   ", "not-an-email", "mum@example", "mum@@example.org", "mum example.org"]
+)
+def test_malformed_email_is_refused_and_nothing_is_saved(chart, staff, address):
+    email, phone = chart.contact.email, str(chart.contact.cell_phone)
+
+    with pytest.raises(InvalidAddress, match="valid email address"):
+        _invite(chart, staff, EMAIL, address)
+
+    _assert_nothing_saved(chart.contact, email, phone)
+
+
+@pytest.mark.parametrize("address", ["", "12345", "call me", "(555) 201-3344", "+1 202 555 01"])
+def test_malformed_phone_is_refused_and_nothing_is_saved(chart, staff, address):
+    email, phone = chart.contact.email, str(chart.contact.cell_phone)
+
+    with pytest.raises(InvalidAddress, match="valid cell phone number"):
+        _invite(chart, staff, SMS, address)
+
+    _assert_nothing_saved(chart.contact, email, phone)
+
+
+def test_unknown_channel_is_refused(chart, staff):
+    with pytest.raises(InvalidAddress):
+        _invite(chart, staff, "fax", "+12025550143")
+
+    assert not Pin.objects.exists()
+
+
+def test_refused_invite_does_not_save_the_corrected_address(chart, staff):
+    """The address is saved back only together with the PIN it carries."""
+    stranger = FamilyContactFactory()
+    email = stranger.email
+
+    with pytest.raises(ContactNotOnChart):
+        services.welcome_invite(
+            patient=chart.patient, contact=stranger, channel=EMAIL, address="new@example.org", by=staff
+        )
+
+    _assert_nothing_saved(stranger, email, str(stranger.cell_phone))
+
+
+def test_invite_to_a_registered_contact_is_refused(chart, staff, make_portal_account):
+    make_portal_account(chart)
+    messages_before = WelcomeMessage.objects.count()
+
+    with pytest.raises(AlreadyRegistered):
+        _invite(chart, staff, EMAIL, chart.contact.email)
+
+    assert WelcomeMessage.objects.count() == messages_before
+
+
+def test_invite_supersedes_an_earlier_pin(chart, staff, issue_pin):
+    earlier = issue_pin(chart)
+
+    issued, _ = _invite(chart, staff, EMAIL, chart.contact.email)
+
+    earlier.pin.refresh_from_db()
+    assert earlier.pin.end_reason == Pin.EndReason.SUPERSEDED
+    assert AuditEvent.objects.first().details["revoked_pin_ids"] == [earlier.pin.pk]
+    assert Pin.objects.filter(revoked_at__isnull=True).get() == issued.pin
+
+
+def test_plain_pin_in_a_welcome_message_is_stored_nowhere(chart, staff, stored_text):
+    by_email, _ = _invite(chart, staff, EMAIL, chart.contact.email)
+    other = PatientContactFactory()
+    by_text, _ = _invite(other, staff, SMS, str(other.contact.cell_phone))
+
+    text = [value.upper() for _, _, value in stored_text()]
+
+    for code in (by_email.code, by_text.code):
+        for form in (code, code.replace("-", ""), pin_parse(code).secret):
+            assert not any(form in value for value in text), form
