@@ -1,7 +1,7 @@
 """Production: PostgreSQL with pooled connections, HTTPS only, real providers."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import BASE_DIR, DATABASES, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -12,6 +12,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"  # collectstatic fills it; whitenoise serves it
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -1,0 +1,59 @@
+"""Who may use the staff site. Roles are groups; a parent belongs to none."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+
+from .models import ADMIN_GROUP, FRONT_DESK_GROUP
+
+
+def user_roles(user) -> frozenset[str]:
+    """The user's staff roles, read once per request and kept on the user object."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if not hasattr(user, "_staff_roles"):
+        names = set(
+            user.groups.filter(name__in=(FRONT_DESK_GROUP, ADMIN_GROUP)).values_list("name", flat=True)
+        )
+        if user.is_superuser:
+            names.add(ADMIN_GROUP)
+        user._staff_roles = frozenset(names)
+    return user._staff_roles
+
+
+def is_staff_member(user) -> bool:
+    return bool(user_roles(user))
+
+
+def is_practice_admin(user) -> bool:
+    return ADMIN_GROUP in user_roles(user)
+
+
+def _role_required(test):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), settings.STAFF_LOGIN_URL)
+            if not test(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+staff_member_required = _role_required(is_staff_member)
+practice_admin_required = _role_required(is_practice_admin)
+
+
+def staff_context(request):
+    """Template context for the staff navigation."""
+    # A callable: the group query runs only on pages that draw the staff navigation.
+    return {
+        "is_practice_admin": lambda: is_practice_admin(request.user),
+        "practice_name": settings.PRACTICE_NAME,
+    }

@@ -1,0 +1,64 @@
+"""Geometry for the dashboard's weekly registrations chart, drawn as inline SVG by the template."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from registration.models import Path
+
+# One colour per path, distinguishable for common colour blindness (Okabe-Ito palette).
+PATH_COLOURS = {
+    Path.CHART: "#0072B2",
+    Path.APPOINTMENT_WINDOW: "#56B4E9",
+    Path.APPOINTMENT_LIST: "#E69F00",
+    Path.PATIENT_ADMIN: "#009E73",
+    Path.SELF_REGISTRATION: "#CC79A7",
+}
+WIDTH, HEIGHT, TOP, BOTTOM, LEFT = 640, 200, 10, 30, 36
+
+
+@dataclass(frozen=True)
+class Segment:
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    title: str
+
+
+@dataclass(frozen=True)
+class BarChart:
+    segments: list[Segment]
+    labels: list[tuple[float, str]]  # x, text under each bar
+    peak: int
+    legend: list[tuple[str, str]]  # colour, path label
+    width: int = WIDTH
+    height: int = HEIGHT
+    plot_bottom: int = HEIGHT - BOTTOM
+    left: int = LEFT
+
+
+def weekly_bars(weeks: list[tuple[date, dict[str, int]]]) -> BarChart:
+    """Stack each week's registrations by path."""
+    peak = max((sum(counts.values()) for _, counts in weeks), default=0) or 1
+    slot = (WIDTH - LEFT) / max(len(weeks), 1)
+    scale = (HEIGHT - TOP - BOTTOM) / peak
+    segments, labels = [], []
+    for i, (week, counts) in enumerate(weeks):
+        x = LEFT + i * slot + slot * 0.15
+        y = HEIGHT - BOTTOM
+        for path, colour in PATH_COLOURS.items():
+            n = counts.get(path, 0)
+            if n:
+                y -= n * scale
+                title = f"Week of {week:%b %-d}: {n} by {path.label.lower()}"
+                segments.append(
+                    Segment(x, round(y, 1), round(slot * 0.7, 1), round(n * scale, 1), colour, title)
+                )
+        labels.append((round(x + slot * 0.35, 1), f"{week:%b %-d}"))
+    return BarChart(
+        segments=segments,
+        labels=labels,
+        peak=peak,
+        legend=[(colour, path.label) for path, colour in PATH_COLOURS.items()],
+    )

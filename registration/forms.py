@@ -1,0 +1,208 @@
+"""Staff forms. They check the shape of input; the services decide whether a change is allowed."""
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from phonenumber_field.phonenumber import to_python as phone_parse
+
+from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, User
+from accounts.roles import is_staff_member
+from patients.models import PatientContact
+from registration.models import AuditEvent, PortalStatus, WelcomeMessage
+
+
+class StaffAuthenticationForm(AuthenticationForm):
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not is_staff_member(user):
+            # The same words as a wrong password: the staff site does not say who has a parent account.
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
+
+
+class DayForm(forms.Form):
+    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        help_text="Name (any order, partial), MRN, date of birth, or a parent's email or cell phone",
+    )
+    status = forms.ChoiceField(
+        label="Portal status", required=False, choices=[("", "Any"), *PortalStatus.choices]
+    )
+
+
+class GeneratePinForm(forms.Form):
+    path = forms.ChoiceField(
+        choices=[
+            ("chart", "chart"),
+            ("appointment_window", "appointment"),
+            ("patient_admin", "patient administration"),
+        ],
+        widget=forms.HiddenInput,
+    )
+    appointment = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    form_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    duplicate_override_reason = forms.CharField(
+        label="Reason to issue a PIN anyway",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class WelcomeForm(forms.Form):
+    """Path 2: which contact, email or text, and the address to send to (saved back to the contact)."""
+
+    contact = forms.ModelChoiceField(
+        queryset=PatientContact.objects.none(), widget=forms.RadioSelect, empty_label=None, label="Send to"
+    )
+    channel = forms.ChoiceField(choices=WelcomeMessage.Channel.choices, widget=forms.RadioSelect, label="How")
+    address = forms.CharField(
+        label="Email address or cell phone",
+        required=False,
+        max_length=254,
+        help_text="Leave empty to use what is on the chart; a corrected address is saved to the chart.",
+    )
+    duplicate_override_reason = forms.CharField(
+        label="Reason to send anyway",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, links, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = links
+        self.fields["contact"].label_from_instance = _contact_label
+
+    def clean(self):
+        data = super().clean()
+        link, channel = data.get("contact"), data.get("channel")
+        if link is None or channel is None:
+            return data
+        address = (data.get("address") or "").strip()
+        if channel == WelcomeMessage.Channel.EMAIL:
+            address = address or link.contact.email
+            if not address:
+                raise ValidationError(
+                    {"address": f"{link.contact.full_name} has no email on the chart. Enter one."}
+                )
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise ValidationError(
+                    {"address": "Enter a valid email address, like name@example.com."}
+                ) from None
+        else:
+            address = address or str(link.contact.cell_phone or "")
+            if not address:
+                raise ValidationError(
+                    {"address": f"{link.contact.full_name} has no cell phone on the chart. Enter one."}
+                )
+            number = phone_parse(address)
+            if not number or not number.is_valid():
+                raise ValidationError({"address": "Enter a valid cell phone number, like (202) 555-0143."})
+            address = number.as_e164
+        data["address"] = address
+        return data
+
+
+def _contact_label(link: PatientContact) -> str:
+    contact = link.contact
+    on_file = ", ".join(filter(None, [contact.email, contact.cell_phone and contact.cell_phone.as_national]))
+    return (
+        f"{contact.full_name} ({link.get_relationship_display()}) — {on_file or 'no email or phone on file'}"
+    )
+
+
+class AuthenticateForm(forms.Form):
+    """Path 4: the patient and contact a self-registration request is for."""
+
+    match = forms.ChoiceField(label="This request is for", widget=forms.RadioSelect)
+    relationship = forms.ChoiceField(
+        label="The parent's relationship to the child (when adding them to the chart)",
+        required=False,
+        choices=[("", "—"), *PatientContact.Relationship.choices],
+    )
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = []
+        for candidate in candidates:
+            patient = candidate.patient
+            for link in patient.contact_links.all():
+                choices.append(
+                    (
+                        f"{patient.pk}:{link.contact_id}",
+                        f"{patient.full_name} ({patient.date_of_birth:%m/%d/%Y}, {patient.mrn}) "
+                        f"as {link.contact.full_name}, {link.get_relationship_display()}",
+                    )
+                )
+            choices.append(
+                (
+                    f"{patient.pk}:new",
+                    f"{patient.full_name} ({patient.date_of_birth:%m/%d/%Y}, "
+                    f"{patient.mrn}), adding the parent to the chart",
+                )
+            )
+        self.fields["match"].choices = choices
+
+    def clean(self):
+        data = super().clean()
+        match = data.get("match")
+        if match:
+            patient_id, contact = match.split(":")
+            data["patient_id"] = int(patient_id)
+            data["contact_id"] = None if contact == "new" else int(contact)
+            if contact == "new" and not data.get("relationship"):
+                self.add_error("relationship", "Choose how the parent is related to the child.")
+        return data
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (the parent will see it)", max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class DisableDuplicateForm(forms.Form):
+    """One suspected pair: which account to keep. The other is the duplicate to disable."""
+
+    first = forms.IntegerField(widget=forms.HiddenInput)
+    second = forms.IntegerField(widget=forms.HiddenInput)
+    keep = forms.IntegerField(error_messages={"required": "Choose the account to keep."})
+    reason = forms.CharField(label="Note (optional)", required=False, max_length=500)
+
+    def clean(self):
+        data = super().clean()
+        pair = [data.get("first"), data.get("second")]
+        if data.get("keep") is not None and (data["keep"] not in pair or pair[0] == pair[1]):
+            raise ValidationError("Choose one of the two accounts to keep.")
+        if "keep" in data:
+            data["duplicate"] = pair[1] if data["keep"] == pair[0] else pair[0]
+        return data
+
+
+class AuditFilterForm(forms.Form):
+    mrn = forms.CharField(label="Patient MRN", required=False, max_length=32)
+    actor = forms.ModelChoiceField(
+        label="Staff user",
+        required=False,
+        queryset=User.objects.filter(groups__name__in=[FRONT_DESK_GROUP, ADMIN_GROUP])
+        .distinct()
+        .order_by("username"),
+    )
+    action = forms.ChoiceField(
+        label="Action", required=False, choices=[("", "Any"), *AuditEvent.Action.choices]
+    )
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))

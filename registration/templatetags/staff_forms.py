@@ -1,0 +1,11 @@
+from django import template
+
+from registration.views.pins import new_form_token
+
+register = template.Library()
+
+
+@register.simple_tag
+def form_token() -> str:
+    """A fresh token for a Generate PIN form, so that resubmitting it cannot show a PIN twice."""
+    return new_form_token()

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from .views import admin_pages, dashboard, patients, pins, reconcile, staff_auth, welcome
+
+app_name = "staff"
+
+urlpatterns = [
+    path("sign-in/", staff_auth.StaffSignInView.as_view(), name="sign-in"),
+    path("sign-out/", staff_auth.StaffSignOutView.as_view(), name="sign-out"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("register-all/", dashboard.register_all, name="register-all"),
+    path("patients/", patients.patient_search, name="patient-search"),
+    path("patients/<int:pk>/", patients.patient_chart, name="patient-chart"),
+    path("patients/<int:patient_pk>/contacts/<int:contact_pk>/pin/", pins.pin_generate, name="pin-generate"),
+    path("patients/<int:patient_pk>/register/", welcome.register, name="register"),
+    path("appointments/<int:pk>/", patients.appointment_window, name="appointment"),
+    path("messages/<int:pk>/", welcome.welcome_message, name="welcome-message"),
+    path("messages/<int:pk>/resend/", welcome.welcome_resend, name="welcome-resend"),
+    path("requests/<int:pk>/", reconcile.reconcile, name="reconcile"),
+    path("requests/<int:pk>/authenticate/", reconcile.authenticate, name="authenticate"),
+    path("requests/<int:pk>/decline/", reconcile.decline, name="decline"),
+    path("duplicates/", admin_pages.duplicate_accounts, name="duplicates"),
+    path("duplicates/disable/", admin_pages.disable_duplicate, name="disable-duplicate"),
+    path("audit/", admin_pages.audit_trail, name="audit"),
+]

@@ -1,0 +1,69 @@
+"""Admin-only pages: duplicate accounts and the audit trail."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.roles import practice_admin_required
+from patients.models import Patient
+from registration import selectors, services
+from registration.forms import AuditFilterForm, DisableDuplicateForm
+from registration.models import PortalAccount
+
+from .common import client_address
+
+
+@practice_admin_required
+def duplicate_accounts(request):
+    return render(request, "staff/duplicates.html", {"pairs": selectors.duplicate_account_pairs()})
+
+
+@require_POST
+@practice_admin_required
+def disable_duplicate(request):
+    form = DisableDuplicateForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.values():
+            messages.error(request, " ".join(error))
+        return redirect("staff:duplicates")
+    keep = get_object_or_404(PortalAccount, pk=form.cleaned_data["keep"])
+    duplicate = get_object_or_404(
+        PortalAccount.objects.select_related("user"), pk=form.cleaned_data["duplicate"]
+    )
+    try:
+        services.account_disable_duplicate(
+            duplicate=duplicate,
+            keep=keep,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            client_address=client_address(request),
+        )
+    except services.RegistrationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Disabled {duplicate.user.email}; its children moved to the kept account.")
+    return redirect("staff:duplicates")
+
+
+@practice_admin_required
+def audit_trail(request):
+    form = AuditFilterForm(request.GET)
+    events, patient = selectors.audit_events(), None
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["mrn"]:
+            patient = Patient.objects.filter(mrn__iexact=data["mrn"].strip()).first()
+        if data["mrn"] and patient is None:
+            form.add_error("mrn", "No patient has that MRN.")
+            events = events.none()
+        else:
+            events = selectors.audit_events(
+                patient=patient,
+                actor_id=data["actor"].pk if data["actor"] else None,
+                action=data["action"],
+                date_from=data["date_from"],
+                date_to=data["date_to"],
+            )
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "staff/audit.html", {"form": form, "page": page, "patient": patient})

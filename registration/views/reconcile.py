@@ -1,0 +1,98 @@
+"""Reconcile a parent's self-registration request (path 4): match it to a patient and contact, or decline."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.roles import staff_member_required
+from patients.models import FamilyContact, Patient
+from registration import selectors, services
+from registration.forms import AuthenticateForm, DeclineForm
+from registration.models import SelfRegistrationRequest
+
+from .common import client_address
+
+
+def _page(request, self_registration, *, authenticate_form=None, decline_form=None, status=200):
+    candidates = selectors.reconcile_candidates(self_registration)
+    return render(
+        request,
+        "staff/reconcile.html",
+        {
+            "req": self_registration,
+            "candidates": candidates,
+            "authenticate_form": authenticate_form
+            or AuthenticateForm(candidates=candidates, initial=_initial_match(request, candidates)),
+            "decline_form": decline_form or DeclineForm(),
+        },
+        status=status,
+    )
+
+
+def _initial_match(request, candidates) -> dict:
+    """Preselect what staff came with (from a duplicate warning), else the best candidate's first contact."""
+    patient, contact = request.GET.get("patient", ""), request.GET.get("contact", "")
+    if patient.isdigit() and contact.isdigit():
+        return {"match": f"{patient}:{contact}"}
+    if candidates and candidates[0].score >= 5:
+        best = candidates[0].patient
+        first_link = next(iter(best.contact_links.all()), None)
+        return {"match": f"{best.pk}:{first_link.contact_id if first_link else 'new'}"}
+    return {}
+
+
+def _request(pk):
+    return get_object_or_404(
+        SelfRegistrationRequest.objects.select_related("account__user", "decided_by"), pk=pk
+    )
+
+
+@staff_member_required
+def reconcile(request, pk):
+    return _page(request, _request(pk))
+
+
+@require_POST
+@staff_member_required
+def authenticate(request, pk):
+    self_registration = _request(pk)
+    form = AuthenticateForm(request.POST, candidates=selectors.reconcile_candidates(self_registration))
+    if form.is_valid():
+        patient = get_object_or_404(Patient, pk=form.cleaned_data["patient_id"])
+        contact_id = form.cleaned_data["contact_id"]
+        try:
+            services.self_registration_authenticate(
+                request=self_registration,
+                patient=patient,
+                contact=get_object_or_404(FamilyContact, pk=contact_id) if contact_id else None,
+                new_contact_relationship=None if contact_id else form.cleaned_data["relationship"],
+                by=request.user,
+                client_address=client_address(request),
+            )
+        except services.RegistrationError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Authenticated: {patient.full_name} is now on the parent's portal.")
+            return redirect("staff:patient-chart", pk=patient.pk)
+    return _page(request, self_registration, authenticate_form=form, status=400)
+
+
+@require_POST
+@staff_member_required
+def decline(request, pk):
+    self_registration = _request(pk)
+    form = DeclineForm(request.POST)
+    if form.is_valid():
+        try:
+            services.self_registration_decline(
+                request=self_registration,
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+                client_address=client_address(request),
+            )
+        except services.RegistrationError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Declined. The parent will see your reason on their portal.")
+            return redirect("staff:dashboard")
+    return _page(request, self_registration, decline_form=form, status=400)

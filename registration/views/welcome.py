@@ -1,0 +1,114 @@
+"""Register from the appointment list (path 2): send a welcome email or text carrying a new PIN."""
+
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.roles import staff_member_required
+from patients.models import Appointment, Patient, PatientContact
+from registration import selectors, services
+from registration.forms import WelcomeForm
+from registration.models import WelcomeMessage
+
+from .common import client_address
+
+
+@staff_member_required
+def register(request, patient_pk):
+    patient = get_object_or_404(Patient, pk=patient_pk)
+    appointment = None
+    if request.GET.get("appointment", "").isdigit():
+        appointment = get_object_or_404(Appointment, pk=request.GET["appointment"], patient=patient)
+    links = PatientContact.objects.filter(patient=patient).select_related("contact").order_by("pk")
+    duplicates = []
+    if request.method == "POST":
+        form = WelcomeForm(request.POST, links=links)
+        if form.is_valid():
+            try:
+                _, message = services.welcome_invite(
+                    patient=patient,
+                    contact=form.cleaned_data["contact"].contact,
+                    channel=form.cleaned_data["channel"],
+                    address=form.cleaned_data["address"],
+                    by=request.user,
+                    appointment=appointment,
+                    duplicate_override_reason=form.cleaned_data["duplicate_override_reason"],
+                    client_address=client_address(request),
+                )
+            except services.PossibleDuplicate as duplicate:
+                duplicates = duplicate.requests
+                form.add_error(None, str(duplicate))
+            except services.RegistrationError as error:
+                form.add_error(None, str(error))
+            else:
+                return redirect("staff:welcome-message", pk=message.pk)
+    else:
+        form = WelcomeForm(links=links, initial=_initial(links))
+    return render(
+        request,
+        "staff/register.html",
+        {
+            "patient": patient,
+            "appointment": appointment,
+            "form": form,
+            "duplicates": duplicates,
+            "links": links,
+        },
+    )
+
+
+def _initial(links) -> dict:
+    """Prefill the first contact who can be reached, by email if they have one."""
+    for link in links:
+        if link.contact.email:
+            return {"contact": link, "channel": WelcomeMessage.Channel.EMAIL}
+        if link.contact.cell_phone:
+            return {"contact": link, "channel": WelcomeMessage.Channel.SMS}
+    return {"channel": WelcomeMessage.Channel.EMAIL}
+
+
+@staff_member_required
+def welcome_message(request, pk):
+    message = get_object_or_404(
+        WelcomeMessage.objects.select_related("pin__patient", "pin__contact", "pin__issued_by"), pk=pk
+    )
+    return render(
+        request,
+        "staff/welcome_message.html",
+        {
+            "message": message,
+            "patient": message.pin.patient,
+            "status": selectors.patient_portal_status(message.pin.patient),
+        },
+    )
+
+
+@require_POST
+@staff_member_required
+def welcome_resend(request, pk):
+    """Send again with a new PIN (the old one stops working), to the same contact and address."""
+    old = get_object_or_404(WelcomeMessage.objects.select_related("pin__patient", "pin__contact"), pk=pk)
+    try:
+        _, message = services.welcome_invite(
+            patient=old.pin.patient,
+            contact=old.pin.contact,
+            channel=old.channel,
+            address=old.address,
+            by=request.user,
+            appointment=old.pin.appointment,
+            duplicate_override_reason=request.POST.get("duplicate_override_reason", ""),
+            client_address=client_address(request),
+        )
+    except services.RegistrationError as error:
+        return render(
+            request,
+            "staff/welcome_message.html",
+            {
+                "message": old,
+                "patient": old.pin.patient,
+                "status": selectors.patient_portal_status(old.pin.patient),
+                "error": str(error),
+                "duplicates": getattr(error, "requests", []),
+            },
+            status=409,
+        )
+    return redirect("staff:welcome-message", pk=message.pk)

@@ -1,0 +1,220 @@
+"""Each staff form calls one service and shows its refusal as a form error."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from registration import services
+from registration.models import AuditEvent, Pin, PortalAccess, SelfRegistrationRequest, WelcomeMessage
+from registration.selectors import patient_portal_status
+from tests.factories import AppointmentFactory, FamilyContactFactory, PatientContactFactory, PatientFactory
+
+PIN_PATTERN = re.compile(rb'id="issued-pin"[^>]*>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})<')
+
+
+def generate(client, link, token="t1", **extra):
+    url = reverse("staff:pin-generate", args=[link.patient.pk, link.contact.pk])
+    return client.post(url, {"path": "chart", "form_token": token, **extra})
+
+
+def sign_up(email, child_first, child_last, dob, phone=""):
+    return services.self_registration_submit(
+        children=[services.ChildDetails(child_first, child_last, dob)],
+        new_account=services.NewAccount(
+            email=email, password="x" * 16, first_name="Pat", last_name=child_last, cell_phone=phone
+        ),
+    )[0]
+
+
+@pytest.mark.django_db
+def test_generate_pin_shows_it_once_and_never_again(front_desk_client):
+    link = PatientContactFactory()
+    first = generate(front_desk_client, link)
+    assert first.status_code == 200
+    assert "no-store" in first["Cache-Control"] or "no-cache" in first["Cache-Control"]
+    code = PIN_PATTERN.search(first.content).group(1).decode()
+    assert patient_portal_status(link.patient) == "pending"
+    # The same form sent again (a reload, or Back then resubmit) shows no PIN and issues none.
+    again = generate(front_desk_client, link)
+    assert b'id="issued-pin"' not in again.content
+    assert b"shown once" in again.content
+    assert Pin.objects.count() == 1
+    assert code.encode() not in again.content
+
+
+@pytest.mark.django_db
+def test_printable_slip_has_portal_address_expiry_and_qr(front_desk_client, settings):
+    settings.PORTAL_BASE_URL = "https://portal.example.org"
+    response = generate(front_desk_client, PatientContactFactory())
+    html = response.content.decode()
+    assert 'class="slip"' in html
+    assert "https://portal.example.org/portal/pin/" in html
+    assert "<svg" in html  # the QR code
+    assert "css/print.css" in html
+
+
+@pytest.mark.django_db
+def test_generate_pin_from_the_appointment_window_records_that_path(front_desk_client):
+    link = PatientContactFactory()
+    appointment = AppointmentFactory(patient=link.patient)
+    generate(front_desk_client, link, path="appointment_window", appointment=appointment.pk)
+    pin = Pin.objects.get()
+    assert (pin.path, pin.appointment) == ("appointment_window", appointment)
+
+
+@pytest.mark.django_db
+def test_duplicate_warning_before_anything_is_issued_then_override_with_reason(front_desk_client):
+    link = PatientContactFactory()
+    sign_up(link.contact.email.upper(), "Someone", "Else", dt.date(2015, 1, 1))
+    warned = generate(front_desk_client, link)
+    assert b"Authenticate the request instead" in warned.content
+    assert Pin.objects.count() == 0
+    issued = generate(front_desk_client, link, duplicate_override_reason="Parent asked for a paper PIN")
+    assert b'id="issued-pin"' in issued.content
+    event = AuditEvent.objects.get(action="pin_issued")
+    assert event.details["duplicate_override"]["reason"] == "Parent asked for a paper PIN"
+
+
+@pytest.mark.django_db
+def test_register_by_text_rejects_a_malformed_number_and_saves_nothing(front_desk_client):
+    link = PatientContactFactory()
+    before = str(link.contact.cell_phone)
+    url = reverse("staff:register", args=[link.patient.pk])
+    response = front_desk_client.post(url, {"contact": link.pk, "channel": "sms", "address": "555-12"})
+    assert response.status_code == 200
+    assert b"Enter a valid cell phone number" in response.content
+    assert (
+        not Pin.objects.exists() and not WelcomeMessage.objects.exists() and not AuditEvent.objects.exists()
+    )
+    link.contact.refresh_from_db()
+    assert str(link.contact.cell_phone) == before
+
+
+@pytest.mark.django_db
+def test_register_by_email_saves_a_corrected_address_and_shows_pending(front_desk_client):
+    link = PatientContactFactory()
+    url = reverse("staff:register", args=[link.patient.pk])
+    response = front_desk_client.post(
+        url, {"contact": link.pk, "channel": "email", "address": "new@example.org"}
+    )
+    message = WelcomeMessage.objects.get()
+    assert response["Location"] == reverse("staff:welcome-message", args=[message.pk])
+    link.contact.refresh_from_db()
+    assert link.contact.email == "new@example.org"
+    page = front_desk_client.get(response["Location"])
+    assert b"Pending" in page.content and b'id="message-status"' in page.content
+
+
+@pytest.mark.django_db
+def test_register_uses_the_address_on_the_chart_when_left_empty(front_desk_client):
+    link = PatientContactFactory(contact=FamilyContactFactory(email="", cell_phone="+12025550143"))
+    url = reverse("staff:register", args=[link.patient.pk])
+    empty_email = front_desk_client.post(url, {"contact": link.pk, "channel": "email", "address": ""})
+    assert b"has no email on the chart" in empty_email.content
+    front_desk_client.post(url, {"contact": link.pk, "channel": "sms", "address": ""})
+    assert WelcomeMessage.objects.get().address == "+12025550143"
+
+
+@pytest.mark.django_db
+def test_resend_issues_a_new_pin_and_the_old_one_stops_working(front_desk_client):
+    link = PatientContactFactory()
+    url = reverse("staff:register", args=[link.patient.pk])
+    front_desk_client.post(url, {"contact": link.pk, "channel": "email", "address": ""})
+    first = WelcomeMessage.objects.get()
+    response = front_desk_client.post(reverse("staff:welcome-resend", args=[first.pk]))
+    second = WelcomeMessage.objects.exclude(pk=first.pk).get()
+    assert response["Location"] == reverse("staff:welcome-message", args=[second.pk])
+    first.pin.refresh_from_db()
+    assert first.pin.end_reason == Pin.EndReason.SUPERSEDED
+
+
+@pytest.mark.django_db
+def test_register_all_sends_to_reachable_unregistered_patients_and_reports_the_rest(front_desk_client, staff):
+    today = timezone.localtime().replace(hour=9, minute=0)
+    reachable = [PatientContactFactory() for _ in range(3)]
+    unreachable = PatientContactFactory(contact=FamilyContactFactory(email="", cell_phone=""))
+    pending = PatientContactFactory()
+    services.pin_issue(patient=pending.patient, contact=pending.contact, path="chart", by=staff)
+    for i, link in enumerate([*reachable, unreachable, pending]):
+        AppointmentFactory(patient=link.patient, starts_at=today + dt.timedelta(minutes=15 * i))
+    AppointmentFactory(patient=reachable[0].patient, starts_at=today + dt.timedelta(hours=3))  # second visit
+    response = front_desk_client.post(reverse("staff:register-all"), {"day": today.date().isoformat()})
+    assert response.status_code == 200
+    assert (
+        WelcomeMessage.objects.count() == 3
+    )  # one per patient, not per appointment; the pending one untouched
+    assert len(response.context["sent"]) == 3
+    assert [p for p, _ in response.context["skipped"]] == [unreachable.patient]
+
+
+@pytest.mark.django_db
+def test_reconcile_authenticates_against_a_chart_contact(front_desk_client):
+    link = PatientContactFactory()
+    request = sign_up(
+        link.contact.email, link.patient.first_name, link.patient.last_name, link.patient.date_of_birth
+    )
+    page = front_desk_client.get(reverse("staff:reconcile", args=[request.pk]))
+    assert page.context["candidates"][0].patient == link.patient
+    response = front_desk_client.post(
+        reverse("staff:authenticate", args=[request.pk]), {"match": f"{link.patient.pk}:{link.contact.pk}"}
+    )
+    assert response.status_code == 302
+    assert PortalAccess.objects.get().account == request.account
+    assert patient_portal_status(link.patient) == "registered"
+
+
+@pytest.mark.django_db
+def test_reconcile_can_add_the_parent_as_a_new_contact_but_needs_a_relationship(front_desk_client):
+    patient = PatientFactory()
+    request = sign_up("new@example.org", patient.first_name, patient.last_name, patient.date_of_birth)
+    url = reverse("staff:authenticate", args=[request.pk])
+    missing = front_desk_client.post(url, {"match": f"{patient.pk}:new"})
+    assert missing.status_code == 400
+    assert b"Choose how the parent is related" in missing.content
+    front_desk_client.post(url, {"match": f"{patient.pk}:new", "relationship": "father"})
+    assert patient.contact_links.get().contact.email == "new@example.org"
+
+
+@pytest.mark.django_db
+def test_decline_needs_a_reason_and_records_it(front_desk_client):
+    request = sign_up("x@example.org", "No", "Match", dt.date(2017, 7, 7))
+    url = reverse("staff:decline", args=[request.pk])
+    assert front_desk_client.post(url, {"reason": "  "}).status_code == 400
+    front_desk_client.post(url, {"reason": "We have no patient by that name."})
+    request.refresh_from_db()
+    assert request.status == SelfRegistrationRequest.Status.DECLINED
+    assert request.decline_reason == "We have no patient by that name."
+
+
+@pytest.mark.django_db
+def test_admin_disables_a_duplicate_from_the_suspected_pairs(admin_client, staff):
+    link = PatientContactFactory()
+    first = sign_up("one@example.org", "A", "B", dt.date(2016, 1, 1), phone="+13125550101")
+    second = sign_up("two@example.org", "A", "B", dt.date(2016, 1, 1), phone="+13125550101")
+    services.self_registration_authenticate(
+        request=first, patient=link.patient, contact=link.contact, by=staff
+    )
+    page = admin_client.get(reverse("staff:duplicates"))
+    assert len(page.context["pairs"]) == 1
+    response = admin_client.post(
+        reverse("staff:disable-duplicate"),
+        {"first": first.account.pk, "second": second.account.pk, "keep": first.account.pk},
+    )
+    assert response.status_code == 302
+    second.account.refresh_from_db()
+    assert second.account.is_disabled and second.account.merged_into == first.account
+    assert admin_client.get(reverse("staff:duplicates")).context["pairs"] == []
+
+
+@pytest.mark.django_db
+def test_audit_trail_filters_by_patient_mrn(admin_client, staff):
+    one, two = PatientContactFactory(), PatientContactFactory()
+    for link in (one, two):
+        services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+    page = admin_client.get(reverse("staff:audit"), {"mrn": one.patient.mrn})
+    assert [e.patient for e in page.context["page"]] == [one.patient]
+    unknown = admin_client.get(reverse("staff:audit"), {"mrn": "NOPE"})
+    assert b"No patient has that MRN" in unknown.content
