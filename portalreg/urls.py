@@ -2,9 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from registration.views import provider_hooks
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:start"), name="home"),
     path("staff/", include("registration.urls")),
     path("portal/", include("registration.portal_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("hooks/twilio/status/", provider_hooks.twilio_status, name="twilio-status"),
+    path("hooks/anymail/", include("anymail.urls")),
 ]

@@ -197,6 +197,7 @@ class AuditFilterForm(forms.Form):
     actor = forms.ModelChoiceField(
         label="Staff user",
         required=False,
+        empty_label="Anyone",
         queryset=User.objects.filter(groups__name__in=[FRONT_DESK_GROUP, ADMIN_GROUP])
         .distinct()
         .order_by("username"),

@@ -38,6 +38,8 @@ class PortalAccount(models.Model):
         max_length=5, choices=FamilyContact.Language.choices, default=FamilyContact.Language.ENGLISH
     )
     created_at = models.DateTimeField()
+    # Set when the parent follows the link emailed to them; staff see self-registrations only after.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -208,19 +210,40 @@ class WelcomeMessage(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Waiting to send")
+        SENDING = "sending", _("Sending")
+        RETRYING = "retrying", _("Waiting to retry")
         SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        BOUNCED = "bounced", _("Bounced")
+        UNDELIVERED = "undelivered", _("Not delivered")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Not sent: a newer PIN replaced it")
+
+    # Statuses in which the message may still go out.
+    PENDING_STATUSES = (Status.QUEUED, Status.RETRYING)
 
     pin = models.OneToOneField(Pin, on_delete=models.PROTECT, related_name="welcome_message")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     address = models.CharField(max_length=254)  # an email address, or a phone number in E.164
     language = models.CharField(max_length=5, choices=FamilyContact.Language.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     queued_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sending_since = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
-    provider_message_id = models.CharField(max_length=200, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status__in=["queued", "retrying"]),
+                name="welcome_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} to {self.address} ({self.status})"
@@ -249,6 +272,10 @@ class AuditEvent(models.Model):
     class Action(models.TextChoices):
         PIN_ISSUED = "pin_issued", _("PIN issued")
         WELCOME_QUEUED = "welcome_queued", _("Welcome message queued")
+        WELCOME_SENT = "welcome_sent", _("Welcome message sent")
+        WELCOME_SEND_FAILED = "welcome_send_failed", _("Welcome message failed to send")
+        WELCOME_STATUS = "welcome_status", _("Welcome message status from the provider")
+        WELCOME_CANCELLED = "welcome_cancelled", _("Welcome message not sent")
         PIN_REDEEMED = "pin_redeemed", _("PIN redeemed")
         PIN_REDEEM_FAILED = "pin_redeem_failed", _("PIN tried with a wrong date of birth")
         PIN_LOCKED = "pin_locked", _("PIN locked after too many wrong tries")
@@ -259,6 +286,7 @@ class AuditEvent(models.Model):
         )
         SELF_REGISTRATION_DECLINED = "self_registration_declined", _("Self-registration declined")
         ACCOUNT_DISABLED = "account_disabled", _("Duplicate account disabled")
+        EMAIL_VERIFIED = "email_verified", _("Parent's email verified")
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher, check_password, make_password
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O or U
 LENGTH = 12
@@ -44,9 +45,11 @@ def pin_parse(typed: str) -> PinParts:
     """Read a PIN as a person typed it: any case, with or without dashes and spaces, O for 0, I or L for 1."""
     code = typed.upper().translate(_SEPARATORS).translate(_LOOKALIKES)
     if len(code) != LENGTH:
-        raise PinFormatError(f"A PIN has {LENGTH} letters and digits, like 7KQF-X82Z-913P.")
+        raise PinFormatError(_("A PIN has 12 letters and digits, like 7KQF-X82Z-913P."))
     if any(char not in ALPHABET for char in code):
-        raise PinFormatError("That PIN has a character PINs never use. Check it against the slip or message.")
+        raise PinFormatError(
+            _("That PIN has a character PINs never use. Check it against the slip or message.")
+        )
     return PinParts(lookup=code[:GROUP], secret=code[GROUP:])
 
 

@@ -424,3 +424,26 @@ def audit_events(
             at__lt=timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min))
         )
     return events.order_by("-at", "-pk")
+
+
+# ---------------------------------------------------------------- parent portal
+
+
+def portal_home(account: PortalAccount, *, now: datetime | None = None) -> dict:
+    """What a parent's portal home shows: only the children this account may see, and its requests."""
+    now = now or timezone.now()
+    accesses = list(account.accesses.select_related("patient").order_by("patient__first_name", "pk"))
+    upcoming: dict[int, list[Appointment]] = {}
+    for appointment in (
+        Appointment.objects.filter(patient_id__in=[a.patient_id for a in accesses], starts_at__gte=now)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .order_by("starts_at")
+    ):
+        upcoming.setdefault(appointment.patient_id, []).append(appointment)
+    children = [(access.patient, upcoming.get(access.patient_id, [])[:3]) for access in accesses]
+    requests = list(
+        account.self_registrations.exclude(status=SelfRegistrationRequest.Status.AUTHENTICATED).order_by(
+            "-submitted_at", "-pk"
+        )
+    )
+    return {"account": account, "children": children, "requests": requests}

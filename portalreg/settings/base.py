@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "anymail",
     "phonenumber_field",
     "accounts",
     "patients",
@@ -54,6 +55,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.roles.staff_context",
@@ -85,6 +87,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 15}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
 ]
 
 
@@ -131,16 +134,23 @@ PIN_HASHER = "registration.pins.PinHasher"
 # Anymail's ESP settings (e.g. ANYMAIL_POSTMARK_SERVER_TOKEN) are read from the environment by
 # name; MAIL_BACKEND picks the provider. SMS goes through Twilio when its credentials are set.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="portal@example.org")
+OUTBOX_DIR = env.path("OUTBOX_DIR", default=BASE_DIR / "var" / "outbox")
 MAILERS = {
     "default": {
-        "BACKEND": env("MAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"),
-        "OPTIONS": {},
+        # By default each email is written as a file under var/outbox/: nothing leaves the machine.
+        "BACKEND": env("MAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"),
+        "OPTIONS": env.json("MAIL_OPTIONS", default={"file_path": str(OUTBOX_DIR)}),
     }
 }
 ANYMAIL = env.json("ANYMAIL", default={})
+# Texts: written to var/outbox/ unless Twilio is configured.
+SMS_BACKEND = env("SMS_BACKEND", default="registration.sms.OutboxSmsBackend")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")  # only to point tests at a fake Twilio
+WELCOME_MAX_ATTEMPTS = env.int("WELCOME_MAX_ATTEMPTS", default=5)
+WELCOME_RETRY_BASE_SECONDS = env.int("WELCOME_RETRY_BASE_SECONDS", default=60)
 
 
 # ---------------------------------------------------------------- background work

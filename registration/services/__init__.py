@@ -5,7 +5,7 @@ change with a `RegistrationError` whose message a person can act on. Nothing out
 writes registration state.
 """
 
-from .accounts import NewAccount, account_disable_duplicate
+from .accounts import NewAccount, account_disable_duplicate, portal_account_verify_email
 from .errors import PossibleDuplicate, RegistrationError
 from .pins import IssuedPin, pin_issue, pin_redeem, welcome_invite
 from .self_registration import (
@@ -24,6 +24,7 @@ __all__ = [
     "account_disable_duplicate",
     "pin_issue",
     "pin_redeem",
+    "portal_account_verify_email",
     "self_registration_authenticate",
     "self_registration_decline",
     "self_registration_submit",

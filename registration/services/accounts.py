@@ -135,3 +135,23 @@ def account_disable_duplicate(
             },
         )
     return keep
+
+
+def portal_account_verify_email(
+    *, account: PortalAccount, now: datetime | None = None, client_address: str | None = None
+) -> PortalAccount:
+    """Record that the parent followed the link sent to their email address."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        account = PortalAccount.objects.select_for_update().get(pk=account.pk)
+        if account.email_verified_at is None:
+            account.email_verified_at = now
+            account.save(update_fields=["email_verified_at"])
+            audit_record(
+                action=AuditEvent.Action.EMAIL_VERIFIED,
+                at=now,
+                actor=account.user,
+                account=account,
+                client_address=client_address,
+            )
+    return account

@@ -16,15 +16,20 @@ def audit_record(
     account: PortalAccount | None = None,
     client_address: str | None = None,
     details: dict | None = None,
+    patient_id: int | None = None,
+    contact_id: int | None = None,
 ) -> AuditEvent:
-    """Write one audit event. Call it inside the transaction that makes the change it records."""
+    """Write one audit event. Call it inside the transaction that makes the change it records.
+
+    Give the patient and contact as objects, or as ids when only those are at hand.
+    """
     return AuditEvent.objects.create(
         action=action,
         at=at,
         actor=actor,
         path=path,
-        patient=patient,
-        contact=contact,
+        patient_id=patient.pk if patient is not None else patient_id,
+        contact_id=contact.pk if contact is not None else contact_id,
         account=account,
         client_address=client_address,
         details=details or {},

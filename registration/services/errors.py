@@ -1,10 +1,15 @@
-"""Why a registration change was refused, in words the person in front of the screen can act on."""
+"""Why a registration change was refused, in words the person in front of the screen can act on.
+
+Messages parents may see are translated; they are evaluated in the language of the request.
+"""
+
+from django.utils.translation import gettext_lazy as _
 
 
 class RegistrationError(Exception):
     """Base of every refusal; `str(error)` is the message to show."""
 
-    message = "That could not be done."
+    message = _("That could not be done.")
 
     def __init__(self, message: str | None = None):
         super().__init__(message or self.message)
@@ -13,69 +18,69 @@ class RegistrationError(Exception):
 # ---- PIN redemption (parents). None of these says whether a PIN exists unless the parent proved
 # ---- they hold it, by typing it together with the child's date of birth.
 class PinNotAccepted(RegistrationError):
-    message = (
+    message = _(
         "That PIN and date of birth don't match our records. Check both and try again, "
         "or ask the practice for a new PIN."
     )
 
 
 class PinLocked(RegistrationError):
-    message = "This PIN was tried too many times and is locked. Please ask the practice for a new PIN."
+    message = _("This PIN was tried too many times and is locked. Please ask the practice for a new PIN.")
 
 
 class PinExpired(RegistrationError):
-    message = "This PIN has expired. Please ask the practice for a new PIN."
+    message = _("This PIN has expired. Please ask the practice for a new PIN.")
 
 
 class PinAlreadyUsed(RegistrationError):
-    message = (
+    message = _(
         "This PIN has already been used. Sign in to your account to see your child, "
         "or ask the practice for a new PIN."
     )
 
 
 class PinReplaced(RegistrationError):
-    message = (
+    message = _(
         "This PIN is no longer valid because the practice issued a newer one. "
         "Use the newest PIN you received."
     )
 
 
 class ChildAlreadyOnAccount(RegistrationError):
-    message = "This child is already on your account."
+    message = _("This child is already on your account.")
 
 
 # ---- accounts
 class EmailInUse(RegistrationError):
-    message = "An account with this email already exists. Sign in to add a child to it."
+    message = _("An account with this email already exists. Sign in to add a child to it.")
 
 
 class AccountDisabled(RegistrationError):
-    message = "This account is disabled. Please contact the practice."
+    message = _("This account is disabled. Please contact the practice.")
 
 
 class SameAccount(RegistrationError):
-    message = "Choose two different accounts: the one to keep and the duplicate to disable."
+    message = _("Choose two different accounts: the one to keep and the duplicate to disable.")
 
 
 # ---- staff operations
 class ContactNotOnChart(RegistrationError):
-    message = "That family contact is not on this patient's chart. Add them to the chart first."
+    message = _("That family contact is not on this patient's chart. Add them to the chart first.")
 
 
 class AppointmentMismatch(RegistrationError):
-    message = "That appointment belongs to a different patient."
+    message = _("That appointment belongs to a different patient.")
 
 
 class AlreadyRegistered(RegistrationError):
-    message = (
+    message = _(
         "This contact can already see this patient on the portal. "
         "If they cannot sign in, they can reset their password from the sign-in page."
     )
 
 
 class InvalidAddress(RegistrationError):
-    message = "Enter a valid email address or cell phone number."
+    message = _("Enter a valid email address or cell phone number.")
 
 
 class PossibleDuplicate(RegistrationError):
@@ -85,7 +90,7 @@ class PossibleDuplicate(RegistrationError):
     with a reason (it is audited).
     """
 
-    message = (
+    message = _(
         "A parent's self-registration request that may match is waiting. Authenticate that request "
         "instead, or give a reason to go on and issue a PIN."
     )
@@ -96,18 +101,18 @@ class PossibleDuplicate(RegistrationError):
 
 
 class RequestAlreadyDecided(RegistrationError):
-    message = (
+    message = _(
         "Someone has already decided this self-registration request. Reload the page to see what was done."
     )
 
 
 class ReasonRequired(RegistrationError):
-    message = "Give a reason: the parent will be told it."
+    message = _("Give a reason: the parent will be told it.")
 
 
 class InvalidChild(RegistrationError):
-    message = "Give each child's first and last name and a date of birth that is not in the future."
+    message = _("Give each child's first and last name and a date of birth that is not in the future.")
 
 
 class RequestAlreadyWaiting(RegistrationError):
-    message = "You have already asked to see this child. The practice will verify it soon."
+    message = _("You have already asked to see this child. The practice will verify it soon.")

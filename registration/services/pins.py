@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration import pins as codes
 from registration.models import PIN_PATHS, AuditEvent, Path, Pin, PortalAccess, PortalAccount, WelcomeMessage
 from registration.selectors import self_registration_requests_matching
+from registration.tasks import welcome_message_enqueue
 
 from .accounts import NewAccount, portal_account_lock, portal_account_make
 from .audit import audit_record
@@ -93,11 +95,13 @@ def welcome_invite(
     duplicate_override_reason: str = "",
     now: datetime | None = None,
     client_address: str | None = None,
-) -> tuple[IssuedPin, WelcomeMessage]:
+) -> WelcomeMessage:
     """Issue a PIN through the appointment list and queue a welcome email or text carrying it.
 
     The address is validated and, if staff corrected it, saved back to the contact. The message is
-    recorded in the same transaction as the PIN, so neither exists without the other.
+    recorded in the same transaction as the PIN, so neither exists without the other, and queued for
+    sending once that transaction commits. Staff never see this PIN: it is minted afresh when the
+    message is sent (`welcome_delivery`), so it is never stored readable anywhere.
     """
     now = now or timezone.now()
     address = _address_normalize(channel, address)
@@ -133,7 +137,8 @@ def welcome_invite(
             client_address=client_address,
             details=details,
         )
-    return issued, message
+        transaction.on_commit(partial(welcome_message_enqueue, message.pk))
+    return message
 
 
 def _issue(

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from patients.models import FamilyContact, Patient, PatientContact
@@ -53,7 +54,7 @@ def self_registration_submit(
         raise InvalidChild()
     named = {(c.first_name.casefold(), c.last_name.casefold(), c.date_of_birth) for c in children}
     if len(named) < len(children):
-        raise InvalidChild("Each child is named once. Remove the repeated child and send again.")
+        raise InvalidChild(_("Each child is named once. Remove the repeated child and send again."))
     with transaction.atomic(durable=True):
         created = account is None
         account = (
@@ -67,7 +68,8 @@ def self_registration_submit(
                 child_date_of_birth=child.date_of_birth,
             ).exists():
                 raise RequestAlreadyWaiting(
-                    f"You have already asked to see {child.first_name}. The practice will verify it soon."
+                    _("You have already asked to see %(name)s. The practice will verify it soon.")
+                    % {"name": child.first_name}
                 )
         user = account.user
         requests = SelfRegistrationRequest.objects.bulk_create(

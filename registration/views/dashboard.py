@@ -68,7 +68,7 @@ def register_all(request):
         channel = WelcomeMessage.Channel.EMAIL if link.contact.email else WelcomeMessage.Channel.SMS
         address = link.contact.email or str(link.contact.cell_phone)
         try:
-            _, message = services.welcome_invite(
+            message = services.welcome_invite(
                 patient=appointment.patient,
                 contact=link.contact,
                 channel=channel,

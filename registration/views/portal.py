@@ -1,11 +1,253 @@
-"""The parent portal (built out in the parent-portal issue)."""
+"""The parent portal: register with a PIN, sign up without one, sign in, and see your children."""
 
-from django.shortcuts import render
+from functools import partial, wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+from registration import selectors, services
+from registration.portal_forms import ChildFormSet, NewAccountForm, ParentSignInForm, PinForm
+from registration.services.errors import EmailInUse
+from registration.tasks import send_parent_account_email
+from registration.tokens import email_verification_token
+
+from .common import client_address
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+EMAIL_IN_USE_WITH_PIN = gettext_lazy(
+    "You already have an account with this email. Sign in first, then add your child with this PIN."
+)
+# Said only to someone who has just proved they hold a live PIN and the child's date of birth.
+EMAIL_IN_USE_WITH_PIN = gettext_lazy(
+    "You already have an account with this email. Sign in first, then add your child with this PIN."
+)
+
+
+def parent_account(user):
+    """The signed-in user's portal account, or None for anyone else (staff, anonymous, disabled)."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    account = getattr(user, "portal_account", None)
+    return None if account is None or account.is_disabled else account
+
+
+def parent_required(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse_lazy('portal:sign-in')}?next={request.get_full_path()}")
+        account = parent_account(request.user)
+        if account is None:
+            raise PermissionDenied
+        return view(request, account, *args, **kwargs)
+
+    return wrapped
+
+
+def _account_form(request) -> NewAccountForm:
+    # Messages in the language the parent is reading in, unless they choose otherwise.
+    language = (get_language() or "en")[:2]
+    return NewAccountForm(request.POST or None, prefix="account", initial={"preferred_language": language})
+
+
+def _new_account(form: NewAccountForm) -> services.NewAccount:
+    data = form.cleaned_data
+    return services.NewAccount(
+        email=data["email"],
+        password=data["password"],
+        first_name=data["first_name"],
+        last_name=data["last_name"],
+        cell_phone=data["cell_phone"].as_e164 if data["cell_phone"] else "",
+        preferred_language=data["preferred_language"],
+    )
+
+
+def _email_parent(kind: str, user_id: int) -> None:
+    transaction.on_commit(partial(send_parent_account_email.enqueue, kind, user_id))
 
 
 def start(request):
+    if parent_account(request.user):
+        return redirect("portal:home")
     return render(request, "portal/start.html")
 
 
+@never_cache
+@sensitive_post_parameters("pin", "account-password")
 def pin_start(request):
-    return render(request, "portal/pin_start.html")
+    """Paths 1-3: the PIN and the child's date of birth, and a new account unless already signed in."""
+    account = parent_account(request.user)
+    pin_form = PinForm(request.POST or None)
+    account_form = None if account else _account_form(request)
+    if request.method == "POST" and pin_form.is_valid() and (account_form is None or account_form.is_valid()):
+        try:
+            access = services.pin_redeem(
+                code=pin_form.cleaned_data["pin"],
+                child_birth_date=pin_form.cleaned_data["child_birth_date"],
+                account=account,
+                new_account=_new_account(account_form) if account_form else None,
+                client_address=client_address(request),
+            )
+        except EmailInUse:
+            # Said only to someone who has just proved they hold a live PIN and the child's date of birth.
+            account_form.add_error("email", EMAIL_IN_USE_WITH_PIN)
+        except services.RegistrationError as error:
+            pin_form.add_error(None, str(error))
+        else:
+            if account is None:
+                login(request, access.account.user, backend=MODEL_BACKEND)
+                _email_parent("verify", access.account.user_id)
+            messages.success(
+                request, _("%(name)s is now on your portal.") % {"name": access.patient.first_name}
+            )
+            return redirect("portal:home")
+    return render(request, "portal/pin.html", {"pin_form": pin_form, "account_form": account_form})
+
+
+@never_cache
+@sensitive_post_parameters("account-password")
+def sign_up(request):
+    """Path 4: an account without a PIN, naming the children. The practice verifies each request.
+
+    A signed-in parent uses the same page to ask for another child.
+    """
+    account = parent_account(request.user)
+    if request.method == "POST" and "add_child" in request.POST:
+        return _sign_up_with_another_row(request, account)
+    account_form = None if account else _account_form(request)
+    children = ChildFormSet(request.POST or None, prefix="child")
+    error = None
+    if request.method == "POST" and children.is_valid() and (account_form is None or account_form.is_valid()):
+        named = [
+            services.ChildDetails(c["first_name"], c["last_name"], c["date_of_birth"])
+            for c in children.cleaned_data
+            if c
+        ]
+        try:
+            services.self_registration_submit(
+                children=named,
+                account=account,
+                new_account=_new_account(account_form) if account_form else None,
+                client_address=client_address(request),
+            )
+        except EmailInUse:
+            # Answer as if the account were new; tell the owner by email instead of telling this browser.
+            make_password(account_form.cleaned_data["password"])  # the same work as making an account
+            owner = get_user_model().objects.get(email__iexact=account_form.cleaned_data["email"])
+            _email_parent("exists", owner.pk)
+            return redirect("portal:sign-up-sent")
+        except services.RegistrationError as refusal:
+            error = str(refusal)
+        else:
+            if account is not None:
+                messages.success(request, _("Thank you. The practice will verify your request."))
+                return redirect("portal:home")
+            created = get_user_model().objects.get(email__iexact=account_form.cleaned_data["email"])
+            _email_parent("verify", created.pk)
+            return redirect("portal:sign-up-sent")
+    return render(
+        request, "portal/sign_up.html", {"account_form": account_form, "children": children, "error": error}
+    )
+
+
+def _sign_up_with_another_row(request, account):
+    """Another child's row, keeping what was typed, without flagging the empty row as an error."""
+    children = ChildFormSet(prefix="child", initial=_typed_rows(request.POST, "child", ChildFormSet.form))
+    account_form = None
+    if account is None:
+        account_form = NewAccountForm(
+            prefix="account", initial=_typed(request.POST, "account", NewAccountForm)
+        )
+    return render(request, "portal/sign_up.html", {"account_form": account_form, "children": children})
+
+
+def _typed(data, prefix: str, form_class, *, skip=("password",)) -> dict:
+    return {name: data.get(f"{prefix}-{name}", "") for name in form_class.base_fields if name not in skip}
+
+
+def _typed_rows(data, prefix: str, form_class) -> list[dict]:
+    total = data.get(f"{prefix}-TOTAL_FORMS", "1")
+    count = min(int(total) if total.isdigit() else 1, 5)
+    return [_typed(data, f"{prefix}-{i}", form_class) for i in range(count)]
+
+
+def sign_up_sent(request):
+    return render(request, "portal/sign_up_sent.html")
+
+
+@never_cache
+def verify_email(request, uidb64, token):
+    """Follow the emailed link: the address is confirmed and the parent is signed in."""
+    try:
+        user = (
+            get_user_model()
+            .objects.select_related("portal_account")
+            .get(pk=force_str(urlsafe_base64_decode(uidb64)))
+        )
+    except (ValueError, TypeError, OverflowError, get_user_model().DoesNotExist):
+        user = None
+    if user is None or parent_account(user) is None or not email_verification_token.check_token(user, token):
+        return render(request, "portal/verify_failed.html", status=400)
+    services.portal_account_verify_email(account=user.portal_account, client_address=client_address(request))
+    login(request, user, backend=MODEL_BACKEND)
+    messages.success(request, _("Thank you: your email address is confirmed."))
+    return redirect("portal:home")
+
+
+@never_cache
+@parent_required
+def home(request, account):
+    return render(request, "portal/home.html", selectors.portal_home(account))
+
+
+class ParentSignInView(auth_views.LoginView):
+    template_name = "portal/sign_in.html"
+    authentication_form = ParentSignInForm
+    next_page = "portal:home"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # Show the portal in the language the parent chose for their messages.
+        language = form.get_user().portal_account.preferred_language
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax", secure=not settings.DEBUG
+        )
+        return response
+
+
+class ParentSignOutView(auth_views.LogoutView):
+    next_page = "portal:start"
+
+
+class ParentPasswordResetForm(PasswordResetForm):
+    def get_users(self, email):
+        """Parents only, and only enabled accounts: staff reset their passwords with an admin."""
+        return (user for user in super().get_users(email) if parent_account(user) is not None)
+
+
+class ParentPasswordResetView(auth_views.PasswordResetView):
+    form_class = ParentPasswordResetForm
+    template_name = "portal/password_reset.html"
+    email_template_name = "portal/email/password_reset.txt"
+    subject_template_name = "portal/email/password_reset_subject.txt"
+    success_url = reverse_lazy("portal:password-reset-sent")
+    extra_email_context = {"practice_name": settings.PRACTICE_NAME}
+
+
+class ParentPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "portal/password_reset_confirm.html"
+    success_url = reverse_lazy("portal:password-reset-done")

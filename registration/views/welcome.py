@@ -24,7 +24,7 @@ def register(request, patient_pk):
         form = WelcomeForm(request.POST, links=links)
         if form.is_valid():
             try:
-                _, message = services.welcome_invite(
+                message = services.welcome_invite(
                     patient=patient,
                     contact=form.cleaned_data["contact"].contact,
                     channel=form.cleaned_data["channel"],
@@ -88,7 +88,7 @@ def welcome_resend(request, pk):
     """Send again with a new PIN (the old one stops working), to the same contact and address."""
     old = get_object_or_404(WelcomeMessage.objects.select_related("pin__patient", "pin__contact"), pk=pk)
     try:
-        _, message = services.welcome_invite(
+        message = services.welcome_invite(
             patient=old.pin.patient,
             contact=old.pin.contact,
             channel=old.channel,

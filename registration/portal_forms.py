@@ -1,0 +1,136 @@
+"""Parents' forms. Every label, hint and message is translated (English and Spanish)."""
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
+
+from patients.models import FamilyContact
+
+
+class DateOfBirthInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"autocomplete": "off", **(attrs or {})}, format="%Y-%m-%d")
+
+
+def _not_in_future(value):
+    if value > timezone.localdate():
+        raise ValidationError(_("A date of birth can't be in the future."))
+
+
+class PinForm(forms.Form):
+    pin = forms.CharField(
+        label=_("PIN"),
+        max_length=40,
+        help_text=_("12 letters and numbers, like 7KQF-X82Z-913P. Capitals and dashes don't matter."),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "autocorrect": "off",
+            }
+        ),
+    )
+    child_birth_date = forms.DateField(
+        label=_("Your child's date of birth"), widget=DateOfBirthInput(), validators=[_not_in_future]
+    )
+
+
+class NewAccountForm(forms.Form):
+    first_name = forms.CharField(
+        label=_("Your first name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Your last name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    email = forms.EmailField(
+        label=_("Email"), max_length=150, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    cell_phone = PhoneNumberField(
+        label=_("Cell phone (optional)"),
+        required=False,
+        region="US",
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
+        error_messages={"invalid": _("Enter a valid cell phone number, like (202) 555-0143.")},
+    )
+    password = forms.CharField(
+        label=_("Choose a password"),
+        strip=False,
+        help_text=_(
+            "At least 15 characters. A few words you'll remember make a good one, like “maple garden bicycle song”."  # noqa: E501
+        ),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    preferred_language = forms.ChoiceField(
+        label=_("Language for messages"), choices=FamilyContact.Language.choices
+    )
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password"):
+            probe = get_user_model()(
+                username=data.get("email", ""),
+                email=data.get("email", ""),
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+            )
+            try:
+                password_validation.validate_password(data["password"], probe)
+            except ValidationError as error:
+                self.add_error("password", error)
+        return data
+
+
+class ChildForm(forms.Form):
+    first_name = forms.CharField(label=_("Child's first name"), max_length=100)
+    last_name = forms.CharField(label=_("Child's last name"), max_length=100)
+    date_of_birth = forms.DateField(
+        label=_("Child's date of birth"), widget=DateOfBirthInput(), validators=[_not_in_future]
+    )
+
+
+class BaseChildFormSet(forms.BaseFormSet):
+    def clean(self):
+        super().clean()
+        if not any(form.cleaned_data for form in self.forms if form.is_valid()):
+            raise ValidationError(_("Name at least one child."))
+
+
+ChildFormSet = forms.formset_factory(
+    ChildForm, formset=BaseChildFormSet, extra=1, max_num=6, validate_max=True
+)
+
+
+class ParentSignInForm(AuthenticationForm):
+    """Sign-in for parents: by email. Staff sign in on the staff site."""
+
+    username = forms.EmailField(
+        label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+
+    def clean_username(self):
+        return self.cleaned_data["username"].strip().lower()
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        account = getattr(user, "portal_account", None)
+        if account is None or account.is_disabled:
+            # The same words as a wrong password: who has an account is nobody's business.
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )

@@ -1,0 +1,192 @@
+"""Sending welcome messages: the states a message moves through after staff queue it.
+
+The PIN a message carries is minted when the message is claimed for sending, so the plain code only
+ever exists in the sending process's memory: never in the message row, the task queue or a log.
+Each failed attempt throws its code away; the next attempt mints a new one.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from registration import pins as codes
+from registration.models import AuditEvent, Path, Pin, WelcomeMessage
+
+from .audit import audit_record
+
+# What a provider's delivery report means for a sent message.
+PROVIDER_OUTCOMES = {
+    "delivered": WelcomeMessage.Status.DELIVERED,
+    "bounced": WelcomeMessage.Status.BOUNCED,
+    "rejected": WelcomeMessage.Status.BOUNCED,
+    "undelivered": WelcomeMessage.Status.UNDELIVERED,
+    "failed": WelcomeMessage.Status.UNDELIVERED,
+}
+_AFTER_SENDING = (WelcomeMessage.Status.SENT, WelcomeMessage.Status.DELIVERED)
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    message: WelcomeMessage
+    code: str  # the PIN to put in the message; never store or log it
+
+
+def welcome_message_claim(*, message_id: int, now: datetime | None = None) -> ClaimedMessage | None:
+    """Take a due message for sending and mint its PIN; None if it is not due, or no longer wanted.
+
+    A message whose PIN was replaced, used or expired meanwhile is cancelled instead of sent.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        message = (
+            WelcomeMessage.objects.select_for_update(of=("self",))
+            .select_related("pin")
+            .filter(pk=message_id)
+            .first()
+        )
+        if message is None or message.status not in WelcomeMessage.PENDING_STATUSES:
+            return None
+        if message.next_attempt_at is not None and message.next_attempt_at > now:
+            return None
+        pin = Pin.objects.select_for_update().get(pk=message.pin_id)
+        if pin.redeemed_at is not None or pin.revoked_at is not None or pin.expires_at <= now:
+            _change(
+                message, WelcomeMessage.Status.CANCELLED, now=now, action=AuditEvent.Action.WELCOME_CANCELLED
+            )
+            return None
+        parts = codes.pin_generate()
+        pin.lookup, pin.secret_hash, pin.failed_attempts = parts.lookup, codes.pin_secret_hash(parts), 0
+        pin.save(update_fields=["lookup", "secret_hash", "failed_attempts"])
+        message.attempts += 1
+        message.sending_since = now
+        message.status = WelcomeMessage.Status.SENDING
+        message.save(update_fields=["attempts", "sending_since", "status"])
+    message.pin = pin
+    return ClaimedMessage(message=message, code=parts.display)
+
+
+def welcome_message_sent(
+    *, message_id: int, provider_message_id: str = "", now: datetime | None = None
+) -> None:
+    """The provider accepted the message."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        message = (
+            WelcomeMessage.objects.select_for_update(of=("self",)).select_related("pin").get(pk=message_id)
+        )
+        if message.status != WelcomeMessage.Status.SENDING:
+            return
+        message.sent_at, message.provider_message_id, message.last_error = now, provider_message_id, ""
+        _change(
+            message,
+            WelcomeMessage.Status.SENT,
+            now=now,
+            action=AuditEvent.Action.WELCOME_SENT,
+            fields=["sent_at", "provider_message_id", "last_error"],
+            details={"attempt": message.attempts},
+        )
+
+
+def welcome_message_attempt_failed(
+    *, message_id: int, error: str, now: datetime | None = None
+) -> datetime | None:
+    """The provider refused or could not be reached. Return when to try again, or None: given up."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        message = (
+            WelcomeMessage.objects.select_for_update(of=("self",)).select_related("pin").get(pk=message_id)
+        )
+        if message.status != WelcomeMessage.Status.SENDING:
+            return None
+        give_up = message.attempts >= settings.WELCOME_MAX_ATTEMPTS
+        message.last_error = error[:500]
+        message.next_attempt_at = None if give_up else now + retry_delay(message.attempts)
+        _change(
+            message,
+            WelcomeMessage.Status.FAILED if give_up else WelcomeMessage.Status.RETRYING,
+            now=now,
+            action=AuditEvent.Action.WELCOME_SEND_FAILED,
+            fields=["last_error", "next_attempt_at"],
+            details={"attempt": message.attempts, "error": message.last_error, "will_retry": not give_up},
+        )
+    return message.next_attempt_at
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back off: the base delay, then four times longer after each further failure."""
+    return timedelta(seconds=settings.WELCOME_RETRY_BASE_SECONDS * 4 ** (attempts - 1))
+
+
+def welcome_message_provider_report(
+    *, provider_message_id: str, outcome: str, now: datetime | None = None
+) -> WelcomeMessage | None:
+    """Record a provider's delivery report (delivered, bounced, undelivered); unknown ids are ignored."""
+    status = PROVIDER_OUTCOMES.get(outcome)
+    if status is None or not provider_message_id:
+        return None
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        message = (
+            WelcomeMessage.objects.select_for_update(of=("self",))
+            .select_related("pin")
+            .filter(provider_message_id=provider_message_id)
+            .first()
+        )
+        if message is None or message.status not in _AFTER_SENDING or message.status == status:
+            return None
+        _change(
+            message, status, now=now, action=AuditEvent.Action.WELCOME_STATUS, details={"outcome": outcome}
+        )
+    return message
+
+
+def welcome_messages_release_stuck(*, older_than: timedelta, now: datetime | None = None) -> list[int]:
+    """Put back messages whose sender died mid-send, so they are tried again; return their ids.
+
+    A message left 'sending' longer than any provider call takes was not recorded as sent. The
+    provider may, rarely, have accepted it just before the process died; sending again then gives
+    the parent a second message whose newer PIN is the one that works.
+    """
+    now = now or timezone.now()
+    released = []
+    stuck = WelcomeMessage.objects.filter(
+        status=WelcomeMessage.Status.SENDING, sending_since__lt=now - older_than
+    )
+    for message_id in stuck.values_list("pk", flat=True):
+        with transaction.atomic(durable=True):
+            message = (
+                WelcomeMessage.objects.select_for_update(of=("self",))
+                .select_related("pin")
+                .get(pk=message_id)
+            )
+            if message.status != WelcomeMessage.Status.SENDING or message.sending_since >= now - older_than:
+                continue
+            message.next_attempt_at = now
+            _change(
+                message,
+                WelcomeMessage.Status.RETRYING,
+                now=now,
+                action=AuditEvent.Action.WELCOME_SEND_FAILED,
+                fields=["next_attempt_at"],
+                details={"attempt": message.attempts, "error": "sender stopped mid-send", "will_retry": True},
+            )
+            released.append(message_id)
+    return released
+
+
+def _change(message, status, *, now, action, fields=(), details=None) -> None:
+    message.status, message.status_changed_at = status, now
+    message.save(update_fields=["status", "status_changed_at", *fields])
+    pin = message.pin
+    audit_record(
+        action=action,
+        at=now,
+        actor=None,
+        path=Path.APPOINTMENT_LIST,
+        patient_id=pin.patient_id,
+        contact_id=pin.contact_id,
+        details={"welcome_message_id": message.pk, "status": status, **(details or {})},
+    )

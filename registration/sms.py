@@ -1,0 +1,83 @@
+"""Text messages: written to the outbox folder by default, or sent through Twilio."""
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+# GSM 03.38's basic set and its extension (which costs two units). Anything else makes the whole
+# text UCS-2, where a single segment holds 70 characters instead of 160.
+_GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = set("^{}\\[~]|€")
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments `text` takes."""
+    if all(char in _GSM_BASIC or char in _GSM_EXTENDED for char in text):
+        units = sum(2 if char in _GSM_EXTENDED else 1 for char in text)
+        return 1 if units <= 160 else -(-units // 153)
+    return 1 if len(text) <= 70 else -(-len(text) // 67)
+
+
+class OutboxSmsBackend:
+    """Write each text as a file in OUTBOX_DIR, holding what would be sent. Nothing leaves the machine."""
+
+    def send(self, *, to: str, body: str, reference: str) -> str:
+        outbox = Path(settings.OUTBOX_DIR)
+        outbox.mkdir(parents=True, exist_ok=True)
+        # One file per message reference: a repeated send overwrites rather than adds a copy.
+        path = outbox / f"sms-{reference}.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "to": to,
+                    "from": settings.TWILIO_FROM_NUMBER or "outbox",
+                    "body": body,
+                    "written_at": timezone.now().isoformat(),
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return f"outbox-sms-{reference}"
+
+
+# Seconds to wait for Twilio. Its client waits forever by default, which would leave a message
+# 'sending' (and its worker stuck) until the stuck-message sweep sends it again.
+TWILIO_TIMEOUT_SECONDS = 30
+
+
+class TwilioSmsBackend:
+    """Send through Twilio's Messages API; delivery reports come back to the status callback."""
+
+    def __init__(self):
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        self.client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=TWILIO_TIMEOUT_SECONDS),
+        )
+        if settings.TWILIO_API_BASE_URL:
+            self.client.api.base_url = settings.TWILIO_API_BASE_URL
+
+    def send(self, *, to: str, body: str, reference: str) -> str:
+        from django.urls import reverse
+
+        message = self.client.messages.create(
+            to=to,
+            from_=settings.TWILIO_FROM_NUMBER,
+            body=body,
+            status_callback=settings.PORTAL_BASE_URL + reverse("twilio-status"),
+        )
+        return message.sid
+
+
+def sms_backend():
+    return import_string(settings.SMS_BACKEND)()

@@ -1,0 +1,39 @@
+"""Delivery reports from the email and SMS providers."""
+
+from anymail.signals import tracking
+from django.conf import settings
+from django.dispatch import receiver
+from django.http import HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from registration.services import welcome_delivery
+
+# Twilio's MessageStatus values that settle a text's fate.
+TWILIO_OUTCOMES = {"delivered": "delivered", "undelivered": "undelivered", "failed": "failed"}
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request):
+    """Twilio's status callback. Refused unless signed with our auth token."""
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    url = settings.PORTAL_BASE_URL + request.path  # the address Twilio signed, as we told it
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not settings.TWILIO_AUTH_TOKEN or not validator.validate(url, request.POST.dict(), signature):
+        return HttpResponseForbidden("Bad signature")
+    outcome = TWILIO_OUTCOMES.get(request.POST.get("MessageStatus", ""))
+    if outcome:
+        welcome_delivery.welcome_message_provider_report(
+            provider_message_id=request.POST.get("MessageSid", ""), outcome=outcome
+        )
+    return HttpResponse(status=204)
+
+
+@receiver(tracking)
+def email_tracking(sender, event, esp_name, **kwargs):
+    """Anymail's normalised tracking webhook (it checks the webhook's shared secret itself)."""
+    welcome_delivery.welcome_message_provider_report(
+        provider_message_id=event.message_id or "", outcome=event.event_type
+    )
