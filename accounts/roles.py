@@ -50,10 +50,33 @@ staff_member_required = _role_required(is_staff_member)
 practice_admin_required = _role_required(is_practice_admin)
 
 
+# Which navigation entry each staff page belongs to.
+NAV_SECTIONS = {
+    "dashboard": "dashboard",
+    "register-all": "dashboard",
+    "reconcile": "dashboard",
+    "authenticate": "dashboard",
+    "decline": "dashboard",
+    "patient-search": "patients",
+    "patient-chart": "patients",
+    "appointment": "patients",
+    "register": "patients",
+    "welcome-message": "patients",
+    "welcome-resend": "patients",
+    "pin-generate": "patients",
+    "duplicates": "duplicates",
+    "disable-duplicate": "duplicates",
+    "audit": "audit",
+}
+
+
 def staff_context(request):
     """Template context for the staff navigation."""
+    match = getattr(request, "resolver_match", None)
+    section = NAV_SECTIONS.get(match.url_name) if match and match.namespace == "staff" else None
     # A callable: the group query runs only on pages that draw the staff navigation.
     return {
         "is_practice_admin": lambda: is_practice_admin(request.user),
         "practice_name": settings.PRACTICE_NAME,
+        "nav_section": section,
     }

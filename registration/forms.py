@@ -170,7 +170,10 @@ class AuthenticateForm(forms.Form):
 
 class DeclineForm(forms.Form):
     reason = forms.CharField(
-        label="Reason (the parent will see it)", max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+        error_messages={"required": "Give a reason: the parent will be told it."},
+        label="Reason (the parent will see it)",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 

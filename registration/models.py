@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
+from phonenumber_field.phonenumber import to_python as phone_parse
 
 from patients.models import FamilyContact, Patient
 
@@ -247,6 +248,14 @@ class WelcomeMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} to {self.address} ({self.status})"
+
+    @property
+    def address_display(self) -> str:
+        """The address as staff read it: a phone number in national format, an email as is."""
+        if self.channel == self.Channel.SMS:
+            number = phone_parse(self.address)
+            return number.as_national if number else self.address
+        return self.address
 
 
 class AppendOnlyError(Exception):

@@ -27,7 +27,7 @@ def disable_duplicate(request):
         for error in form.errors.values():
             messages.error(request, " ".join(error))
         return redirect("staff:duplicates")
-    keep = get_object_or_404(PortalAccount, pk=form.cleaned_data["keep"])
+    keep = get_object_or_404(PortalAccount.objects.select_related("user"), pk=form.cleaned_data["keep"])
     duplicate = get_object_or_404(
         PortalAccount.objects.select_related("user"), pk=form.cleaned_data["duplicate"]
     )
@@ -42,7 +42,9 @@ def disable_duplicate(request):
     except services.RegistrationError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Disabled {duplicate.user.email}; its children moved to the kept account.")
+        messages.success(
+            request, f"Disabled {duplicate.user.email}: it can no longer sign in. {keep.user.email} is kept."
+        )
     return redirect("staff:duplicates")
 
 

@@ -81,4 +81,7 @@ def register_all(request):
             skipped.append((appointment.patient, str(error)))
         else:
             sent.append((appointment.patient, message))
+    # Read the messages back: with an immediate task backend they have been sent already.
+    fresh = WelcomeMessage.objects.in_bulk([message.pk for _, message in sent])
+    sent = [(patient, fresh[message.pk]) for patient, message in sent]
     return render(request, "staff/register_all_done.html", {"day": day, "sent": sent, "skipped": skipped})

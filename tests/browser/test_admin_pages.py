@@ -1,0 +1,109 @@
+"""Admin-only pages: duplicate accounts and the audit trail; front desk is kept out of both."""
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from registration import services
+from registration.models import AuditEvent, Path, PortalAccount
+
+from .pages import expect_current_page, family, nav, row, sign_up
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_admin_disables_a_duplicate_account(
+    page: Page, live_server, sign_in, practice_admin, front_desk, snap
+):
+    link = family("Amelia Castellano", "Maria Castellano", email="maria.c@example.org")
+    first = sign_up(
+        email="maria.c@example.org",
+        parent="Maria Castellano",
+        child="Amelia Castellano",
+        born=link.patient.date_of_birth,
+        phone="+13125550101",
+    )
+    services.self_registration_authenticate(
+        request=first, patient=link.patient, contact=link.contact, by=front_desk
+    )
+    second = sign_up(
+        email="maria.castellano.home@example.net",
+        parent="Maria Castellano",
+        child="Amelia Castellano",
+        born=link.patient.date_of_birth,
+        phone="+13125550101",
+    )
+    sign_in(page, practice_admin)
+    nav(page).get_by_role("link", name="Duplicate accounts").click()
+
+    expect(page.get_by_role("heading", name="Duplicate accounts", level=1)).to_be_visible()
+    expect_current_page(page, "Duplicate accounts")
+    pair = page.locator("form.pair")
+    expect(pair).to_have_count(1)
+    expect(pair).to_contain_text("same cell phone")
+    keep = pair.get_by_role("radio", name=re.compile(r"maria\.c@example\.org"))
+    expect(pair.get_by_role("radio", name=re.compile("Sees: Amelia Castellano"))).to_have_count(1)
+    snap(page, "duplicates")
+
+    keep.check()
+    pair.get_by_role("button", name="Disable duplicate").click()
+    expect(page.get_by_role("status")).to_contain_text("Disabled maria.castellano.home@example.net")
+    expect(page.locator("form.pair")).to_have_count(0)
+    expect(page.get_by_text("No suspected duplicates.")).to_be_visible()
+    snap(page, "after-disable")
+    disabled = PortalAccount.objects.get(pk=second.account_id)
+    assert disabled.is_disabled and disabled.merged_into_id == first.account_id
+
+
+def test_front_desk_sees_no_admin_pages(page: Page, live_server, sign_in, front_desk, snap):
+    sign_in(page, front_desk)
+    expect(nav(page).get_by_role("link", name="Dashboard")).to_be_visible()
+    expect(nav(page).get_by_role("link", name="Duplicate accounts")).to_have_count(0)
+    expect(nav(page).get_by_role("link", name="Audit trail")).to_have_count(0)
+    for name, url in [("duplicates", "/staff/duplicates/"), ("audit", "/staff/audit/")]:
+        response = page.goto(live_server.url + url)
+        assert response.status == 403, f"{url}: {response.status}"
+        snap(page, f"{name}-forbidden")
+
+
+def test_audit_trail_filtered_by_mrn(page: Page, live_server, sign_in, practice_admin, front_desk, snap):
+    amelia = family("Amelia Castellano", "Maria Castellano")
+    oliver = family("Oliver Brennan", "Sam Brennan", born=dt.date(2018, 1, 2))
+    for link in (amelia, oliver):
+        services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
+    services.welcome_invite(
+        patient=amelia.patient,
+        contact=amelia.contact,
+        channel="email",
+        address=amelia.contact.email,
+        by=front_desk,
+    )
+    sign_in(page, practice_admin)
+    nav(page).get_by_role("link", name="Audit trail").click()
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
+    expect_current_page(page, "Audit trail")
+    expect(row(page, "Brennan, Oliver")).to_have_count(1)
+    snap(page, "all")
+
+    page.get_by_label("Patient MRN").fill(amelia.patient.mrn.lower())
+    page.get_by_role("button", name="Filter").click()
+    events = page.locator("table.list tbody tr")
+    expected = AuditEvent.objects.filter(patient=amelia.patient)
+    assert expected.count() >= 2  # PIN issued, welcome message queued (and sent, once delivery runs)
+    expect(events).to_have_count(expected.count())
+    for event in events.all():
+        expect(event).to_contain_text("Castellano, Amelia")
+    expect(row(page, "PIN issued")).to_contain_text(front_desk.username)
+    expect(row(page, "Welcome message queued")).to_contain_text(front_desk.username)
+    expect(row(page, "Brennan, Oliver")).to_have_count(0)
+    snap(page, "by-mrn")
+
+    page.get_by_label("Patient MRN").fill("NOPE-404")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_label("Patient MRN")).to_have_accessible_description(
+        re.compile("No patient has that MRN")
+    )
+    expect(page.get_by_text("No events match.")).to_be_visible()
+    snap(page, "unknown-mrn")
