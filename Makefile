@@ -16,7 +16,7 @@ run: install
 
 ## test: install the test dependencies and run the whole suite (DATABASE_URL picks the database)
 test: install-dev
-	.venv/bin/pytest
+	.venv/bin/pytest -n 2 --dist loadfile
 
 install: $(UV)
 	$(UV) sync --no-dev --frozen
