@@ -14,12 +14,27 @@ from registration.models import WelcomeMessage
 from registration.sms import sms_backend
 
 
+class _Pin(str):
+    """The PIN in a template's context: renders as itself, but its repr is "[PIN]".
+
+    Django's template engine logs (at DEBUG) the whole context when a variable lookup fails, and
+    tracebacks of rendering errors show it too: neither must write the PIN down.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'[PIN]'"
+
+
 def welcome_content(message: WelcomeMessage, code: str) -> dict:
     return {
         "practice_name": settings.PRACTICE_NAME,
         "portal_url": settings.PORTAL_BASE_URL + reverse("portal:pin-start"),
-        "code": code,
+        "code": _Pin(code),
         "expires_on": message.pin.expires_at,
+        # email.html reads it; rendered without a request, no context processor supplies it.
+        "LANGUAGE_CODE": translation.get_language(),
     }
 
 

@@ -7,6 +7,7 @@ import logging
 from datetime import datetime
 
 from django.tasks import default_task_backend, task
+from twilio.base.exceptions import TwilioRestException
 
 from registration.delivery import welcome_deliver
 from registration.services import welcome_delivery
@@ -44,7 +45,10 @@ def welcome_message_enqueue(message_id: int, *, run_after: datetime | None = Non
 def _describe(error: Exception, code: str) -> str:
     """A short reason for staff and logs, with the PIN scrubbed in case a provider echoed it back."""
     status = getattr(error, "status", None) or getattr(error, "status_code", None)
-    text = f"{type(error).__name__}{f' {status}' if status else ''}: {error}"
+    # str() of Twilio's error adds terminal colours and the request line when stderr is a terminal
+    # (a worker started by hand), which pushed the provider's answer past the 300 characters kept.
+    detail = error.msg if isinstance(error, TwilioRestException) else error
+    text = f"{type(error).__name__}{f' {status}' if status else ''}: {detail}"
     for form in {code, code.replace("-", "")}:
         text = text.replace(form, "[PIN]")
     return text[:300]

@@ -93,3 +93,54 @@ def stored_text(db):
         return found
 
     return collect
+
+
+# ---------------------------------------------------------------- welcome messages as parents get them
+import json  # noqa: E402
+import pathlib  # noqa: E402
+import re  # noqa: E402
+
+PIN_IN_TEXT = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
+
+
+@pytest.fixture
+def outbox_dir(settings, tmp_path):
+    """Texts written by the outbox SMS backend go to a folder of this test's own."""
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    return settings.OUTBOX_DIR
+
+
+@pytest.fixture
+def sent_text(outbox_dir):
+    """Return a function giving the text a welcome message was sent with: the last email to its
+    address (`django.core.mail.outbox`), or its SMS in the outbox folder."""
+    from django.conf import settings
+    from django.core import mail
+
+    from registration.models import WelcomeMessage
+
+    def read(message) -> str:
+        if message.channel == WelcomeMessage.Channel.SMS:
+            path = pathlib.Path(settings.OUTBOX_DIR) / f"sms-{message.pk}.json"
+            assert path.exists(), f"no text was sent for welcome message {message.pk}"
+            return json.loads(path.read_text())["body"]
+        sent = [email for email in mail.outbox if message.address in email.to]
+        assert sent, f"no email was sent to {message.address}"
+        return sent[-1].body
+
+    return read
+
+
+@pytest.fixture
+def sent_pin(sent_text):
+    """Return a function reading the PIN out of a sent welcome message, as the parent would.
+
+    Send it first, e.g. `with django_capture_on_commit_callbacks(execute=True): welcome_invite(...)`.
+    """
+
+    def read(message) -> str:
+        codes = PIN_IN_TEXT.findall(sent_text(message))
+        assert len(codes) == 1, f"expected one PIN in the message, found {len(codes)}"
+        return codes[0]
+
+    return read

@@ -1,6 +1,6 @@
 """Issuing PINs (paths 1-3), sending them in a welcome message (path 2), and redeeming them."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
 
@@ -40,7 +40,7 @@ from .pin_rules import pin_expiry, pins_revoke
 @dataclass(frozen=True)
 class IssuedPin:
     pin: Pin
-    code: str  # the only time the plain PIN exists: show it once, never store or log it
+    code: str = field(repr=False)  # the only time the plain PIN exists: show it once, never store or log it
 
 
 def pin_issue(

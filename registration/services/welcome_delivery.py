@@ -5,7 +5,7 @@ ever exists in the sending process's memory: never in the message row, the task 
 Each failed attempt throws its code away; the next attempt mints a new one.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -31,7 +31,7 @@ _AFTER_SENDING = (WelcomeMessage.Status.SENT, WelcomeMessage.Status.DELIVERED)
 @dataclass(frozen=True)
 class ClaimedMessage:
     message: WelcomeMessage
-    code: str  # the PIN to put in the message; never store or log it
+    code: str = field(repr=False)  # the PIN to put in the message; never store or log it
 
 
 def welcome_message_claim(*, message_id: int, now: datetime | None = None) -> ClaimedMessage | None:

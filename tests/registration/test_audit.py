@@ -10,7 +10,11 @@ from django.db import transaction
 from registration import services
 from registration.models import AppendOnlyError, AuditEvent, Path, WelcomeMessage
 from registration.pins import pin_parse
+from registration.services import welcome_delivery as services_welcome
+from registration.services.accounts import portal_account_verify_email
 from registration.services.audit import audit_record
+from registration.tasks import send_welcome_message
+from tests.conftest import PIN_IN_TEXT
 from tests.factories import ChildDetailsFactory, NewAccountFactory, PatientContactFactory
 
 AT = dt.datetime(2026, 2, 1, 8, 0, tzinfo=dt.UTC)
@@ -115,8 +119,25 @@ def test_manager_update_and_delete_are_refused(event):
 PASSWORDS = ["first parent's pass phrase", "second parent's pass phrase", "refused parent's pass phrase"]
 
 
-def test_no_audit_event_holds_a_pin_or_a_password(staff, admin, issue_pin, stored_text):
+class SmsProviderDownOnce:
+    """A text provider that fails its first send with an error quoting the text, as some do."""
+
+    bodies: list[str] = []
+
+    def send(self, *, to: str, body: str, reference: str) -> str:
+        type(self).bodies.append(body)
+        if len(type(self).bodies) == 1:
+            raise RuntimeError(f"provider unavailable while sending {body!r}")
+        return f"SM{reference}"
+
+
+def test_no_audit_event_holds_a_pin_or_a_password(
+    staff, admin, issue_pin, stored_text, settings, django_capture_on_commit_callbacks
+):
     """Go through every kind of audited change, then read the whole audit trail for secrets."""
+    settings.SMS_BACKEND = f"{__name__}.SmsProviderDownOnce"
+    settings.WELCOME_RETRY_BASE_SECONDS = 0
+    SmsProviderDownOnce.bodies = []
     codes = []
     eldest = PatientContactFactory()
     younger = PatientContactFactory(contact=eldest.contact)
@@ -137,17 +158,36 @@ def test_no_audit_event_holds_a_pin_or_a_password(staff, admin, issue_pin, store
         child_birth_date=eldest.patient.date_of_birth,
         new_account=NewAccountFactory(password=PASSWORDS[0]),
     )
-    invited, _ = services.welcome_invite(
-        patient=younger.patient,
-        contact=younger.contact,
-        channel=WelcomeMessage.Channel.SMS,
-        address="(202) 555-0142",
+    # A welcome text: the first attempt fails (the provider's error quotes the text), the retry is
+    # sent, the provider reports it delivered, and the parent uses the PIN it carried.
+    with django_capture_on_commit_callbacks(execute=True):
+        invited = services.welcome_invite(
+            patient=younger.patient,
+            contact=younger.contact,
+            channel=WelcomeMessage.Channel.SMS,
+            address="(202) 555-0142",
+            by=staff,
+        )
+    assert send_welcome_message.call(invited.pk) == "sent"
+    invited.refresh_from_db()
+    services_welcome.welcome_message_provider_report(
+        provider_message_id=invited.provider_message_id, outcome="delivered"
+    )
+    codes += [PIN_IN_TEXT.search(body).group() for body in SmsProviderDownOnce.bodies]
+    services.pin_redeem(
+        code=codes[-1], child_birth_date=younger.patient.date_of_birth, account=access.account
+    )
+    # A welcome message whose PIN staff replaced before it went out is not sent.
+    replaced = PatientContactFactory()
+    not_sent = services.welcome_invite(
+        patient=replaced.patient,
+        contact=replaced.contact,
+        channel=WelcomeMessage.Channel.EMAIL,
+        address=replaced.contact.email,
         by=staff,
     )
-    codes.append(invited.code)
-    services.pin_redeem(
-        code=invited.code, child_birth_date=younger.patient.date_of_birth, account=access.account
-    )
+    codes.append(issue_pin(replaced).code)
+    assert send_welcome_message.call(not_sent.pk) == "not due"
     with suppress(services.RegistrationError):  # refused: the email is taken
         services.pin_redeem(
             code=issue_pin().code,
@@ -164,6 +204,7 @@ def test_no_audit_event_holds_a_pin_or_a_password(staff, admin, issue_pin, store
     )
     services.self_registration_decline(request=requests[1], reason="Unknown child.", by=staff)
     services.account_disable_duplicate(duplicate=requests[0].account, keep=access.account, by=admin)
+    portal_account_verify_email(account=access.account)
 
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert actions == set(AuditEvent.Action.values), "every kind of event is covered"
@@ -177,6 +218,8 @@ def test_no_audit_event_holds_a_pin_or_a_password(staff, admin, issue_pin, store
             + " ".join(str(getattr(event, f.attname)).upper() for f in AuditEvent._meta.concrete_fields)
         )
         assert not [s for s in secrets if s in text], event.get_action_display()
+    failed = AuditEvent.objects.get(action=AuditEvent.Action.WELCOME_SEND_FAILED)
+    assert "[PIN]" in failed.details["error"], "the provider's echo of the PIN is scrubbed"
     # Nor anywhere else: passwords are stored only as hashes.
     stored = " ".join(value.upper() for _, _, value in stored_text())
     assert not [p for p in PASSWORDS if p.upper() in stored]

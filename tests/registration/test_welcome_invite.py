@@ -3,13 +3,19 @@
 import datetime as dt
 
 import pytest
+from django.core import mail
 
 from patients.models import FamilyContact
 from registration import services
 from registration.models import AuditEvent, Path, Pin, WelcomeMessage
 from registration.pins import pin_parse
 from registration.services.errors import AlreadyRegistered, ContactNotOnChart, InvalidAddress
-from tests.factories import AppointmentFactory, FamilyContactFactory, PatientContactFactory
+from tests.factories import (
+    AppointmentFactory,
+    FamilyContactFactory,
+    NewAccountFactory,
+    PatientContactFactory,
+)
 
 NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
 EMAIL = WelcomeMessage.Channel.EMAIL
@@ -31,13 +37,13 @@ def _assert_nothing_saved(contact: FamilyContact, email: str, phone: str):
 
 
 def test_email_invite_issues_a_pin_and_queues_a_message(chart, staff):
-    issued, message = _invite(chart, staff, EMAIL, chart.contact.email, now=NOW)
+    message = _invite(chart, staff, EMAIL, chart.contact.email, now=NOW)
 
-    assert issued.pin.path == Path.APPOINTMENT_LIST
-    assert (issued.pin.patient, issued.pin.contact) == (chart.patient, chart.contact)
-    assert pin_parse(issued.code).lookup == issued.pin.lookup
     message.refresh_from_db()
-    assert message.pin == issued.pin
+    pin = message.pin
+    assert pin.path == Path.APPOINTMENT_LIST
+    assert (pin.patient, pin.contact) == (chart.patient, chart.contact)
+    assert pin.issued_by == staff
     assert message.channel == EMAIL
     assert message.address == chart.contact.email
     assert message.status == WelcomeMessage.Status.QUEUED
@@ -46,8 +52,42 @@ def test_email_invite_issues_a_pin_and_queues_a_message(chart, staff):
     assert message.attempts == 0
 
 
+def test_the_message_is_queued_for_sending_only_when_the_invite_commits(
+    chart, staff, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        message = _invite(chart, staff, EMAIL, chart.contact.email)
+
+    assert len(callbacks) == 1
+    assert not mail.outbox, "nothing is sent before the PIN and the message are committed"
+    assert WelcomeMessage.objects.get().status == WelcomeMessage.Status.QUEUED
+
+    callbacks[0]()
+
+    message.refresh_from_db()
+    assert message.status == WelcomeMessage.Status.SENT
+    assert message.attempts == 1
+    assert len(mail.outbox) == 1
+
+
+def test_the_parent_gets_a_pin_that_works_and_staff_never_see_it(
+    chart, staff, sent_pin, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = _invite(chart, staff, EMAIL, chart.contact.email)
+
+    assert not hasattr(message, "code"), "welcome_invite returns no PIN for staff to see"
+    code = sent_pin(message)
+    message.pin.refresh_from_db()
+    assert pin_parse(code).lookup == message.pin.lookup
+    access = services.pin_redeem(
+        code=code, child_birth_date=chart.patient.date_of_birth, new_account=NewAccountFactory()
+    )
+    assert (access.patient, access.contact, access.pin) == (chart.patient, chart.contact, message.pin)
+
+
 def test_sms_invite_queues_a_text_to_the_number_in_e164(chart, staff):
-    _, message = _invite(chart, staff, SMS, "(202) 555-0143")
+    message = _invite(chart, staff, SMS, "(202) 555-0143")
 
     message.refresh_from_db()
     assert message.channel == SMS
@@ -57,7 +97,7 @@ def test_sms_invite_queues_a_text_to_the_number_in_e164(chart, staff):
 
 @pytest.mark.parametrize("typed", ["(202) 555-0143", "202.555.0143", "+1 202 555 0143", " 2025550143 "])
 def test_phone_numbers_are_normalised_to_e164(chart, staff, typed):
-    _, message = _invite(chart, staff, SMS, typed)
+    message = _invite(chart, staff, SMS, typed)
 
     assert message.address == "+12025550143"
     chart.contact.refresh_from_db()
@@ -69,7 +109,7 @@ def test_message_is_in_the_contacts_language(staff):
         contact=FamilyContactFactory(preferred_language=FamilyContact.Language.SPANISH)
     )
 
-    _, message = _invite(link, staff, EMAIL, link.contact.email)
+    message = _invite(link, staff, EMAIL, link.contact.email)
 
     assert message.language == "es"
 
@@ -77,7 +117,7 @@ def test_message_is_in_the_contacts_language(staff):
 def test_invite_writes_one_audit_event(chart, staff):
     visit = AppointmentFactory(patient=chart.patient)
 
-    issued, message = _invite(
+    message = _invite(
         chart,
         staff,
         SMS,
@@ -96,7 +136,7 @@ def test_invite_writes_one_audit_event(chart, staff):
         chart.contact,
     )
     assert (event.at, event.client_address) == (NOW, "192.0.2.1")
-    assert event.details["pin_id"] == issued.pin.pk
+    assert event.details["pin_id"] == message.pin_id
     assert event.details["welcome_message_id"] == message.pk
     assert event.details["channel"] == "sms"
     assert event.details["appointment_id"] == visit.pk
@@ -115,7 +155,7 @@ def test_unchanged_address_leaves_the_contact_alone(chart, staff):
 
 
 def test_corrected_email_is_saved_to_the_contact_and_audited(chart, staff):
-    _, message = _invite(chart, staff, EMAIL, "  corrected.mum@example.org ")
+    message = _invite(chart, staff, EMAIL, "  corrected.mum@example.org ")
 
     assert message.address == "corrected.mum@example.org"
     chart.contact.refresh_from_db()
@@ -195,21 +235,25 @@ def test_invite_to_a_registered_contact_is_refused(chart, staff, make_portal_acc
 def test_invite_supersedes_an_earlier_pin(chart, staff, issue_pin):
     earlier = issue_pin(chart)
 
-    issued, _ = _invite(chart, staff, EMAIL, chart.contact.email)
+    message = _invite(chart, staff, EMAIL, chart.contact.email)
 
     earlier.pin.refresh_from_db()
     assert earlier.pin.end_reason == Pin.EndReason.SUPERSEDED
     assert AuditEvent.objects.first().details["revoked_pin_ids"] == [earlier.pin.pk]
-    assert Pin.objects.filter(revoked_at__isnull=True).get() == issued.pin
+    assert Pin.objects.filter(revoked_at__isnull=True).get() == message.pin
 
 
-def test_plain_pin_in_a_welcome_message_is_stored_nowhere(chart, staff, stored_text):
-    by_email, _ = _invite(chart, staff, EMAIL, chart.contact.email)
+def test_plain_pin_in_a_welcome_message_is_stored_nowhere(
+    chart, staff, stored_text, sent_pin, django_capture_on_commit_callbacks
+):
     other = PatientContactFactory()
-    by_text, _ = _invite(other, staff, SMS, str(other.contact.cell_phone))
+    with django_capture_on_commit_callbacks(execute=True):
+        by_email = _invite(chart, staff, EMAIL, chart.contact.email)
+        by_text = _invite(other, staff, SMS, str(other.contact.cell_phone))
+    codes = [sent_pin(by_email), sent_pin(by_text)]
 
     text = [value.upper() for _, _, value in stored_text()]
 
-    for code in (by_email.code, by_text.code):
+    for code in codes:
         for form in (code, code.replace("-", ""), pin_parse(code).secret):
             assert not any(form in value for value in text), form

@@ -1,0 +1,217 @@
+"""Fake providers for welcome messages: an email provider and a Twilio on 127.0.0.1.
+
+Both can be told to fail their next sends, the way a provider's outage looks to the app, and both
+record what they were handed so tests can read what a parent would have received.
+"""
+
+import base64
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+from anymail.backends.test import EmailBackend as AnymailTestBackend
+from anymail.exceptions import AnymailAPIError
+from django.core import mail
+
+TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+TWILIO_AUTH_TOKEN = "test-token"
+TWILIO_FROM_NUMBER = "+12025550100"
+_MESSAGES_PATH = re.compile(r"/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json")
+
+
+_PIN = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
+
+
+def _echo(error: str, body: str) -> str:
+    """A provider's error text, which may quote what it was sent: "{body}" is the message's text,
+    "{pin}" the PIN in it and "{plain_pin}" that PIN without its dashes."""
+    found = _PIN.search(body)
+    pin = found.group() if found else ""
+    return error.format(body=body, pin=pin, plain_pin=pin.replace("-", ""))
+
+
+# ---------------------------------------------------------------- email
+
+
+@dataclass
+class EmailProviderState:
+    failures_left: int = 0
+    # The error the provider answers a failed send with; see `_echo` for what it can quote back.
+    error: str = "ESP is unavailable"
+    attempted: list = field(default_factory=list)  # every EmailMessage handed over, accepted or not
+
+
+class FlakyEmailBackend(AnymailTestBackend):
+    """Anymail's test backend with an outage: it refuses the next `failures_left` sends.
+
+    Accepted messages go to `django.core.mail.outbox`, as with the test backend; refused ones do not.
+    Message ids are strings, as real providers give ("test-0", "test-1", ...).
+    """
+
+    state = EmailProviderState()
+
+    def post_to_esp(self, payload, message):
+        state = type(self).state
+        state.attempted.append(message)
+        if state.failures_left > 0:
+            state.failures_left -= 1
+            raise AnymailAPIError(_echo(state.error, message.body), backend=self, email_message=message)
+        return super().post_to_esp(payload, message)
+
+    def get_esp_message_id(self, message):
+        return f"test-{mail.outbox.index(message)}"
+
+
+# ---------------------------------------------------------------- Twilio
+
+
+@dataclass
+class TwilioRequest:
+    path: str
+    account_sid: str
+    auth_user: str
+    form: dict[str, str]
+    status: int = 0  # what the fake answered; 0 if it never did (the client gave up)
+    sid: str = ""
+
+
+@dataclass
+class _Failure:
+    status: int
+    message: str
+    stall_seconds: float = 0.0
+
+
+class FakeTwilio:
+    """A Twilio Messages API on 127.0.0.1: POST /2010-04-01/Accounts/<sid>/Messages.json.
+
+    Answers 201 with a message resource, or, for the failures queued with `fail_next`, an error
+    status with Twilio's error body; `stall_next` makes it answer only after a delay.
+    """
+
+    def __init__(self):
+        self.requests: list[TwilioRequest] = []
+        self._failures: list[_Failure] = []
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                fake._handle(self)
+
+            def log_message(self, format, *args):  # quiet: no request lines on stderr
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # e.g. the client hung up on a stall
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeTwilio":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+    def fail_next(self, count: int, *, status: int = 503, message: str = "Service unavailable") -> None:
+        """Answer the next `count` requests with `status` and `message` (see `_echo`)."""
+        with self._lock:
+            self._failures += [_Failure(status, message) for _ in range(count)]
+
+    def stall_next(self, seconds: float) -> None:
+        """Answer the next request (successfully) only after `seconds`."""
+        with self._lock:
+            self._failures.append(_Failure(201, "", stall_seconds=seconds))
+
+    @property
+    def accepted(self) -> list[TwilioRequest]:
+        return [r for r in self.requests if r.status == 201]
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length).decode()
+        form = {key: values[-1] for key, values in parse_qs(raw, keep_blank_values=True).items()}
+        auth = handler.headers.get("Authorization", "")
+        auth_user = ""
+        if auth.startswith("Basic "):
+            auth_user = base64.b64decode(auth[6:]).decode().split(":", 1)[0]
+        match = _MESSAGES_PATH.fullmatch(handler.path)
+        request = TwilioRequest(
+            path=handler.path, account_sid=match["sid"] if match else "", auth_user=auth_user, form=form
+        )
+        with self._lock:
+            self.requests.append(request)
+            failure = self._failures.pop(0) if self._failures else None
+        if failure is not None and failure.stall_seconds:
+            time.sleep(failure.stall_seconds)
+        if match is None:
+            status, body = 404, {"code": 20404, "message": "The requested resource was not found"}
+        elif failure is not None and failure.status != 201:
+            status = failure.status
+            body = {
+                "code": 20500,
+                "message": _echo(failure.message, form.get("Body", "")),
+                "more_info": "https://www.twilio.com/docs/errors/20500",
+                "status": status,
+            }
+        else:
+            status, body = 201, self._message_resource(match["sid"], form)
+            request.sid = body["sid"]
+        payload = json.dumps(body).encode()
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+        except OSError:  # the client stopped waiting
+            return
+        request.status = status
+
+    @staticmethod
+    def _message_resource(account_sid: str, form: dict[str, str]) -> dict:
+        sid = "SM" + uuid.uuid4().hex
+        return {
+            "sid": sid,
+            "account_sid": account_sid,
+            "api_version": "2010-04-01",
+            "body": form.get("Body", ""),
+            "date_created": "Thu, 26 Nov 2026 12:00:00 +0000",
+            "date_sent": None,
+            "date_updated": "Thu, 26 Nov 2026 12:00:00 +0000",
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From", ""),
+            "messaging_service_sid": None,
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "status": "queued",
+            "subresource_uris": {"media": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json"},
+            "to": form.get("To", ""),
+            "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
+        }
+
+
+def closed_port_url() -> str:
+    """The address of a port on 127.0.0.1 that nothing listens on: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

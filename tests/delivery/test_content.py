@@ -1,0 +1,169 @@
+"""What a welcome message says: how to register and the PIN, and nothing about the child."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+
+from patients.models import FamilyContact
+from registration import services
+from registration.models import PortalStatus, WelcomeMessage
+from registration.pins import pin_parse
+from registration.selectors import patient_portal_status
+from registration.services.errors import PinNotAccepted
+from registration.sms import sms_segments
+from tests.factories import FamilyContactFactory, NewAccountFactory, PatientContactFactory, PatientFactory
+
+from .support import EMAIL, SMS, URL, codes_in, pin_forms
+
+PORTAL = "https://portal.maplestreetpediatrics.example.org"
+REGISTER_AT = PORTAL + "/portal/pin/"
+BIRTH = dt.date(2019, 7, 23)
+# The child's date of birth as any template filter or locale might write it.
+BIRTH_FORMS = [
+    "2019-07-23",
+    "07/23/2019",
+    "7/23/2019",
+    "23/07/2019",
+    "23/7/2019",
+    "July 23, 2019",
+    "Jul. 23, 2019",
+    "23 de julio de 2019",
+    "07/23/19",
+    "7/23/19",
+]
+
+
+@pytest.fixture(autouse=True)
+def long_portal_address(settings):
+    settings.PORTAL_BASE_URL = PORTAL
+
+
+@pytest.fixture
+def child():
+    """A chart whose child's details are unlike anything else a message could contain."""
+    return PatientContactFactory(
+        patient=PatientFactory(
+            first_name="Zebediah", last_name="Quillfeather", date_of_birth=BIRTH, mrn="MRN7741952"
+        )
+    )
+
+
+def _assert_nothing_about_the_child(text: str, link) -> None:
+    patient = link.patient
+    for secret in ["Zebediah", "Quillfeather", patient.mrn, "7741952", *BIRTH_FORMS]:
+        assert secret.lower() not in text.lower(), secret
+
+
+def test_email_has_text_and_html_with_the_address_and_pin_and_nothing_about_the_child(
+    invite, child, sent_pin
+):
+    message = invite(EMAIL, child)
+
+    [email] = mail.outbox
+    code = sent_pin(message)
+    assert email.to == [child.contact.email]
+    assert email.content_subtype == "plain"
+    [(html, mimetype)] = email.alternatives
+    assert mimetype == "text/html"
+    for part in (email.body, html):
+        assert code in part
+        assert REGISTER_AT in part
+    assert "Maple Street Pediatrics" in email.subject
+    whole = email.message().as_string()
+    for text in (email.subject, email.body, html, whole):
+        _assert_nothing_about_the_child(text, child)
+    assert pin_parse(code).lookup == WelcomeMessage.objects.get().pin.lookup
+
+
+def test_the_pin_is_in_no_link_of_the_email(invite, child, sent_pin):
+    message = invite(EMAIL, child)
+
+    [email] = mail.outbox
+    code = sent_pin(message)
+    html = email.alternatives[0][0]
+    links = URL.findall(email.body) + URL.findall(html)
+    assert links, "the email links to the portal"
+    assert set(links) == {REGISTER_AT}
+    for link in links:
+        assert not any(form in link.upper() for form in pin_forms(code)), link
+
+
+@pytest.mark.parametrize(
+    "language",
+    [FamilyContact.Language.ENGLISH, FamilyContact.Language.SPANISH],
+)
+def test_the_text_fits_one_sms_segment(invite, language, sent_text, sent_pin):
+    """Checked in each language: a Spanish translation must fit as well (accents can make a text
+    UCS-2, which holds only 70 characters in a segment)."""
+    link = PatientContactFactory(
+        patient=PatientFactory(first_name="Zebediah", last_name="Quillfeather", date_of_birth=BIRTH),
+        contact=FamilyContactFactory(preferred_language=language),
+    )
+
+    message = invite(SMS, link)
+
+    assert message.language == language
+    body = sent_text(message)
+    assert sms_segments(body) == 1, f"{len(body)} characters: {body}"
+    assert sent_pin(message) in body
+    assert REGISTER_AT.removeprefix("https://") in body
+    _assert_nothing_about_the_child(body, link)
+
+
+@pytest.mark.parametrize("language", [FamilyContact.Language.ENGLISH, FamilyContact.Language.SPANISH])
+def test_the_email_is_in_the_contacts_language(invite, language):
+    link = PatientContactFactory(contact=FamilyContactFactory(preferred_language=language))
+
+    invite(EMAIL, link)
+
+    [email] = mail.outbox
+    assert f'<html lang="{language}">' in email.alternatives[0][0]
+
+
+@pytest.mark.parametrize(
+    ("text", "segments"),
+    [
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("€" * 80, 1),  # the euro sign takes two units of GSM's extension
+        ("€" * 81, 2),
+        ("á" * 70, 1),  # not in GSM 03.38: the text goes as UCS-2
+        ("á" * 71, 2),
+    ],
+)
+def test_sms_segments_counts_gsm_and_unicode_texts(text, segments):
+    assert sms_segments(text) == segments
+
+
+@pytest.mark.parametrize("channel", [EMAIL, SMS])
+def test_the_pin_in_the_message_registers_the_child(invite, child, sent_pin, channel):
+    """End to end: staff invite, the message goes out, the parent types the PIN it carries."""
+    message = invite(channel, child)
+    assert patient_portal_status(child.patient) == PortalStatus.PENDING
+
+    code = sent_pin(message)
+    with pytest.raises(PinNotAccepted):  # the date of birth must match, as with any PIN
+        services.pin_redeem(code=code, child_birth_date=dt.date(2019, 7, 24), new_account=NewAccountFactory())
+    access = services.pin_redeem(
+        code=code.lower().replace("-", " "), child_birth_date=BIRTH, new_account=NewAccountFactory()
+    )
+
+    assert (access.patient, access.contact, access.pin) == (child.patient, child.contact, message.pin)
+    assert patient_portal_status(child.patient) == PortalStatus.REGISTERED
+
+
+def test_only_the_latest_attempts_pin_works(invite, child, sent_pin, email_provider, cron, settings):
+    """A failed attempt's PIN is thrown away: only the PIN in the message that went out works."""
+    settings.WELCOME_RETRY_BASE_SECONDS = 0
+    email_provider.failures_left = 1
+    message = invite(EMAIL, child)
+    cron()
+
+    [failed_code, sent_code] = codes_in([email.body for email in email_provider.attempted])
+    assert sent_pin(message) == sent_code != failed_code
+    with pytest.raises(PinNotAccepted):
+        services.pin_redeem(code=failed_code, child_birth_date=BIRTH, new_account=NewAccountFactory())
+    services.pin_redeem(code=sent_code, child_birth_date=BIRTH, new_account=NewAccountFactory())

@@ -1,0 +1,126 @@
+"""A welcome message's PIN exists only in the sender's memory: not in the database, not in the logs,
+not in the error staff read, even when a provider quotes it back."""
+
+import logging
+
+import pytest
+from django.forms.models import model_to_dict
+from django.template import Context, Template
+
+from registration.delivery import welcome_content
+from registration.models import AuditEvent, WelcomeMessage
+from registration.services import welcome_delivery
+
+from .support import EMAIL, SMS, Provider, codes_in, pin_forms
+
+Status = WelcomeMessage.Status
+
+
+@pytest.fixture
+def logs(caplog):
+    """Every log record, at DEBUG, from every logger (those with a level of their own too)."""
+    caplog.set_level(logging.DEBUG)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and logger.level:
+            caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
+
+
+def _log_texts(caplog) -> list[str]:
+    texts = []
+    for record in caplog.records:
+        texts += [record.getMessage(), repr(record.args), record.exc_text or ""]
+        if record.exc_info and record.exc_info[1] is not None:
+            texts.append(str(record.exc_info[1]))
+    return texts
+
+
+def _found(texts, codes) -> list[tuple[str, str]]:
+    """The (form of a PIN, text) pairs where a PIN shows in any of its forms."""
+    return [
+        (form, text) for text in texts for code in codes for form in pin_forms(code) if form in text.upper()
+    ]
+
+
+@pytest.fixture
+def both_providers(request):
+    return {
+        EMAIL: Provider(EMAIL, request.getfixturevalue("email_provider")),
+        SMS: Provider(SMS, request.getfixturevalue("fake_twilio")),
+    }
+
+
+def test_after_a_full_send_the_pin_is_in_no_table_and_no_log(
+    invite, both_providers, cron, settings, stored_text, logs
+):
+    settings.WELCOME_RETRY_BASE_SECONDS = 0
+    messages = []
+    for channel, provider in both_providers.items():
+        provider.fail_next(1, error="rejected, message was: {body}")
+        messages.append(invite(channel))
+    cron()
+
+    codes = []
+    for provider in both_providers.values():
+        assert len(provider.attempted) == 2
+        assert len(provider.accepted) == 1
+        codes += codes_in(provider.attempted)
+    assert len(set(codes)) == 4
+    for message in messages:
+        message.refresh_from_db()
+        assert message.status == Status.SENT
+        assert _found([str(model_to_dict(message)), *map(str, vars(message).values())], codes) == []
+    assert _found([value for _, _, value in stored_text()], codes) == []
+    assert _found(_log_texts(logs), codes) == []
+    # The logs were there to be read: the provider calls and the failed attempts, down to DEBUG.
+    loggers = {record.name for record in logs.records}
+    assert {"registration.tasks", "twilio.http_client", "django.tasks"} <= loggers
+    assert any(record.levelno == logging.DEBUG for record in logs.records)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "could not deliver: {body}",
+        "PIN {pin} looks like a password",
+        "content filter matched {plain_pin}",
+    ],
+)
+def test_a_pin_quoted_in_a_provider_error_is_scrubbed(invite, provider, cron, settings, logs, error):
+    settings.WELCOME_MAX_ATTEMPTS = 2
+    settings.WELCOME_RETRY_BASE_SECONDS = 0
+    provider.fail_next(2, error=error)
+
+    message = invite(provider.channel)
+    assert "[PIN]" in message.last_error
+    cron()
+
+    message.refresh_from_db()
+    codes = codes_in(provider.attempted)
+    assert len(codes) == 2
+    assert message.status == Status.FAILED
+    assert "[PIN]" in message.last_error, "staff see where the PIN was, not the PIN"
+    assert _found([message.last_error], codes) == []
+    failures = AuditEvent.objects.filter(action=AuditEvent.Action.WELCOME_SEND_FAILED)
+    assert [("[PIN]" in e.details["error"]) for e in failures] == [True, True]
+    assert _found([str(e.details) for e in failures], codes) == []
+    warnings = [r.getMessage() for r in logs.records if r.name == "registration.tasks"]
+    assert len(warnings) == 2
+    assert all("[PIN]" in text for text in warnings)
+    assert _found(_log_texts(logs), codes) == []
+
+
+def test_the_pin_never_shows_in_a_repr(invite, logs):
+    """Django's template engine logs the whole context, with repr(), when a variable is missing."""
+    message = invite(EMAIL, send=False)
+    code = "7KQF-X82Z-913P"
+    context = welcome_content(message, code)
+
+    rendered = Template("{{ code }}|{{ missing.thing }}").render(Context(context))
+
+    assert rendered == f"{code}|"
+    assert "Exception while resolving variable 'missing'" in logs.text
+    assert _found(_log_texts(logs), [code]) == []
+    assert _found([repr(context)], [code]) == []
+    claimed = welcome_delivery.welcome_message_claim(message_id=message.pk)
+    assert _found([repr(claimed)], [claimed.code]) == []
