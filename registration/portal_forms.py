@@ -67,7 +67,7 @@ class NewAccountForm(forms.Form):
         label=_("Choose a password"),
         strip=False,
         help_text=_(
-            "At least 15 characters. A few words you'll remember make a good one, like “maple garden bicycle song”."  # noqa: E501
+            "At least 15 characters. A few unrelated words you'll remember make a good one."
         ),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -116,6 +116,13 @@ ChildFormSet = forms.formset_factory(
 
 class ParentSignInForm(AuthenticationForm):
     """Sign-in for parents: by email. Staff sign in on the staff site."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "That email and password don't match an account. Check both, or reset your password below."
+        ),
+    }
 
     username = forms.EmailField(
         label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
