@@ -1,5 +1,4 @@
-from django import forms
-from django import template
+from django import forms, template
 
 register = template.Library()
 
