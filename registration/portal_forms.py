@@ -66,9 +66,7 @@ class NewAccountForm(forms.Form):
     password = forms.CharField(
         label=_("Choose a password"),
         strip=False,
-        help_text=_(
-            "At least 15 characters. A few unrelated words you'll remember make a good one."
-        ),
+        help_text=_("At least 15 characters. A few unrelated words you'll remember make a good one."),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     preferred_language = forms.ChoiceField(
