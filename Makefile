@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 DEMO_PASSWORD ?= portal demo pass phrase
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test install install-dev lint check
+.PHONY: run test install install-dev lint check deploy-check
 
 ## run: install, migrate SQLite, seed the demo, serve on http://$(HOST)
 run: install
@@ -29,5 +29,24 @@ lint: install-dev
 	.venv/bin/ruff format --check .
 	.venv/bin/python manage.py makemigrations --check --dry-run
 
+## deploy-check: Django's deployment checklist on the production settings, warnings included.
+## Values come from the environment when set; otherwise stand-ins. The mailer must be a real provider:
+## the check refuses console, file and memory backends (mail.E001). It reads no credentials.
+deploy-check: install-dev
+	DJANGO_SETTINGS_MODULE=portalreg.settings.production \
+	SECRET_KEY="$${SECRET_KEY:-$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-portal.example.org}" \
+	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portalreg}" \
+	MAIL_BACKEND="$${MAIL_BACKEND:-anymail.backends.postmark.EmailBackend}" \
+	.venv/bin/python manage.py check --deploy --fail-level WARNING
+
 $(UV):
 	python3 -m pip install --quiet --user uv
+
+## loadtest: a bounded load test (about 3 minutes) on 127.0.0.1: fresh PostgreSQL database, gunicorn with
+## 2 workers, a task worker, an email provider down for a third of the run; prints the figures. Not in `test`.
+LOADTEST_SECONDS ?= 60
+LOADTEST_USERS ?= 20
+.PHONY: loadtest
+loadtest: install-dev
+	.venv/bin/python loadtest/run.py --seconds $(LOADTEST_SECONDS) --users $(LOADTEST_USERS)

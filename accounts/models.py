@@ -21,3 +21,14 @@ class User(AbstractUser):
 # Staff roles: front desk registers parents; practice admins also clean up duplicates and read the audit.
 FRONT_DESK_GROUP = "Front desk"
 ADMIN_GROUP = "Practice admin"
+
+
+class UserSession(models.Model):
+    """A session a user signed in to, so that disabling the user can end it (`accounts.sessions`)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signed_in_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    signed_in_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.user} signed in at {self.signed_in_at:%Y-%m-%d %H:%M}"

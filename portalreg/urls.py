@@ -9,6 +9,8 @@ urlpatterns = [
     path("staff/", include("registration.urls")),
     path("portal/", include("registration.portal_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # One sign-in page for staff, with its rate limits: the admin's own would be a way around them.
+    path("admin/login/", RedirectView.as_view(pattern_name="staff:sign-in", query_string=True)),
     path("admin/", admin.site.urls),
     path("hooks/twilio/status/", provider_hooks.twilio_status, name="twilio-status"),
     path("hooks/anymail/", include("anymail.urls")),

@@ -1,9 +1,11 @@
 """Staff forms. They check the shape of input; the services decide whether a change is allowed."""
 
+import datetime as dt
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
 from phonenumber_field.phonenumber import to_python as phone_parse
 
 from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, User
@@ -24,8 +26,18 @@ class StaffAuthenticationForm(AuthenticationForm):
             )
 
 
+# Days a person can mean. Pages reach a day either side of the one typed, which for 9999-12-31 or
+# 0001-01-01 is no date at all (OverflowError).
+SENSIBLE_DAYS = [
+    MinValueValidator(dt.date(1900, 1, 1), "Enter a date from 1900 on."),
+    MaxValueValidator(dt.date(2999, 12, 31), "Enter a date before 3000."),
+]
+
+
 class DayForm(forms.Form):
-    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=SENSIBLE_DAYS
+    )
 
 
 class PatientSearchForm(forms.Form):
@@ -124,6 +136,12 @@ def _contact_label(link: PatientContact) -> str:
     )
 
 
+class ResendForm(forms.Form):
+    """Send a welcome message again; a reason is needed when the parent may have signed up already."""
+
+    duplicate_override_reason = forms.CharField(required=False, max_length=500)
+
+
 class AuthenticateForm(forms.Form):
     """Path 4: the patient and contact a self-registration request is for."""
 
@@ -208,5 +226,9 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(
         label="Action", required=False, choices=[("", "Any"), *AuditEvent.Action.choices]
     )
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=SENSIBLE_DAYS
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=SENSIBLE_DAYS
+    )

@@ -30,17 +30,20 @@ INSTALLED_APPS = [
     "accounts",
     "patients",
     "registration",
+    "ratelimits",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portalreg.middleware.NoStoreMiddleware",  # after whitenoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
@@ -106,6 +109,38 @@ SECURE_CSP = {
 }
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No script reads a cookie; production.py adds Secure and the __Host- prefix.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"  # Lax, not Strict: a link in an email must open the portal signed in
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# Automatic logoff, in seconds: "idle" since the last request, "total" since signing in (None: no
+# limit). Staff: a staff role or the Django admin; anyone else is a parent. accounts/sessions.py
+SESSION_TIMEOUTS = {
+    "staff": {"idle": 15 * 60, "total": 12 * 60 * 60},
+    "parent": {"idle": 30 * 60, "total": None},
+}
+# A session's row expires 12 hours after its last use (`clearsessions` deletes it), not Django's 2 weeks.
+SESSION_COOKIE_AGE = 12 * 60 * 60
+
+# How many proxies of our own stand in front of the app, each appending the address it was connected
+# from to X-Forwarded-For. 0: the client is REMOTE_ADDR. registration/views/common.py: client_address()
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Tries allowed per action, as (tries, window in seconds, counted per "address" or "account"), in
+# sliding windows counted in the database (ratelimits/limits.py). Sign-in counts failures only; its
+# per-account limits are the cool-off, and cap a day's failures at NIST SP 800-63B's 100.
+RATE_LIMITS = {
+    "pin_redeem": [(20, 60, "address")],
+    "sign_in": [(5, 15 * 60, "account"), (100, 24 * 60 * 60, "account"), (30, 60, "address")],
+    "sign_up": [(10, 60 * 60, "address")],
+    "password_reset": [(10, 60 * 60, "address"), (5, 60 * 60, "account")],
+}
 
 
 # ---------------------------------------------------------------- internationalisation

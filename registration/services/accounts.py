@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.sessions import user_sessions_end
 from registration.models import AuditEvent, Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
 
 from .audit import audit_record
@@ -67,10 +68,10 @@ def account_disable_duplicate(
 ) -> PortalAccount:
     """Disable a parent's duplicate account and move what it could see to the account they keep.
 
-    The duplicate can no longer sign in. Its accesses and waiting self-registration requests move to
-    the kept account (an access to a child the kept account already sees stays behind, inert). Live
-    PINs issued to the family contacts it was registered as are revoked, so the duplicate cannot be
-    re-created from them. Returns the kept account.
+    The duplicate can no longer sign in, and the sessions it is signed in to end. Its accesses and
+    waiting self-registration requests move to the kept account (an access to a child the kept account
+    already sees stays behind, inert). Live PINs issued to the family contacts it was registered as are
+    revoked, so the duplicate cannot be re-created from them. Returns the kept account.
     """
     now = now or timezone.now()
     if duplicate.pk == keep.pk:
@@ -114,6 +115,7 @@ def account_disable_duplicate(
 
         duplicate.user.is_active = False
         duplicate.user.save(update_fields=["is_active"])
+        user_sessions_end(duplicate.user)
         duplicate.disabled_at = now
         duplicate.disabled_by = by
         duplicate.merged_into = keep

@@ -16,8 +16,9 @@ PAGE_SIZE = 25
 @staff_member_required
 def patient_search(request):
     form = PatientSearchForm(request.GET)
-    page = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
-    page = max(page, 1)
+    page = request.GET.get("page", "")
+    # ASCII digits, and not too many: "²".isdigit() but int("²") fails, and a huge page overflows OFFSET.
+    page = max(int(page), 1) if page.isascii() and page.isdigit() and len(page) <= 6 else 1
     patients, has_next = [], False
     if form.is_valid() and (form.cleaned_data["q"] or form.cleaned_data["status"]):
         found = selectors.patient_search(

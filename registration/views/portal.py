@@ -25,12 +25,9 @@ from registration.services.errors import EmailInUse
 from registration.tasks import send_parent_account_email
 from registration.tokens import email_verification_token
 
-from .common import client_address
+from .common import SignInRateLimits, client_address, rate_limit_refusal
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-EMAIL_IN_USE_WITH_PIN = gettext_lazy(
-    "You already have an account with this email. Sign in first, then add your child with this PIN."
-)
 # Said only to someone who has just proved they hold a live PIN and the child's date of birth.
 EMAIL_IN_USE_WITH_PIN = gettext_lazy(
     "You already have an account with this email. Sign in first, then add your child with this PIN."
@@ -94,6 +91,8 @@ def pin_start(request):
     pin_form = PinForm(request.POST or None)
     account_form = None if account else _account_form(request)
     if request.method == "POST" and pin_form.is_valid() and (account_form is None or account_form.is_valid()):
+        if refused := rate_limit_refusal(request, "pin_redeem"):
+            return refused
         try:
             access = services.pin_redeem(
                 code=pin_form.cleaned_data["pin"],
@@ -132,6 +131,8 @@ def sign_up(request):
     children = ChildFormSet(request.POST or None, prefix="child")
     error = None
     if request.method == "POST" and children.is_valid() and (account_form is None or account_form.is_valid()):
+        if refused := rate_limit_refusal(request, "sign_up"):
+            return refused
         named = [
             services.ChildDetails(c["first_name"], c["last_name"], c["date_of_birth"])
             for c in children.cleaned_data
@@ -181,7 +182,8 @@ def _typed(data, prefix: str, form_class, *, skip=("password",)) -> dict:
 
 def _typed_rows(data, prefix: str, form_class) -> list[dict]:
     total = data.get(f"{prefix}-TOTAL_FORMS", "1")
-    count = min(int(total) if total.isdigit() else 1, 5)
+    # ASCII digits, and few: "²".isdigit() too, and int() refuses over 4,300 digits.
+    count = min(int(total) if total.isascii() and total.isdigit() and len(total) <= 3 else 1, 5)
     return [_typed(data, f"{prefix}-{i}", form_class) for i in range(count)]
 
 
@@ -214,7 +216,7 @@ def home(request, account):
     return render(request, "portal/home.html", selectors.portal_home(account))
 
 
-class ParentSignInView(auth_views.LoginView):
+class ParentSignInView(SignInRateLimits, auth_views.LoginView):
     template_name = "portal/sign_in.html"
     authentication_form = ParentSignInForm
     next_page = "portal:home"
@@ -224,7 +226,11 @@ class ParentSignInView(auth_views.LoginView):
         # Show the portal in the language the parent chose for their messages.
         language = form.get_user().portal_account.preferred_language
         response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax", secure=not settings.DEBUG
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
         )
         return response
 
@@ -246,6 +252,10 @@ class ParentPasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "portal/email/password_reset_subject.txt"
     success_url = reverse_lazy("portal:password-reset-sent")
     extra_email_context = {"practice_name": settings.PRACTICE_NAME}
+
+    def form_valid(self, form):
+        refused = rate_limit_refusal(self.request, "password_reset", account=form.cleaned_data["email"])
+        return refused or super().form_valid(form)
 
 
 class ParentPasswordResetConfirmView(auth_views.PasswordResetConfirmView):

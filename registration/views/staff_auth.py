@@ -2,8 +2,10 @@ from django.contrib.auth import views as auth_views
 
 from registration.forms import StaffAuthenticationForm
 
+from .common import SignInRateLimits
 
-class StaffSignInView(auth_views.LoginView):
+
+class StaffSignInView(SignInRateLimits, auth_views.LoginView):
     template_name = "staff/sign_in.html"
     authentication_form = StaffAuthenticationForm
     redirect_authenticated_user = False

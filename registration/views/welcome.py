@@ -6,7 +6,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import staff_member_required
 from patients.models import Appointment, Patient, PatientContact
 from registration import selectors, services
-from registration.forms import WelcomeForm
+from registration.forms import ResendForm, WelcomeForm
 from registration.models import WelcomeMessage
 
 from .common import client_address
@@ -16,8 +16,10 @@ from .common import client_address
 def register(request, patient_pk):
     patient = get_object_or_404(Patient, pk=patient_pk)
     appointment = None
-    if request.GET.get("appointment", "").isdigit():
-        appointment = get_object_or_404(Appointment, pk=request.GET["appointment"], patient=patient)
+    appointment_id = request.GET.get("appointment", "")
+    # ASCII digits, and few: "²".isdigit() too, and int() refuses over 4,300 digits.
+    if appointment_id.isascii() and appointment_id.isdigit() and len(appointment_id) <= 18:
+        appointment = get_object_or_404(Appointment, pk=appointment_id, patient=patient)
     links = PatientContact.objects.filter(patient=patient).select_related("contact").order_by("pk")
     duplicates = []
     if request.method == "POST":
@@ -87,6 +89,10 @@ def welcome_message(request, pk):
 def welcome_resend(request, pk):
     """Send again with a new PIN (the old one stops working), to the same contact and address."""
     old = get_object_or_404(WelcomeMessage.objects.select_related("pin__patient", "pin__contact"), pk=pk)
+    form = ResendForm(request.POST)
+    if not form.is_valid():  # too long, or a NUL character PostgreSQL cannot store
+        error = " ".join(form.errors["duplicate_override_reason"])
+        return _resend_refused(request, old, error=f"Reason to send anyway: {error}", status=400)
     try:
         message = services.welcome_invite(
             patient=old.pin.patient,
@@ -95,20 +101,24 @@ def welcome_resend(request, pk):
             address=old.address,
             by=request.user,
             appointment=old.pin.appointment,
-            duplicate_override_reason=request.POST.get("duplicate_override_reason", ""),
+            duplicate_override_reason=form.cleaned_data["duplicate_override_reason"],
             client_address=client_address(request),
         )
     except services.RegistrationError as error:
-        return render(
-            request,
-            "staff/welcome_message.html",
-            {
-                "message": old,
-                "patient": old.pin.patient,
-                "status": selectors.patient_portal_status(old.pin.patient),
-                "error": str(error),
-                "duplicates": getattr(error, "requests", []),
-            },
-            status=409,
-        )
+        return _resend_refused(request, old, error=str(error), duplicates=getattr(error, "requests", []))
     return redirect("staff:welcome-message", pk=message.pk)
+
+
+def _resend_refused(request, old, *, error: str, duplicates=(), status=409):
+    return render(
+        request,
+        "staff/welcome_message.html",
+        {
+            "message": old,
+            "patient": old.pin.patient,
+            "status": selectors.patient_portal_status(old.pin.patient),
+            "error": error,
+            "duplicates": duplicates,
+        },
+        status=status,
+    )

@@ -1,0 +1,149 @@
+"""Who may do what: every URL pattern of the project, and what each role gets from it.
+
+`test_least_privilege.py` walks the project's URL patterns and fails on any pattern missing here, so a
+new page or endpoint must be classified before it ships. Keys are the URL's name (`namespace:name`);
+unnamed patterns and whole included sites (the Django admin, anymail's webhooks) by their route.
+
+An expectation is a status and, for a redirect, where it goes. Those marked `refused` must also leave
+every table of the database as it was.
+"""
+
+from dataclasses import dataclass
+
+ANONYMOUS = "anonymous"
+PARENT = "parent"  # the parent of the child the URLs' ids belong to
+OTHER_PARENT = "other parent"  # a parent of another family's child
+FRONT_DESK = "front desk"
+ADMIN = "admin"  # a practice admin, with the Django admin's staff and superuser flags, as seed_demo makes
+ROLES = (ANONYMOUS, PARENT, OTHER_PARENT, FRONT_DESK, ADMIN)
+PARENTS = (PARENT, OTHER_PARENT)
+STAFF = (FRONT_DESK, ADMIN)
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: int
+    location: str | None = None  # for a redirect: how its Location starts
+    refused: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.status}→{self.location}" if self.location else str(self.status)
+
+
+def allowed(status: int, location: str | None = None) -> Expect:
+    return Expect(status, location)
+
+
+def redirect(location: str) -> Expect:
+    return Expect(302, location)
+
+
+STAFF_SIGN_IN = Expect(302, "/staff/sign-in/?next=", refused=True)
+PORTAL_SIGN_IN = Expect(302, "/portal/sign-in/?next=", refused=True)
+ADMIN_SIGN_IN = Expect(302, "/admin/login/?next=", refused=True)
+FORBIDDEN = Expect(403, refused=True)
+METHOD_NOT_ALLOWED = Expect(405, refused=True)  # state changes are POST only, for everyone
+BAD_WEBHOOK_AUTH = Expect(400, refused=True)  # anymail's answer to missing or wrong basic auth
+OK = allowed(200)
+
+
+def everyone(expect: Expect) -> dict[str, Expect]:
+    return dict.fromkeys(ROLES, expect)
+
+
+def staff_only(expect: Expect) -> dict[str, Expect]:
+    """Front desk and admins; parents are refused, and anonymous users sent to the staff sign-in."""
+    return {ANONYMOUS: STAFF_SIGN_IN, PARENT: FORBIDDEN, OTHER_PARENT: FORBIDDEN} | dict.fromkeys(
+        STAFF, expect
+    )
+
+
+def practice_admin_only(expect: Expect) -> dict[str, Expect]:
+    return staff_only(expect) | {FRONT_DESK: FORBIDDEN}
+
+
+@dataclass(frozen=True)
+class Rule:
+    get: dict[str, Expect]
+    post: dict[str, Expect] | None = None  # only for endpoints that change state
+
+
+TABLE: dict[str, Rule] = {
+    # ---------------------------------------------------------------- the site's root and language
+    "home": Rule(get=everyone(redirect("/portal/"))),
+    "set_language": Rule(get=everyone(redirect("/")), post=everyone(redirect("/portal/"))),
+    # ---------------------------------------------------------------- staff site
+    "staff:sign-in": Rule(
+        get=everyone(OK),
+        # Each role posts its own credentials (anonymous: an unknown account).
+        post=dict.fromkeys((ANONYMOUS, *PARENTS), OK) | dict.fromkeys(STAFF, redirect("/staff/")),
+    ),
+    "staff:sign-out": Rule(get=everyone(METHOD_NOT_ALLOWED), post=everyone(redirect("/staff/sign-in/"))),
+    "staff:dashboard": Rule(get=staff_only(OK)),
+    "staff:register-all": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(OK)),
+    "staff:patient-search": Rule(get=staff_only(OK)),
+    "staff:patient-chart": Rule(get=staff_only(OK)),
+    "staff:pin-generate": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(OK)),
+    "staff:register": Rule(get=staff_only(OK), post=staff_only(redirect("/staff/messages/"))),
+    "staff:appointment": Rule(get=staff_only(OK)),
+    "staff:welcome-message": Rule(get=staff_only(OK)),
+    "staff:welcome-resend": Rule(
+        get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/messages/"))
+    ),
+    "staff:reconcile": Rule(get=staff_only(OK)),
+    "staff:authenticate": Rule(
+        get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/patients/"))
+    ),
+    "staff:decline": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/"))),
+    "staff:duplicates": Rule(get=practice_admin_only(OK)),
+    "staff:disable-duplicate": Rule(
+        get=everyone(METHOD_NOT_ALLOWED), post=practice_admin_only(redirect("/staff/duplicates/"))
+    ),
+    "staff:audit": Rule(get=practice_admin_only(OK)),
+    # ---------------------------------------------------------------- parent portal
+    "portal:start": Rule(
+        get={ANONYMOUS: OK} | dict.fromkeys(PARENTS, redirect("/portal/home/")) | dict.fromkeys(STAFF, OK)
+    ),
+    # Holding a live PIN and the child's date of birth is what grants access, whoever is signed in.
+    "portal:pin-start": Rule(get=everyone(OK), post=everyone(redirect("/portal/home/"))),
+    "portal:sign-up": Rule(
+        get=everyone(OK),
+        post={ANONYMOUS: redirect("/portal/sign-up/sent/")}
+        | dict.fromkeys(PARENTS, redirect("/portal/home/"))
+        | dict.fromkeys(STAFF, redirect("/portal/sign-up/sent/")),
+    ),
+    "portal:sign-up-sent": Rule(get=everyone(OK)),
+    # The emailed link is the credential: it signs in its owner, whoever follows it.
+    "portal:verify-email": Rule(get=everyone(redirect("/portal/home/"))),
+    "portal:home": Rule(
+        get={ANONYMOUS: PORTAL_SIGN_IN} | dict.fromkeys(PARENTS, OK) | dict.fromkeys(STAFF, FORBIDDEN)
+    ),
+    "portal:sign-in": Rule(
+        get=everyone(OK),
+        # Each role posts its own credentials: staff accounts cannot sign in to the portal.
+        post={ANONYMOUS: OK} | dict.fromkeys(PARENTS, redirect("/portal/home/")) | dict.fromkeys(STAFF, OK),
+    ),
+    "portal:sign-out": Rule(get=everyone(METHOD_NOT_ALLOWED), post=everyone(redirect("/portal/"))),
+    "portal:password-reset": Rule(get=everyone(OK), post=everyone(redirect("/portal/password-reset/sent/"))),
+    "portal:password-reset-sent": Rule(get=everyone(OK)),
+    # The token moves from the URL to the session before the form is shown (no leak through Referer).
+    "portal:password-reset-confirm": Rule(
+        get=everyone(redirect("/portal/password-reset/")),
+        post=everyone(redirect("/portal/password-reset/done/")),
+    ),
+    "portal:password-reset-done": Rule(get=everyone(OK)),
+    # ---------------------------------------------------------------- the Django admin
+    # One staff sign-in page, with its rate limits, for the admin too.
+    "admin/login/": Rule(get=everyone(redirect("/staff/sign-in/"))),
+    # The whole admin site: its index, and (POST) deleting an audit event, which even admins cannot.
+    "admin/": Rule(
+        get={role: ADMIN_SIGN_IN for role in ROLES} | {ADMIN: OK},
+        post={role: ADMIN_SIGN_IN for role in ROLES} | {ADMIN: FORBIDDEN},
+    ),
+    # ---------------------------------------------------------------- providers' delivery reports
+    "twilio-status": Rule(get=everyone(METHOD_NOT_ALLOWED), post=everyone(FORBIDDEN)),
+    "hooks/anymail/": Rule(get=everyone(METHOD_NOT_ALLOWED), post=everyone(BAD_WEBHOOK_AUTH)),
+}
+
+# Included sites classified as a whole: the walk does not descend into them.
+PREFIXES = frozenset({"admin/", "hooks/anymail/"})

@@ -1,0 +1,152 @@
+"""Headers and cookies: no page is cached, every page carries the security headers, and the production
+settings make cookies Secure, HttpOnly and SameSite and pass `check --deploy`."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import AppointmentFactory, PatientContactFactory, admin_user
+
+from .support import PARENT_PASSWORD, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def production_env(**extra) -> dict:
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # for Playwright
+    return {
+        **inherited,
+        "DJANGO_SETTINGS_MODULE": "portalreg.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "portal.example.org",
+        "DATABASE_URL": "sqlite:///:memory:",
+        **extra,
+    }
+
+
+def production_settings(*names: str) -> dict:
+    """Read settings from portalreg.settings.production in a process of their own."""
+    code = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{name: getattr(settings, name) for name in {names!r}}}))"
+    )
+    run = subprocess.run(  # noqa: S603  (our own interpreter and code)
+        [sys.executable, "-c", code],
+        env=production_env(),
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(run.stdout)
+
+
+def test_no_page_is_stored_by_a_browser_or_proxy(parent):
+    link = PatientContactFactory()
+    appointment = AppointmentFactory(patient=link.patient)
+    staff, family, anonymous = signed_in(admin_user()), signed_in(parent.user), Client()
+    pages = {
+        staff: [
+            reverse("staff:dashboard"),
+            reverse("staff:patient-search") + "?q=a",
+            reverse("staff:patient-chart", args=[link.patient.pk]),
+            reverse("staff:appointment", args=[appointment.pk]),
+            reverse("staff:duplicates"),
+            reverse("staff:audit"),
+        ],
+        family: [reverse("portal:home"), reverse("portal:pin-start"), reverse("portal:sign-up")],
+        anonymous: [
+            reverse("staff:sign-in"),
+            reverse("portal:start"),
+            reverse("portal:sign-in"),
+            reverse("portal:password-reset"),
+        ],
+    }
+    checked = {}
+    for browser, urls in pages.items():
+        for url in urls:
+            response = browser.get(url)
+            assert response.status_code == 200, url
+            checked[url] = response["Cache-Control"]
+    assert all("no-store" in value for value in checked.values()), checked
+    print(f"{len(checked)} staff and portal pages checked: every one sent Cache-Control: no-store")
+
+
+def test_every_page_carries_the_security_headers(client):
+    for url in (reverse("portal:start"), reverse("staff:sign-in")):
+        response = client.get(url)
+        csp = response["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "script-src 'self'" in csp and "style-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "same-origin"
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    print(
+        "portal and staff pages: Content-Security-Policy without unsafe-inline, nosniff, "
+        "Referrer-Policy same-origin, X-Frame-Options DENY, Cross-Origin-Opener-Policy same-origin"
+    )
+
+
+def test_cookies_are_httponly_and_samesite(client, parent):
+    client.get(reverse("portal:sign-in"))
+    client.post(reverse("portal:sign-in"), {"username": parent.user.email, "password": PARENT_PASSWORD})
+    for name in ("sessionid", "csrftoken", "django_language"):
+        cookie = client.cookies[name]
+        assert cookie["httponly"] and cookie["samesite"] == "Lax", name
+
+
+def test_production_cookies_are_secure_and_https_is_strict(client, settings, parent):
+    production = production_settings(
+        "SESSION_COOKIE_SECURE",
+        "SESSION_COOKIE_NAME",
+        "CSRF_COOKIE_SECURE",
+        "CSRF_COOKIE_NAME",
+        "LANGUAGE_COOKIE_SECURE",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+    )
+    for name, value in production.items():
+        setattr(settings, name, value)
+
+    plain_http = client.get(reverse("portal:sign-in"))
+    form = client.get(reverse("portal:sign-in"), secure=True)
+    sign_in = client.post(
+        reverse("portal:sign-in"),
+        {"username": parent.user.email, "password": PARENT_PASSWORD},
+        secure=True,
+    )
+
+    assert plain_http.status_code == 301 and plain_http["Location"].startswith("https://")
+    assert form["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    csrf, session = form.cookies.get("__Host-csrftoken"), sign_in.cookies.get("__Host-sessionid")
+    language = sign_in.cookies["django_language"]
+    for cookie in (session, csrf):
+        assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
+        assert cookie["path"] == "/" and not cookie["domain"]  # what __Host- requires
+    assert language["secure"] and language["samesite"] == "Lax"
+    print(
+        "production settings: http redirected to https; HSTS one year with subdomains and preload; "
+        "__Host-sessionid and __Host-csrftoken Secure, HttpOnly, SameSite=Lax; language cookie Secure, Lax"
+    )
+
+
+def test_deploy_check_passes_with_production_settings():
+    run = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=production_env(MAIL_BACKEND="anymail.backends.postmark.EmailBackend", MAIL_OPTIONS="{}"),
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    print(f"manage.py check --deploy --fail-level WARNING: {run.stdout.strip()}")
