@@ -22,10 +22,11 @@ import re
 import time
 import uuid
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from locust import HttpUser, between, events, task
 
-DATA = json.loads(open(os.environ["LOADTEST_DATA"]).read())  # noqa: SIM115 (read once at import)
+DATA = json.loads(Path(os.environ["LOADTEST_DATA"]).read_text())
 PINS = DATA["pins"]  # [{"code", "born"}], popped: each used once
 REGISTER = DATA["register"]  # [{"patient", "link"}], popped: one welcome message per patient
 PASSWORD = "quiet river lantern morning"  # noqa: S105 (what every new parent types)
@@ -50,14 +51,14 @@ def _record(request_type, name, response_time, response, exception, **kwargs):
 @events.test_start.add_listener
 def _started(**kwargs):
     clock["start"] = time.time()
-    open(os.environ["LOADTEST_STARTED"], "w").close()  # run.py starts the outage clock now
+    Path(os.environ["LOADTEST_STARTED"]).touch()  # run.py starts the outage clock now
 
 
 @events.test_stop.add_listener
 def _stopped(**kwargs):
     clock["stop"] = time.time()
-    with open(os.environ["LOADTEST_RESULTS"], "w") as out:
-        json.dump({"timings": timings, "statuses": statuses, "failures": failures, **clock}, out)
+    results = {"timings": timings, "statuses": statuses, "failures": failures, **clock}
+    Path(os.environ["LOADTEST_RESULTS"]).write_text(json.dumps(results))
 
 
 def _address() -> str:
@@ -105,7 +106,7 @@ class Staff(Visitor):
             "username": DATA["staff_username"],
             "password": DATA["staff_password"],
         }
-        self.post("/staff/sign-in/", "/staff/sign-in/ [POST]", data, expect="/staff/")
+        self.post("/staff/sign-in/", "/staff/sign-in/", data, expect="/staff/")
 
     def dashboard(self):
         self.client.get("/staff/", name="/staff/ (dashboard)")
@@ -149,7 +150,7 @@ class FrontDeskSending(Staff):
             "address": f"welcome-{uuid.uuid4().hex[:12]}@example.org",
             "duplicate_override_reason": "",
         }
-        location = self.post(url, "/staff/patients/[id]/register/ [POST]", data, expect="/staff/messages/")
+        location = self.post(url, "/staff/patients/[id]/register/", data, expect="/staff/messages/")
         if location:
             self.client.get(location, name="/staff/messages/[id]/")
 
@@ -183,7 +184,7 @@ class ParentWithPin(Visitor):
                 "child_birth_date": pin["born"],
             }
             self.client.post(
-                "/portal/pin/", data={**mistyped, **_account("typo")}, name="/portal/pin/ [POST, wrong PIN]"
+                "/portal/pin/", data={**mistyped, **_account("typo")}, name="/portal/pin/ (wrong PIN)"
             )
         data = {
             "csrfmiddlewaretoken": token,
@@ -191,7 +192,7 @@ class ParentWithPin(Visitor):
             "child_birth_date": pin["born"],
             **_account("pin"),
         }
-        if self.post("/portal/pin/", "/portal/pin/ [POST]", data, expect="/portal/home/"):
+        if self.post("/portal/pin/", "/portal/pin/", data, expect="/portal/home/"):
             self.client.get("/portal/home/", name="/portal/home/")
 
 
@@ -212,5 +213,5 @@ class ParentSigningUp(Visitor):
             "child-0-last_name": f"Tester{uuid.uuid4().hex[:6]}",
             "child-0-date_of_birth": f"{year}-0{random.randrange(1, 10)}-1{random.randrange(0, 10)}",
         }
-        if self.post("/portal/sign-up/", "/portal/sign-up/ [POST]", data, expect="/portal/sign-up/sent/"):
+        if self.post("/portal/sign-up/", "/portal/sign-up/", data, expect="/portal/sign-up/sent/"):
             self.client.get("/portal/sign-up/sent/", name="/portal/sign-up/sent/")

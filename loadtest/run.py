@@ -232,11 +232,10 @@ class Run:
         path.touch(mode=0o600)
         path.write_text(json.dumps(data))
         print(f"({len(pins)} PINs, {len(data['register'])} patients to send welcome emails for)", end=" ")
-        last = {
+        return {
             model.__name__: model.objects.aggregate(last=Max("pk"))["last"] or 0
-            for model in (WelcomeMessage, SelfRegistrationRequest, User)
+            for model in (WelcomeMessage, SelfRegistrationRequest)
         }
-        return last
 
     def start_servers(self) -> None:
         gunicorn = [str(BIN / "gunicorn"), "portalreg.wsgi:application", "--workers", "2"]
