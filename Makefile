@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 DEMO_PASSWORD ?= portal demo pass phrase
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test install install-dev lint check deploy-check
+.PHONY: run test install install-dev lint check deploy-check browser
 
 ## run: install, migrate SQLite, seed the demo, serve on http://$(HOST)
 run: install
@@ -15,8 +15,13 @@ run: install
 	.venv/bin/python manage.py runserver $(HOST)
 
 ## test: install the test dependencies and run the whole suite (DATABASE_URL picks the database)
-test: install-dev
+test: install-dev browser
 	.venv/bin/pytest -n 2 --dist loadfile
+
+# Browser tests drive Debian's Chromium: Playwright cannot download a browser on this network.
+browser:
+	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null \
+		|| { apt-get update -q && apt-get install -y -q chromium >/dev/null; }
 
 install: $(UV)
 	$(UV) sync --no-dev --frozen
