@@ -447,3 +447,23 @@ def portal_home(account: PortalAccount, *, now: datetime | None = None) -> dict:
         )
     )
     return {"account": account, "children": children, "requests": requests}
+
+
+def welcome_route(contact: FamilyContact) -> tuple[str, str] | None:
+    """How a welcome message reaches a contact: (channel, address), by email if they have one, else by
+    text; None if they have neither."""
+    if contact.email:
+        return WelcomeMessage.Channel.EMAIL, contact.email
+    if contact.cell_phone:
+        return WelcomeMessage.Channel.SMS, str(contact.cell_phone)
+    return None
+
+
+def first_reachable_links(patient_ids) -> dict[int, PatientContact]:
+    """For each patient, the first family contact on the chart a welcome message can reach (one query)."""
+    reachable: dict[int, PatientContact] = {}
+    links = PatientContact.objects.filter(patient_id__in=patient_ids).select_related("contact").order_by("pk")
+    for link in links:
+        if link.patient_id not in reachable and welcome_route(link.contact):
+            reachable[link.patient_id] = link
+    return reachable

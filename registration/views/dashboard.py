@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import staff_member_required
-from patients.models import PatientContact
 from registration import selectors, services
 from registration.charts import weekly_bars
 from registration.forms import DayForm
@@ -54,19 +53,14 @@ def register_all(request):
         if a.portal_status == PortalStatus.NOT_REGISTERED
     ]
     patients = {a.patient_id: a for a in appointments}  # one message per patient, not per appointment
-    links = PatientContact.objects.filter(patient_id__in=patients).select_related("contact").order_by("pk")
-    first_reachable = {}
-    for link in links:
-        if link.patient_id not in first_reachable and (link.contact.email or link.contact.cell_phone):
-            first_reachable[link.patient_id] = link
+    first_reachable = selectors.first_reachable_links(patients)
     sent, skipped = [], []
     for patient_id, appointment in patients.items():
         link = first_reachable.get(patient_id)
         if link is None:
             skipped.append((appointment.patient, "no family contact with an email or cell phone"))
             continue
-        channel = WelcomeMessage.Channel.EMAIL if link.contact.email else WelcomeMessage.Channel.SMS
-        address = link.contact.email or str(link.contact.cell_phone)
+        channel, address = selectors.welcome_route(link.contact)
         try:
             message = services.welcome_invite(
                 patient=appointment.patient,

@@ -61,10 +61,8 @@ def register(request, patient_pk):
 def _initial(links) -> dict:
     """Prefill the first contact who can be reached, by email if they have one."""
     for link in links:
-        if link.contact.email:
-            return {"contact": link, "channel": WelcomeMessage.Channel.EMAIL}
-        if link.contact.cell_phone:
-            return {"contact": link, "channel": WelcomeMessage.Channel.SMS}
+        if route := selectors.welcome_route(link.contact):
+            return {"contact": link, "channel": route[0]}
     return {"channel": WelcomeMessage.Channel.EMAIL}
 
 
