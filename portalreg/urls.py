@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -13,5 +14,6 @@ urlpatterns = [
     path("admin/login/", RedirectView.as_view(pattern_name="staff:sign-in", query_string=True)),
     path("admin/", admin.site.urls),
     path("hooks/twilio/status/", provider_hooks.twilio_status, name="twilio-status"),
-    path("hooks/anymail/", include("anymail.urls")),
 ]
+if anymail_tracking := provider_hooks.anymail_tracking_urlpatterns(settings.MAIL_TRACKING_ESP):
+    urlpatterns.append(path("hooks/anymail/", include((anymail_tracking, "anymail"))))

@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from .models import AuditEvent, Pin, PortalAccess, PortalAccount, SelfRegistrationRequest, WelcomeMessage
+from .models import (
+    AuditEvent,
+    ParentAccountEmail,
+    Pin,
+    PortalAccess,
+    PortalAccount,
+    SelfRegistrationRequest,
+    WelcomeMessage,
+)
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):
@@ -60,6 +68,13 @@ class SelfRegistrationRequestAdmin(ViewOnlyAdmin):
 class WelcomeMessageAdmin(ViewOnlyAdmin):
     list_display = ["queued_at", "channel", "address", "status", "attempts", "sent_at"]
     list_filter = ["channel", "status"]
+
+
+@admin.register(ParentAccountEmail)
+class ParentAccountEmailAdmin(ViewOnlyAdmin):
+    list_display = ["queued_at", "kind", "account", "status", "attempts", "sent_at"]
+    list_select_related = ["account__user"]
+    list_filter = ["kind", "status"]
 
 
 @admin.register(AuditEvent)

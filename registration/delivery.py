@@ -4,6 +4,9 @@ A message holds the practice's name, the portal's registration address and the P
 about the child: no name, date of birth or chart number. The PIN is not in the URL.
 """
 
+import re
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -57,3 +60,30 @@ def welcome_deliver(message: WelcomeMessage, code: str) -> str:
         email.send()
     status = getattr(email, "anymail_status", None)  # set by anymail's backends only
     return (status.message_id or "") if status is not None else ""
+
+
+# A PIN as a message shows it; its first group is the PIN row's `lookup`.
+_PIN_IN_TEXT = re.compile(r"\b([0-9A-Z]{4})-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
+# The provider's clock and ours may differ: look a little before the claim.
+_CLOCK_SLACK = timedelta(minutes=5)
+
+
+class TextUnreadable(Exception):
+    """The provider took a text for this number since the claim, but withholds its body (redaction)."""
+
+
+def welcome_text_find(message: WelcomeMessage) -> str:
+    """Ask the SMS provider whether it took this message's text after the message was claimed; return
+    the provider's id for it, or '' if it took none.
+
+    The text is known by its PIN's first group, which the claim stored on the PIN row (alone it unlocks
+    nothing): another text to the same number, e.g. a sibling's, carries another PIN.
+    """
+    unreadable = False
+    for text in sms_backend().texts_sent(to=message.address, since=message.sending_since - _CLOCK_SLACK):
+        if message.pin.lookup in _PIN_IN_TEXT.findall(text.body):
+            return text.sid
+        unreadable |= not text.body
+    if unreadable:
+        raise TextUnreadable()
+    return ""

@@ -219,6 +219,9 @@ class WelcomeMessage(models.Model):
         UNDELIVERED = "undelivered", _("Not delivered")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Not sent: a newer PIN replaced it")
+        # The sender died while handing the message to a provider that cannot say whether it took it
+        # (an email provider): staff decide whether to resend.
+        UNCERTAIN = "uncertain", _("May not have been sent")
 
     # Statuses in which the message may still go out.
     PENDING_STATUSES = (Status.QUEUED, Status.RETRYING)
@@ -258,6 +261,57 @@ class WelcomeMessage(models.Model):
         return self.address
 
 
+class ParentAccountEmail(models.Model):
+    """An email about a parent's account (confirm your address; you already have an account; reset your
+    password), from queued to sent or failed.
+
+    It holds no link: the link's token is made when the email is sent, from the account as it is then,
+    so no table, task argument or log line ever holds one.
+    """
+
+    class Kind(models.TextChoices):
+        VERIFY = "verify", _("Confirm your email address")
+        EXISTS = "exists", _("You already have an account")
+        PASSWORD_RESET = "password_reset", _("Reset your password")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to send")
+        SENDING = "sending", _("Sending")
+        RETRYING = "retrying", _("Waiting to retry")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Not sent: no longer needed")
+
+    # Statuses in which the email may still go out.
+    PENDING_STATUSES = (Status.QUEUED, Status.RETRYING)
+
+    account = models.ForeignKey(PortalAccount, on_delete=models.PROTECT, related_name="account_emails")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    queued_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status__in=["queued", "retrying"]),
+                name="parent_email_due",
+            ),
+            models.Index(
+                fields=["sending_since"], condition=models.Q(status="sending"), name="parent_email_sending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to account {self.account_id} ({self.status})"
+
+
 class AppendOnlyError(Exception):
     """Audit events are history: they are written once and never changed or removed."""
 
@@ -285,6 +339,7 @@ class AuditEvent(models.Model):
         WELCOME_SEND_FAILED = "welcome_send_failed", _("Welcome message failed to send")
         WELCOME_STATUS = "welcome_status", _("Welcome message status from the provider")
         WELCOME_CANCELLED = "welcome_cancelled", _("Welcome message not sent")
+        WELCOME_MAYBE_SENT = "welcome_maybe_sent", _("Welcome message may not have been sent")
         PIN_REDEEMED = "pin_redeemed", _("PIN redeemed")
         PIN_REDEEM_FAILED = "pin_redeem_failed", _("PIN tried with a wrong date of birth")
         PIN_LOCKED = "pin_locked", _("PIN locked after too many wrong tries")
@@ -296,6 +351,8 @@ class AuditEvent(models.Model):
         SELF_REGISTRATION_DECLINED = "self_registration_declined", _("Self-registration declined")
         ACCOUNT_DISABLED = "account_disabled", _("Duplicate account disabled")
         EMAIL_VERIFIED = "email_verified", _("Parent's email verified")
+        PARENT_EMAIL_SENT = "parent_email_sent", _("Email about a parent's account sent")
+        PARENT_EMAIL_FAILED = "parent_email_failed", _("Email about a parent's account failed to send")
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(

@@ -139,3 +139,11 @@ class ParentSignInForm(AuthenticationForm):
                 code="invalid_login",
                 params={"username": self.username_field.verbose_name},
             )
+
+
+class VerificationResendForm(forms.Form):
+    """The address to send the 'confirm your email' link to again."""
+
+    email = forms.EmailField(
+        label=_("Email"), max_length=150, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

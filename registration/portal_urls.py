@@ -10,6 +10,7 @@ urlpatterns = [
     path("pin/", portal.pin_start, name="pin-start"),
     path("sign-up/", portal.sign_up, name="sign-up"),
     path("sign-up/sent/", portal.sign_up_sent, name="sign-up-sent"),
+    path("sign-up/send-again/", portal.verify_resend, name="verify-resend"),
     path("verify/<uidb64>/<token>/", portal.verify_email, name="verify-email"),
     path("home/", portal.home, name="home"),
     path("sign-in/", portal.ParentSignInView.as_view(), name="sign-in"),

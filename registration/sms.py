@@ -1,6 +1,8 @@
 """Text messages: written to the outbox folder by default, or sent through Twilio."""
 
 import json
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -22,6 +24,14 @@ def sms_segments(text: str) -> int:
         units = sum(2 if char in _GSM_EXTENDED else 1 for char in text)
         return 1 if units <= 160 else -(-units // 153)
     return 1 if len(text) <= 70 else -(-len(text) // 67)
+
+
+@dataclass(frozen=True)
+class SentText:
+    """A text the provider took. Its body holds a PIN: read it, never store or log it."""
+
+    sid: str
+    body: str = field(repr=False)
 
 
 class OutboxSmsBackend:
@@ -46,10 +56,22 @@ class OutboxSmsBackend:
         )
         return f"outbox-sms-{reference}"
 
+    def texts_sent(self, *, to: str, since: datetime) -> list[SentText]:
+        """The texts written to `to` since `since`."""
+        found = []
+        for path in sorted(Path(settings.OUTBOX_DIR).glob("sms-*.json")):
+            text = json.loads(path.read_text())
+            if text["to"] == to and datetime.fromisoformat(text["written_at"]) >= since:
+                found.append(SentText(sid=f"outbox-{path.stem}", body=text["body"]))
+        return found
+
 
 # Seconds to wait for Twilio. Its client waits forever by default, which would leave a message
 # 'sending' (and its worker stuck) until the stuck-message sweep sends it again.
 TWILIO_TIMEOUT_SECONDS = 30
+# The newest texts to a number looked at when asking Twilio what it took: the practice sends a number a
+# handful a day.
+TEXTS_LOOKED_AT = 50
 
 
 class TwilioSmsBackend:
@@ -77,6 +99,17 @@ class TwilioSmsBackend:
             status_callback=settings.PORTAL_BASE_URL + reverse("twilio-status"),
         )
         return message.sid
+
+    def texts_sent(self, *, to: str, since: datetime) -> list[SentText]:
+        """The texts Twilio took for `to` from our number and sent since `since` (newest first).
+
+        Twilio dates a text when it hands it on, within seconds of taking it; a text still in its queue
+        has no date yet and is not listed. The sweep asks only about messages stuck for minutes.
+        """
+        found = self.client.messages.list(
+            to=to, from_=settings.TWILIO_FROM_NUMBER, date_sent_after=since, limit=TEXTS_LOOKED_AT
+        )
+        return [SentText(sid=message.sid, body=message.body or "") for message in found]
 
 
 def sms_backend():

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portalreg.middleware.PermissionsPolicyMiddleware",  # before whitenoise: static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portalreg.middleware.NoStoreMiddleware",  # after whitenoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -111,6 +112,28 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Browser features no page uses, refused to the page and anything it could embed (Permissions-Policy,
+# portalreg/middleware.py). Only features Chromium knows: an unknown one is logged on every page.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 # No script reads a cookie; production.py adds Secure and the __Host- prefix.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"  # Lax, not Strict: a link in an email must open the portal signed in
@@ -140,6 +163,8 @@ RATE_LIMITS = {
     "sign_in": [(5, 15 * 60, "account"), (100, 24 * 60 * 60, "account"), (30, 60, "address")],
     "sign_up": [(10, 60 * 60, "address")],
     "password_reset": [(10, 60 * 60, "address"), (5, 60 * 60, "account")],
+    # "Send the link again" (confirm your email): per address, and per email typed.
+    "verify_resend": [(10, 60 * 60, "address"), (3, 60 * 60, "account")],
 }
 
 
@@ -179,6 +204,11 @@ MAILERS = {
     }
 }
 ANYMAIL = env.json("ANYMAIL", default={})
+# The provider whose delivery reports are taken, at /hooks/anymail/<provider>/tracking/ (portalreg/urls.py):
+# by default the one MAIL_BACKEND names (anymail.backends.<provider>.EmailBackend), none for other mailers.
+_mailer = MAILERS["default"]["BACKEND"].split(".")
+_mailer_esp = _mailer[2] if len(_mailer) == 4 and _mailer[:2] == ["anymail", "backends"] else ""
+MAIL_TRACKING_ESP = env("MAIL_TRACKING_ESP", default=_mailer_esp)
 # Texts: written to var/outbox/ unless Twilio is configured.
 SMS_BACKEND = env("SMS_BACKEND", default="registration.sms.OutboxSmsBackend")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
@@ -187,6 +217,11 @@ TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")  # only to point tests at a fake Twilio
 WELCOME_MAX_ATTEMPTS = env.int("WELCOME_MAX_ATTEMPTS", default=5)
 WELCOME_RETRY_BASE_SECONDS = env.int("WELCOME_RETRY_BASE_SECONDS", default=60)
+# Emails about a parent's account (confirm your address, password reset) retry the same way by default.
+PARENT_EMAIL_MAX_ATTEMPTS = env.int("PARENT_EMAIL_MAX_ATTEMPTS", default=WELCOME_MAX_ATTEMPTS)
+PARENT_EMAIL_RETRY_BASE_SECONDS = env.int(
+    "PARENT_EMAIL_RETRY_BASE_SECONDS", default=WELCOME_RETRY_BASE_SECONDS
+)
 
 
 # ---------------------------------------------------------------- background work

@@ -5,6 +5,12 @@ change with a `RegistrationError` whose message a person can act on. Nothing out
 writes registration state.
 """
 
+from .account_emails import (
+    parent_email_password_reset,
+    parent_email_queue,
+    parent_email_sign_up_with_existing,
+    parent_email_verification_resend,
+)
 from .accounts import NewAccount, account_disable_duplicate, portal_account_verify_email
 from .errors import PossibleDuplicate, RegistrationError
 from .pins import IssuedPin, pin_issue, pin_redeem, welcome_invite
@@ -22,6 +28,10 @@ __all__ = [
     "PossibleDuplicate",
     "RegistrationError",
     "account_disable_duplicate",
+    "parent_email_password_reset",
+    "parent_email_queue",
+    "parent_email_sign_up_with_existing",
+    "parent_email_verification_resend",
     "pin_issue",
     "pin_redeem",
     "portal_account_verify_email",

@@ -18,10 +18,11 @@ def audit_record(
     details: dict | None = None,
     patient_id: int | None = None,
     contact_id: int | None = None,
+    account_id: int | None = None,
 ) -> AuditEvent:
     """Write one audit event. Call it inside the transaction that makes the change it records.
 
-    Give the patient and contact as objects, or as ids when only those are at hand.
+    Give the patient, contact and account as objects, or as ids when only those are at hand.
     """
     return AuditEvent.objects.create(
         action=action,
@@ -30,7 +31,7 @@ def audit_record(
         path=path,
         patient_id=patient.pk if patient is not None else patient_id,
         contact_id=contact.pk if contact is not None else contact_id,
-        account=account,
+        account_id=account.pk if account is not None else account_id,
         client_address=client_address,
         details=details or {},
     )

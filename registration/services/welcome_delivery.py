@@ -26,6 +26,8 @@ PROVIDER_OUTCOMES = {
     "failed": WelcomeMessage.Status.UNDELIVERED,
 }
 _AFTER_SENDING = (WelcomeMessage.Status.SENT, WelcomeMessage.Status.DELIVERED)
+# What staff read on a message whose sender died while it was 'sending'.
+STOPPED_MID_SEND = "sender stopped mid-send"
 
 
 @dataclass(frozen=True)
@@ -143,38 +145,93 @@ def welcome_message_provider_report(
     return message
 
 
-def welcome_messages_release_stuck(*, older_than: timedelta, now: datetime | None = None) -> list[int]:
-    """Put back messages whose sender died mid-send, so they are tried again; return their ids.
+def welcome_messages_stuck(*, older_than: timedelta, now: datetime | None = None) -> list[WelcomeMessage]:
+    """Messages left 'sending' longer than any provider call takes: their sender died mid-send.
 
-    A message left 'sending' longer than any provider call takes was not recorded as sent. The
-    provider may, rarely, have accepted it just before the process died; sending again then gives
-    the parent a second message whose newer PIN is the one that works.
+    Settle each with one of the three functions below, given the `sending_since` it was found with.
     """
     now = now or timezone.now()
-    released = []
     stuck = WelcomeMessage.objects.filter(
         status=WelcomeMessage.Status.SENDING, sending_since__lt=now - older_than
     )
-    for message_id in stuck.values_list("pk", flat=True):
-        with transaction.atomic(durable=True):
-            message = (
-                WelcomeMessage.objects.select_for_update(of=("self",))
-                .select_related("pin")
-                .get(pk=message_id)
-            )
-            if message.status != WelcomeMessage.Status.SENDING or message.sending_since >= now - older_than:
-                continue
-            message.next_attempt_at = now
-            _change(
-                message,
-                WelcomeMessage.Status.RETRYING,
-                now=now,
-                action=AuditEvent.Action.WELCOME_SEND_FAILED,
-                fields=["next_attempt_at"],
-                details={"attempt": message.attempts, "error": "sender stopped mid-send", "will_retry": True},
-            )
-            released.append(message_id)
-    return released
+    return list(stuck.select_related("pin").order_by("sending_since"))
+
+
+def welcome_message_release(*, message_id: int, claimed_at: datetime, now: datetime | None = None) -> bool:
+    """A stuck message the provider never took: put it back to be sent again, with a new PIN.
+
+    Return False if it is no longer stuck from that claim (another sweep settled it).
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        message = _stuck_locked(message_id, claimed_at)
+        if message is None:
+            return False
+        message.next_attempt_at = now
+        _change(
+            message,
+            WelcomeMessage.Status.RETRYING,
+            now=now,
+            action=AuditEvent.Action.WELCOME_SEND_FAILED,
+            fields=["next_attempt_at"],
+            details={"attempt": message.attempts, "error": STOPPED_MID_SEND, "will_retry": True},
+        )
+    return True
+
+
+def welcome_message_found_sent(
+    *, message_id: int, claimed_at: datetime, provider_message_id: str, now: datetime | None = None
+) -> bool:
+    """A stuck message the provider took before its sender died: record it as sent, not send it again.
+
+    Its PIN stays the one the claim minted, which is the one in the message.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        message = _stuck_locked(message_id, claimed_at)
+        if message is None:
+            return False
+        message.sent_at, message.provider_message_id, message.last_error = now, provider_message_id, ""
+        _change(
+            message,
+            WelcomeMessage.Status.SENT,
+            now=now,
+            action=AuditEvent.Action.WELCOME_SENT,
+            fields=["sent_at", "provider_message_id", "last_error"],
+            details={"attempt": message.attempts, "found_at_provider": True},
+        )
+    return True
+
+
+def welcome_message_maybe_sent(*, message_id: int, claimed_at: datetime, now: datetime | None = None) -> bool:
+    """A stuck message the provider cannot be asked about (email): leave it to staff, as maybe not sent.
+
+    Sending it again blindly would, if the first went out, give the parent two messages and spoil the
+    first one's PIN. Its PIN stays as the claim minted it, so a message that did go out works; staff's
+    Resend issues a new one.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        message = _stuck_locked(message_id, claimed_at)
+        if message is None:
+            return False
+        message.last_error = STOPPED_MID_SEND
+        _change(
+            message,
+            WelcomeMessage.Status.UNCERTAIN,
+            now=now,
+            action=AuditEvent.Action.WELCOME_MAYBE_SENT,
+            fields=["last_error"],
+            details={"attempt": message.attempts, "error": STOPPED_MID_SEND},
+        )
+    return True
+
+
+def _stuck_locked(message_id: int, claimed_at: datetime) -> WelcomeMessage | None:
+    message = WelcomeMessage.objects.select_for_update(of=("self",)).select_related("pin").get(pk=message_id)
+    if message.status != WelcomeMessage.Status.SENDING or message.sending_since != claimed_at:
+        return None
+    return message
 
 
 def _change(message, status, *, now, action, fields=(), details=None) -> None:

@@ -1,15 +1,13 @@
 """The parent portal: register with a PIN, sign up without one, sign in, and see your children."""
 
-from functools import partial, wraps
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.encoding import force_str
@@ -18,11 +16,18 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
 from registration import selectors, services
-from registration.portal_forms import ChildFormSet, NewAccountForm, ParentSignInForm, PinForm
+from registration.models import ParentAccountEmail
+from registration.portal_forms import (
+    ChildFormSet,
+    NewAccountForm,
+    ParentSignInForm,
+    PinForm,
+    VerificationResendForm,
+)
 from registration.services.errors import EmailInUse
-from registration.tasks import send_parent_account_email
 from registration.tokens import email_verification_token
 
 from .common import SignInRateLimits, client_address, rate_limit_refusal
@@ -73,10 +78,6 @@ def _new_account(form: NewAccountForm) -> services.NewAccount:
     )
 
 
-def _email_parent(kind: str, user_id: int) -> None:
-    transaction.on_commit(partial(send_parent_account_email.enqueue, kind, user_id))
-
-
 def start(request):
     if parent_account(request.user):
         return redirect("portal:home")
@@ -109,7 +110,7 @@ def pin_start(request):
         else:
             if account is None:
                 login(request, access.account.user, backend=MODEL_BACKEND)
-                _email_parent("verify", access.account.user_id)
+                services.parent_email_queue(account=access.account, kind=ParentAccountEmail.Kind.VERIFY)
             messages.success(
                 request, _("%(name)s is now on your portal.") % {"name": access.patient.first_name}
             )
@@ -139,7 +140,7 @@ def sign_up(request):
             if c
         ]
         try:
-            services.self_registration_submit(
+            requests = services.self_registration_submit(
                 children=named,
                 account=account,
                 new_account=_new_account(account_form) if account_form else None,
@@ -148,8 +149,7 @@ def sign_up(request):
         except EmailInUse:
             # Answer as if the account were new; tell the owner by email instead of telling this browser.
             make_password(account_form.cleaned_data["password"])  # the same work as making an account
-            owner = get_user_model().objects.get(email__iexact=account_form.cleaned_data["email"])
-            _email_parent("exists", owner.pk)
+            services.parent_email_sign_up_with_existing(email=account_form.cleaned_data["email"])
             return redirect("portal:sign-up-sent")
         except services.RegistrationError as refusal:
             error = str(refusal)
@@ -157,8 +157,7 @@ def sign_up(request):
             if account is not None:
                 messages.success(request, _("Thank you. The practice will verify your request."))
                 return redirect("portal:home")
-            created = get_user_model().objects.get(email__iexact=account_form.cleaned_data["email"])
-            _email_parent("verify", created.pk)
+            services.parent_email_queue(account=requests[0].account, kind=ParentAccountEmail.Kind.VERIFY)
             return redirect("portal:sign-up-sent")
     return render(
         request, "portal/sign_up.html", {"account_form": account_form, "children": children, "error": error}
@@ -188,7 +187,25 @@ def _typed_rows(data, prefix: str, form_class) -> list[dict]:
 
 
 def sign_up_sent(request):
-    return render(request, "portal/sign_up_sent.html")
+    """Check your email; and, for a parent who got nothing, the form to send the link again."""
+    return render(request, "portal/sign_up_sent.html", {"resend_form": VerificationResendForm()})
+
+
+@require_POST
+def verify_resend(request):
+    """Send the 'confirm your email' link again. The answer is the same whether or not the address has
+    an account waiting to be confirmed."""
+    form = VerificationResendForm(request.POST)
+    if not form.is_valid():
+        return render(request, "portal/sign_up_sent.html", {"resend_form": form})
+    email = form.cleaned_data["email"]
+    if refused := rate_limit_refusal(request, "verify_resend", account=email):
+        return refused
+    services.parent_email_verification_resend(email=email)
+    messages.success(
+        request, _("If that address has an account waiting to be confirmed, we have sent the link again.")
+    )
+    return redirect("portal:sign-up-sent")
 
 
 @never_cache
@@ -239,23 +256,19 @@ class ParentSignOutView(auth_views.LogoutView):
     next_page = "portal:start"
 
 
-class ParentPasswordResetForm(PasswordResetForm):
-    def get_users(self, email):
-        """Parents only, and only enabled accounts: staff reset their passwords with an admin."""
-        return (user for user in super().get_users(email) if parent_account(user) is not None)
-
-
 class ParentPasswordResetView(auth_views.PasswordResetView):
-    form_class = ParentPasswordResetForm
     template_name = "portal/password_reset.html"
-    email_template_name = "portal/email/password_reset.txt"
-    subject_template_name = "portal/email/password_reset_subject.txt"
     success_url = reverse_lazy("portal:password-reset-sent")
-    extra_email_context = {"practice_name": settings.PRACTICE_NAME}
 
     def form_valid(self, form):
-        refused = rate_limit_refusal(self.request, "password_reset", account=form.cleaned_data["email"])
-        return refused or super().form_valid(form)
+        """Queue the email rather than send it here (Django's way): no provider call in the request, so
+        the answer takes as long whether or not the address has an account, and an outage loses nothing.
+        Parents only: staff reset their passwords with an admin."""
+        email = form.cleaned_data["email"]
+        if refused := rate_limit_refusal(self.request, "password_reset", account=email):
+            return refused
+        services.parent_email_password_reset(email=email)
+        return redirect(self.get_success_url())
 
 
 class ParentPasswordResetConfirmView(auth_views.PasswordResetConfirmView):

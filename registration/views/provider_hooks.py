@@ -10,6 +10,18 @@ from twilio.request_validator import RequestValidator
 
 from registration.services import welcome_delivery
 
+
+def anymail_tracking_urlpatterns(esp: str) -> list:
+    """The delivery-report webhook of the email provider in use (anymail's route for it); [] for none.
+
+    anymail.urls routes every provider's webhooks, and those of providers left unconfigured answer any
+    POST with a server error: mounting only ours leaves the others to answer 404.
+    """
+    from anymail import urls
+
+    return [pattern for pattern in urls.urlpatterns if esp and pattern.name == f"{esp}_tracking_webhook"]
+
+
 # Twilio's MessageStatus values that settle a text's fate.
 TWILIO_OUTCOMES = {"delivered": "delivered", "undelivered": "undelivered", "failed": "failed"}
 

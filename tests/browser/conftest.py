@@ -61,7 +61,8 @@ def browser_log():
 
 @pytest.fixture(autouse=True)
 def _watch_the_browser(context, browser_log):
-    """Record the console and uncaught errors of every page; fail the test on a CSP violation."""
+    """Record the console and uncaught errors of every page; fail the test on a CSP violation or a
+    Permissions-Policy feature the browser does not know."""
 
     def watch(page: Page) -> None:
         page.on("console", lambda message: browser_log["console"].append(_describe(page, message)))
@@ -72,6 +73,9 @@ def _watch_the_browser(context, browser_log):
     yield
     violations = [line for line in browser_log["console"] + browser_log["errors"] if CSP_PATTERN.search(line)]
     assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+    # A feature in settings.PERMISSIONS_POLICY that Chromium does not know is logged on every page.
+    unknown = [line for line in browser_log["console"] if "Permissions-Policy" in line]
+    assert not unknown, "Permissions-Policy header errors:\n" + "\n".join(unknown)
     assert not browser_log["errors"], "Uncaught script errors:\n" + "\n".join(browser_log["errors"])
 
 

@@ -1,10 +1,11 @@
-"""Fake providers for welcome messages: an email provider and a Twilio on 127.0.0.1.
+"""Fake providers for welcome messages: an email provider, a Twilio and a Postmark on 127.0.0.1.
 
-Both can be told to fail their next sends, the way a provider's outage looks to the app, and both
-record what they were handed so tests can read what a parent would have received.
+Each can be told to fail or hold its next sends, the way a provider's outage looks to the app, and
+each records what it was handed so tests can read what a parent would have received.
 """
 
 import base64
+import io
 import json
 import re
 import socket
@@ -12,12 +13,16 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from anymail.backends.test import EmailBackend as AnymailTestBackend
 from anymail.exceptions import AnymailAPIError
 from django.core import mail
+
+from loadtest import fake_provider as loadtest_fake_provider
 
 TWILIO_ACCOUNT_SID = "AC" + "0" * 32
 TWILIO_AUTH_TOKEN = "test-token"
@@ -45,6 +50,7 @@ class EmailProviderState:
     # The error the provider answers a failed send with; see `_echo` for what it can quote back.
     error: str = "ESP is unavailable"
     attempted: list = field(default_factory=list)  # every EmailMessage handed over, accepted or not
+    seconds: float = 0.0  # how long each send takes, as a provider across the internet does
 
 
 class FlakyEmailBackend(AnymailTestBackend):
@@ -59,6 +65,7 @@ class FlakyEmailBackend(AnymailTestBackend):
     def post_to_esp(self, payload, message):
         state = type(self).state
         state.attempted.append(message)
+        time.sleep(state.seconds)
         if state.failures_left > 0:
             state.failures_left -= 1
             raise AnymailAPIError(_echo(state.error, message.body), backend=self, email_message=message)
@@ -89,21 +96,30 @@ class _Failure:
 
 
 class FakeTwilio:
-    """A Twilio Messages API on 127.0.0.1: POST /2010-04-01/Accounts/<sid>/Messages.json.
+    """A Twilio Messages API on 127.0.0.1: POST /2010-04-01/Accounts/<sid>/Messages.json sends a text,
+    GET on the same path lists the texts it took (filtered by To, From and DateSent>, newest first).
 
-    Answers 201 with a message resource, or, for the failures queued with `fail_next`, an error
-    status with Twilio's error body; `stall_next` makes it answer only after a delay.
+    A send is answered 201 with a message resource, or, for the failures queued with `fail_next`, an
+    error status with Twilio's error body; `stall_next` makes it answer only after a delay. A text it
+    took counts as sent at once (its date_sent is set). `fail_lookups` makes the next lists fail.
     """
 
     def __init__(self):
-        self.requests: list[TwilioRequest] = []
+        self.requests: list[TwilioRequest] = []  # sends (POST)
+        self.lookups: list[dict[str, str]] = []  # lists (GET): their query parameters
         self._failures: list[_Failure] = []
+        self._lookup_failures = 0
+        self.redact_bodies = False  # list texts without their bodies, as Twilio's message redaction does
+        self._taken: list[dict] = []  # the message resources of the texts accepted
         self._lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 fake._handle(self)
+
+            def do_GET(self):
+                fake._list(self)
 
             def log_message(self, format, *args):  # quiet: no request lines on stderr
                 pass
@@ -137,9 +153,69 @@ class FakeTwilio:
         with self._lock:
             self._failures.append(_Failure(201, "", stall_seconds=seconds))
 
+    def fail_lookups(self, count: int) -> None:
+        """Answer the next `count` lists with 503."""
+        with self._lock:
+            self._lookup_failures += count
+
     @property
     def accepted(self) -> list[TwilioRequest]:
         return [r for r in self.requests if r.status == 201]
+
+    def _list(self, handler: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(handler.path)
+        query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+        match = _MESSAGES_PATH.fullmatch(url.path)
+        with self._lock:
+            self.lookups.append(query)
+            failing = self._lookup_failures > 0
+            self._lookup_failures -= failing
+            taken = list(self._taken)
+        if match is None:
+            return self._answer(
+                handler, 404, {"code": 20404, "message": "The requested resource was not found"}
+            )
+        if failing:
+            return self._answer(
+                handler, 503, {"code": 20500, "message": "Service unavailable", "status": 503}
+            )
+        after = query.get("DateSent>")
+        after = datetime.strptime(after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if after else None
+        found = [
+            message | {"body": ""} if self.redact_bodies else message
+            for message in reversed(taken)
+            if query.get("To", message["to"]) == message["to"]
+            and query.get("From", message["from"]) == message["from"]
+            and (after is None or parsedate_to_datetime(message["date_sent"]) >= after)
+        ][: int(query.get("PageSize", 50))]
+        page_uri = f"{url.path}?{url.query}"
+        self._answer(
+            handler,
+            200,
+            {
+                "messages": found,
+                "end": max(len(found) - 1, 0),
+                "first_page_uri": page_uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": int(query.get("PageSize", 50)),
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": page_uri,
+            },
+        )
+
+    @staticmethod
+    def _answer(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
+        payload = json.dumps(body).encode()
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+        except OSError:  # the client stopped waiting
+            pass
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
@@ -171,6 +247,8 @@ class FakeTwilio:
         else:
             status, body = 201, self._message_resource(match["sid"], form)
             request.sid = body["sid"]
+            with self._lock:
+                self._taken.append(body)
         payload = json.dumps(body).encode()
         try:
             handler.send_response(status)
@@ -185,14 +263,15 @@ class FakeTwilio:
     @staticmethod
     def _message_resource(account_sid: str, form: dict[str, str]) -> dict:
         sid = "SM" + uuid.uuid4().hex
+        now = format_datetime(datetime.now(UTC), usegmt=True)
         return {
             "sid": sid,
             "account_sid": account_sid,
             "api_version": "2010-04-01",
             "body": form.get("Body", ""),
-            "date_created": "Thu, 26 Nov 2026 12:00:00 +0000",
-            "date_sent": None,
-            "date_updated": "Thu, 26 Nov 2026 12:00:00 +0000",
+            "date_created": now,
+            "date_sent": now,
+            "date_updated": now,
             "direction": "outbound-api",
             "error_code": None,
             "error_message": None,
@@ -215,3 +294,32 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+# ---------------------------------------------------------------- Postmark, over HTTP
+
+
+class FakePostmark(loadtest_fake_provider.FakePostmark):
+    """The load test's fake Postmark on 127.0.0.1 (anymail's real Postmark backend sends to it), which
+    also records each email's text and can hold the next one for a while before accepting it."""
+
+    def __init__(self):
+        super().__init__()
+        self.received = 0  # requests that reached it, answered or not
+        self.texts: list[str] = []  # the text of each email accepted
+        self._stall = 0.0
+
+    def stall_next(self, seconds: float) -> None:
+        self._stall = seconds
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        with self._lock:
+            self.received += 1
+            stall, self._stall = self._stall, 0.0
+        time.sleep(stall)
+        handler.rfile = io.BytesIO(body)
+        accepted = len(self.accepted)
+        super()._handle(handler)
+        if len(self.accepted) > accepted:
+            self.texts.append(json.loads(body).get("TextBody", ""))

@@ -9,15 +9,17 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.tasks import default_task_backend
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from registration import services
+from registration.delivery import welcome_deliver
 from registration.models import AuditEvent, Path, Pin, WelcomeMessage
 from registration.services import welcome_delivery
-from registration.services.errors import PinNotAccepted
+from registration.services.errors import PinNotAccepted, PinReplaced
 from registration.tasks import send_welcome_message
-from tests.factories import NewAccountFactory, PatientContactFactory
+from tests.factories import AppointmentFactory, NewAccountFactory, PatientContactFactory
 
 from . import fakes
 from .support import EMAIL, SMS, codes_in, pin_forms
@@ -358,51 +360,197 @@ def test_cron_sends_what_is_due_and_leaves_what_is_not(invite, email_provider, s
     assert statuses == {due.pk: Status.SENT, later.pk: Status.RETRYING, never_started.pk: Status.SENT}
 
 
-def test_cron_releases_a_message_stuck_in_sending_and_sends_it(invite, email_provider, cron):
-    message = invite(EMAIL, send=False)
-    # A sender claimed the message, then died before the provider answered.
-    crashed = welcome_delivery.welcome_message_claim(message_id=message.pk)
+def _crash_after_claim(message, *, provider_took_it=False):
+    """A sender claims the message (minting its PIN), hands it to the provider if `provider_took_it`,
+    and dies before recording the outcome; 11 minutes pass. Return the claim (its PIN)."""
+    claimed = welcome_delivery.welcome_message_claim(message_id=message.pk)
+    if provider_took_it:
+        welcome_deliver(claimed.message, claimed.code)
     WelcomeMessage.objects.filter(pk=message.pk).update(
         sending_since=timezone.now() - dt.timedelta(minutes=11)
     )
+    return claimed
+
+
+def test_cron_sends_a_stuck_text_the_provider_never_took(invite, fake_twilio, cron):
+    message = invite(SMS, send=False)
+    crashed = _crash_after_claim(message)
 
     assert cron() == "released 1 stuck; sent 1, failed 0"
 
     message.refresh_from_db()
     assert (message.status, message.attempts) == (Status.SENT, 2)
+    [lookup] = fake_twilio.lookups
+    assert (lookup["To"], lookup["From"]) == (message.address, fakes.TWILIO_FROM_NUMBER)
+    assert "DateSent>" in lookup
     [released] = _events(message, AuditEvent.Action.WELCOME_SEND_FAILED)
     assert released["error"] == "sender stopped mid-send"
-    [code] = codes_in([mail.outbox[0].body])
+    [code] = codes_in(provider_accepted_texts(fake_twilio))
     _assert_refused(message, crashed.code)
     _assert_redeems(message, code)
 
 
-def test_cron_leaves_a_message_that_is_still_being_sent(invite, email_provider, cron):
+def test_cron_records_a_stuck_text_the_provider_took_as_sent_and_does_not_send_it_again(
+    invite, fake_twilio, cron
+):
+    message = invite(SMS, send=False)
+    crashed = _crash_after_claim(message, provider_took_it=True)
+    [taken] = fake_twilio.accepted
+
+    assert cron() == "released 0 stuck; sent 0, failed 0; 1 stuck found sent by the provider, not sent again"
+    assert cron() == "released 0 stuck; sent 0, failed 0"
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.provider_message_id) == (Status.SENT, 1, taken.sid)
+    assert message.sent_at is not None
+    assert len(fake_twilio.requests) == 1 and len(fake_twilio.lookups) == 1
+    [sent] = _events(message, AuditEvent.Action.WELCOME_SENT)
+    assert sent["found_at_provider"] is True
+    assert _events(message, AuditEvent.Action.WELCOME_SEND_FAILED) == []
+    _assert_redeems(message, crashed.code)  # the one text the parent got carries the PIN that works
+
+
+def test_a_text_to_the_same_number_for_another_child_is_not_taken_for_the_stuck_one(
+    invite, fake_twilio, cron
+):
+    """Siblings: one parent's phone gets two welcome texts, each with its own PIN."""
+    older = invite(SMS)
+    sibling = PatientContactFactory(contact=older.pin.contact)
+    message = invite(SMS, sibling, send=False)
+    crashed = _crash_after_claim(message)
+
+    assert cron() == "released 1 stuck; sent 1, failed 0"
+
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert message.provider_message_id == fake_twilio.accepted[-1].sid != older.provider_message_id
+    assert len(fake_twilio.accepted) == 2
+    _assert_refused(message, crashed.code)
+
+
+def test_a_stuck_text_waits_for_a_provider_that_cannot_be_asked(invite, fake_twilio, cron, caplog):
+    message = invite(SMS, send=False)
+    _crash_after_claim(message, provider_took_it=True)
+    fake_twilio.fail_lookups(1)
+
+    assert cron() == "released 0 stuck; sent 0, failed 0; 1 stuck not checked (provider unreachable)"
+    assert WelcomeMessage.objects.get(pk=message.pk).status == Status.SENDING
+    assert "could not ask the SMS provider" in caplog.text
+    assert cron() == "released 0 stuck; sent 0, failed 0; 1 stuck found sent by the provider, not sent again"
+
+    message.refresh_from_db()
+    assert (message.status, len(fake_twilio.accepted)) == (Status.SENT, 1)
+
+
+def test_a_stuck_text_whose_body_the_provider_withholds_is_left_to_staff(invite, fake_twilio, cron):
+    """Twilio can redact message bodies; then a text since the claim cannot be matched to its PIN."""
+    message = invite(SMS, send=False)
+    _crash_after_claim(message, provider_took_it=True)
+    fake_twilio.redact_bodies = True
+
+    assert (
+        cron()
+        == "released 0 stuck; sent 0, failed 0; 1 stuck may not have been sent, left for staff to resend"
+    )
+
+    message.refresh_from_db()
+    assert (message.status, len(fake_twilio.accepted)) == (Status.UNCERTAIN, 1)
+
+
+def test_a_stuck_email_is_not_sent_again_but_left_to_staff_as_maybe_not_sent(invite, email_provider, cron):
+    """Email providers cannot be asked what they took: resending blindly could send it twice."""
     message = invite(EMAIL, send=False)
+    crashed = _crash_after_claim(message, provider_took_it=True)
+    assert len(mail.outbox) == 1
+
+    assert (
+        cron()
+        == "released 0 stuck; sent 0, failed 0; 1 stuck may not have been sent, left for staff to resend"
+    )
+    assert cron() == "released 0 stuck; sent 0, failed 0"
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.last_error) == (
+        Status.UNCERTAIN,
+        1,
+        "sender stopped mid-send",
+    )
+    assert len(email_provider.attempted) == len(mail.outbox) == 1
+    [event] = _events(message, AuditEvent.Action.WELCOME_MAYBE_SENT)
+    assert (event["status"], event["error"]) == (Status.UNCERTAIN, "sender stopped mid-send")
+    _assert_redeems(message, crashed.code)  # had it reached the parent, its PIN works
+
+
+def test_staff_see_a_maybe_sent_email_on_the_chart_and_appointment_and_resend_it(
+    invite, email_provider, cron, staff, client, django_capture_on_commit_callbacks
+):
+    appointment = AppointmentFactory()
+    link = PatientContactFactory(patient=appointment.patient)
+    message = invite(EMAIL, link, send=False)
+    crashed = _crash_after_claim(message, provider_took_it=True)
+    cron()
+    client.force_login(staff)
+    pages = {
+        "chart": reverse("staff:patient-chart", args=[link.patient.pk]),
+        "appointment": reverse("staff:appointment", args=[appointment.pk]),
+    }
+    for url in pages.values():
+        page = client.get(url).content.decode()
+        assert "May not have been sent — resend" in page
+        assert reverse("staff:welcome-message", args=[message.pk]) in page
+    detail = client.get(reverse("staff:welcome-message", args=[message.pk])).content.decode()
+    assert "may or may not have reached the parent" in detail
+    assert reverse("staff:welcome-resend", args=[message.pk]) in detail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        resent = client.post(reverse("staff:welcome-resend", args=[message.pk]))
+
+    again = WelcomeMessage.objects.exclude(pk=message.pk).get()
+    assert resent["Location"] == reverse("staff:welcome-message", args=[again.pk])
+    assert again.status == Status.SENT and len(mail.outbox) == 2
+    chart = client.get(pages["chart"]).content.decode()
+    assert "May not have been sent — resend" not in chart  # its PIN was replaced: nothing left to do
+    assert "May not have been sent" in chart
+    with pytest.raises(PinReplaced):
+        _assert_redeems(message, crashed.code)
+    _assert_redeems(again, codes_in([mail.outbox[-1].body])[0])
+
+
+def test_cron_leaves_a_message_that_is_still_being_sent(invite, fake_twilio, cron):
+    message = invite(SMS, send=False)
     welcome_delivery.welcome_message_claim(message_id=message.pk)
     WelcomeMessage.objects.filter(pk=message.pk).update(
         sending_since=timezone.now() - dt.timedelta(minutes=1)
     )
 
     assert cron() == "released 0 stuck; sent 0, failed 0"
+    assert fake_twilio.lookups == []
     assert cron("--stuck-after", "30") == "released 1 stuck; sent 1, failed 0"
 
     message.refresh_from_db()
     assert message.status == Status.SENT
 
 
-def test_release_stuck_takes_the_time_as_a_parameter(invite):
+def test_settling_a_stuck_message_takes_the_time_and_the_claim_it_was_found_with(invite):
     message = invite(EMAIL, send=False)
     at = timezone.now()
     welcome_delivery.welcome_message_claim(message_id=message.pk, now=at)
 
     older_than = dt.timedelta(minutes=10)
-    assert welcome_delivery.welcome_messages_release_stuck(older_than=older_than, now=at + older_than) == []
+    assert welcome_delivery.welcome_messages_stuck(older_than=older_than, now=at + older_than) == []
     later = at + older_than + dt.timedelta(seconds=1)
-    assert welcome_delivery.welcome_messages_release_stuck(older_than=older_than, now=later) == [message.pk]
+    assert welcome_delivery.welcome_messages_stuck(older_than=older_than, now=later) == [message]
+    assert not welcome_delivery.welcome_message_release(message_id=message.pk, claimed_at=later, now=later)
+    assert welcome_delivery.welcome_message_release(message_id=message.pk, claimed_at=at, now=later)
+    # A second sweep that found it stuck too changes nothing.
+    assert not welcome_delivery.welcome_message_maybe_sent(message_id=message.pk, claimed_at=at, now=later)
 
     message.refresh_from_db()
     assert (message.status, message.next_attempt_at) == (Status.RETRYING, later)
+
+
+def provider_accepted_texts(fake_twilio) -> list[str]:
+    return [request.form["Body"] for request in fake_twilio.accepted]
 
 
 # ---------------------------------------------------------------- the real queue, on PostgreSQL

@@ -5,11 +5,13 @@ import json
 from contextlib import suppress
 
 import pytest
+from django.core import mail
 from django.db import transaction
 
 from registration import services
-from registration.models import AppendOnlyError, AuditEvent, Path, WelcomeMessage
+from registration.models import AppendOnlyError, AuditEvent, ParentAccountEmail, Path, WelcomeMessage
 from registration.pins import pin_parse
+from registration.services import account_emails
 from registration.services import welcome_delivery as services_welcome
 from registration.services.accounts import portal_account_verify_email
 from registration.services.audit import audit_record
@@ -204,11 +206,33 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     )
     services.self_registration_decline(request=requests[1], reason="Unknown child.", by=staff)
     services.account_disable_duplicate(duplicate=requests[0].account, keep=access.account, by=admin)
+    # A welcome email whose sender died mid-send: it may or may not have gone out.
+    stuck = PatientContactFactory()
+    maybe_sent = services.welcome_invite(
+        patient=stuck.patient,
+        contact=stuck.contact,
+        channel=WelcomeMessage.Channel.EMAIL,
+        address=stuck.contact.email,
+        by=staff,
+    )
+    claimed = services_welcome.welcome_message_claim(message_id=maybe_sent.pk)
+    codes.append(claimed.code)
+    assert services_welcome.welcome_message_maybe_sent(
+        message_id=maybe_sent.pk, claimed_at=claimed.message.sending_since
+    )
+    # Emails about the parent's account: a password reset is sent; another one fails for good.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.parent_email_queue(account=access.account, kind=ParentAccountEmail.Kind.PASSWORD_RESET)
+    tokens = [mail.outbox[-1].body.split("/password-reset/")[1].split("/")[1]]
+    settings.PARENT_EMAIL_MAX_ATTEMPTS = 1
+    unsent = services.parent_email_queue(account=access.account, kind=ParentAccountEmail.Kind.VERIFY)
+    account_emails.parent_email_claim(email_id=unsent.pk)
+    assert account_emails.parent_email_attempt_failed(email_id=unsent.pk, error="ESP is unavailable") is None
     portal_account_verify_email(account=access.account)
 
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert actions == set(AuditEvent.Action.values), "every kind of event is covered"
-    secrets = [p.upper() for p in PASSWORDS]
+    secrets = [p.upper() for p in PASSWORDS] + [token.upper() for token in tokens]
     for code in codes:
         secrets += [code, code.replace("-", ""), pin_parse(code).secret]
     for event in AuditEvent.objects.all():

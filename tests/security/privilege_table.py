@@ -2,7 +2,7 @@
 
 `test_least_privilege.py` walks the project's URL patterns and fails on any pattern missing here, so a
 new page or endpoint must be classified before it ships. Keys are the URL's name (`namespace:name`);
-unnamed patterns and whole included sites (the Django admin, anymail's webhooks) by their route.
+unnamed patterns and whole included sites (the Django admin, the email provider's webhook) by their route.
 
 An expectation is a status and, for a redirect, where it goes. Those marked `refused` must also leave
 every table of the database as it was.
@@ -113,6 +113,10 @@ TABLE: dict[str, Rule] = {
         | dict.fromkeys(STAFF, redirect("/portal/sign-up/sent/")),
     ),
     "portal:sign-up-sent": Rule(get=everyone(OK)),
+    # "Send the link again": the same answer for any address, whoever asks.
+    "portal:verify-resend": Rule(
+        get=everyone(METHOD_NOT_ALLOWED), post=everyone(redirect("/portal/sign-up/sent/"))
+    ),
     # The emailed link is the credential: it signs in its owner, whoever follows it.
     "portal:verify-email": Rule(get=everyone(redirect("/portal/home/"))),
     "portal:home": Rule(

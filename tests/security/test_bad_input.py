@@ -71,6 +71,7 @@ USER, ACCOUNT, ACCESS, PIN = (
 )
 AUDIT, REQUEST = "registration_auditevent", "registration_selfregistrationrequest"
 CONTACT, LINK, WELCOME = "patients_familycontact", "patients_patientcontact", "registration_welcomemessage"
+EMAIL = "registration_parentaccountemail"  # an email about a parent's account, queued
 
 
 def _tables() -> list[str]:
@@ -288,9 +289,10 @@ def _sign_up_effects(practice: Practice, data: dict) -> list[Effect]:
     children = ChildFormSet(data, prefix="child")
     assert children.is_valid(), "accepted, with children the form refuses"
     named = sum(1 for row in children.cleaned_data if row)
-    made = Effect(added={USER: 1, ACCOUNT: 1, REQUEST: named, AUDIT: 1})
-    # An email that has an account: the answer is the same, the owner is emailed, nothing is made.
-    return [made, NOTHING]
+    made = Effect(added={USER: 1, ACCOUNT: 1, REQUEST: named, AUDIT: 1, EMAIL: 1})
+    # An email that has an account: the answer is the same, the owner is emailed (a parent's), nothing
+    # else is made.
+    return [made, Effect(added={EMAIL: 1}), NOTHING]
 
 
 WRONG_BIRTH_DATE = Effect(added={AUDIT: 1}, updated=frozenset({PIN}))
@@ -468,7 +470,7 @@ FORMS: dict[str, Form] = {
         ),
         accepted=_redirects_to("/portal/home/"),
         effects=lambda p, data: [
-            Effect(added={USER: 1, ACCOUNT: 1, ACCESS: 1, AUDIT: 1}, updated=frozenset({PIN}))
+            Effect(added={USER: 1, ACCOUNT: 1, ACCESS: 1, AUDIT: 1, EMAIL: 1}, updated=frozenset({PIN}))
         ],
         refused_effects=(WRONG_BIRTH_DATE,),
     ),
@@ -516,6 +518,16 @@ FORMS: dict[str, Form] = {
         valid=lambda p: {"email": "parent@example.net"},
         others=lambda p: {"email": ["nobody@example.net", "PARENT@example.net"]},
         accepted=_redirects_to("/portal/password-reset/sent/"),
+        effects=lambda p, data: [Effect(added={EMAIL: 1}), NOTHING],  # queued for an account's address
+    ),
+    "VerificationResendForm (send the confirm-your-email link again)": Form(
+        role=None,
+        method="post",
+        url=lambda p: reverse("portal:verify-resend"),
+        valid=lambda p: {"email": "parent@example.net"},
+        others=lambda p: {"email": ["nobody@example.net", "PARENT@example.net"]},
+        accepted=_redirects_to("/portal/sign-up/sent/"),
+        effects=lambda p, data: [Effect(added={EMAIL: 1}), NOTHING],  # queued for an unconfirmed account
     ),
 }
 

@@ -10,11 +10,12 @@ backend is then ended with `pg_terminate_backend()`, as a database restart or fa
 after the request has written everything except its audit event.
 
 Worker kills: `manage.py db_worker` runs with the production settings in a subprocess against this
-test's database and sends texts to a fake Twilio on 127.0.0.1 (tests/delivery/fakes.py). It is
-SIGKILLed while a message is 'sending'; then `send_welcome_messages --stuck-after 0` (the cron sweep)
-and a fresh worker recover the message.
+test's database and sends texts to a fake Twilio, or emails through anymail's Postmark backend to a fake
+Postmark, on 127.0.0.1 (tests/delivery/fakes.py). It is SIGKILLed while a message is 'sending'; then
+`send_welcome_messages --stuck-after 0` (the cron sweep) and a fresh worker recover the message.
 """
 
+import json
 import os
 import signal
 import socket
@@ -46,9 +47,10 @@ from registration.models import (
     SelfRegistrationRequest,
     WelcomeMessage,
 )
-from registration.services.errors import PinNotAccepted
+from registration.pins import pin_parse, pin_secret_matches
 from tests.conftest import PIN_IN_TEXT
 from tests.delivery import fakes
+from tests.delivery.fakes import loadtest_fake_provider
 from tests.factories import NewAccountFactory, PatientContactFactory
 
 from .support import account_fields, child_fields
@@ -58,6 +60,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 Action = AuditEvent.Action
 Status = WelcomeMessage.Status
 BASE_DIR = Path(django_settings.BASE_DIR)
+POSTMARK_TOKEN = loadtest_fake_provider.TOKEN
 
 
 # ---------------------------------------------------------------- whole or nothing
@@ -320,13 +323,22 @@ def manage(tmp_path):
     }
     started = []
 
-    def run(*args, twilio_url: str) -> subprocess.Popen:
+    def run(*args, twilio_url: str, postmark_url: str = "") -> subprocess.Popen:
         log = (tmp_path / f"{args[0]}-{len(started)}.log").open("w")
+        mail = {}
+        if postmark_url:  # emails through anymail's Postmark backend, to the fake Postmark
+            mail = {
+                "MAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+                "MAIL_OPTIONS": "{}",
+                "ANYMAIL": json.dumps(
+                    {"POSTMARK_SERVER_TOKEN": POSTMARK_TOKEN, "POSTMARK_API_URL": postmark_url}
+                ),
+            }
         # Our own manage.py, with arguments from this test.
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "manage.py", *args],
             cwd=BASE_DIR,
-            env={**env, "TWILIO_API_BASE_URL": twilio_url},
+            env={**env, "TWILIO_API_BASE_URL": twilio_url, **mail},
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -357,8 +369,8 @@ def _wait_for(condition, what: str, seconds: float, process=None):
 
 
 @pytest.fixture
-def queued_text(staff, settings):
-    """A welcome text queued in the database task queue, as production queues it, and not yet sent.
+def queue_welcome(staff, settings):
+    """Queue a welcome text or email in the database task queue, as production queues it, not yet sent.
 
     PINs minted by the production settings are Argon2 hashes; this process checks them too."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -366,23 +378,46 @@ def queued_text(staff, settings):
         *settings.PASSWORD_HASHERS,
         "django.contrib.auth.hashers.Argon2PasswordHasher",
     ]
-    link = PatientContactFactory()
-    message = services.welcome_invite(
-        patient=link.patient,
-        contact=link.contact,
-        channel=WelcomeMessage.Channel.SMS,
-        address=str(link.contact.cell_phone),
-        by=staff,
-    )
-    assert DBTaskResult.objects.filter(status="READY").count() == 1
-    return message
+
+    def queue(channel: WelcomeMessage.Channel) -> WelcomeMessage:
+        link = PatientContactFactory()
+        email = channel == WelcomeMessage.Channel.EMAIL
+        message = services.welcome_invite(
+            patient=link.patient,
+            contact=link.contact,
+            channel=channel,
+            address=link.contact.email if email else str(link.contact.cell_phone),
+            by=staff,
+        )
+        assert DBTaskResult.objects.filter(status="READY").count() == 1
+        return message
+
+    return queue
 
 
-def _kill_mid_send(manage, message, provider_url, *, reached_provider) -> float:
+@pytest.fixture
+def queued_text(queue_welcome):
+    return queue_welcome(WelcomeMessage.Channel.SMS)
+
+
+@pytest.fixture
+def postmark():
+    fake = fakes.FakePostmark().start()
+    yield fake
+    fake.stop()
+
+
+def _kill_mid_send(manage, message, provider_url, *, reached_provider, postmark_url="") -> float:
     """Start a worker, SIGKILL it once the message is 'sending' and `reached_provider(seconds since
     the claim was seen)` is true; return when it was killed."""
     worker = manage(
-        "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1", twilio_url=provider_url
+        "db_worker",
+        "--no-reload",
+        "--no-startup-delay",
+        "--interval",
+        "0.1",
+        twilio_url=provider_url,
+        postmark_url=postmark_url,
     )
     _wait_for(
         lambda: WelcomeMessage.objects.filter(pk=message.pk, status=Status.SENDING).exists(),
@@ -397,13 +432,19 @@ def _kill_mid_send(manage, message, provider_url, *, reached_provider) -> float:
     return time.monotonic()
 
 
-def _recover(manage, twilio) -> str:
+def _recover(manage, twilio, postmark_url="") -> str:
     """Run the cron sweep, then a fresh worker until the queue is empty; return what the sweep printed."""
-    sweep = manage("send_welcome_messages", "--stuck-after", "0", twilio_url=twilio.base_url)
+    urls = {"twilio_url": twilio.base_url, "postmark_url": postmark_url}
+    sweep = manage("send_welcome_messages", "--stuck-after", "0", **urls)
     assert sweep.wait(timeout=60) == 0, _output(sweep)
-    worker = manage("db_worker", "--no-reload", "--batch", twilio_url=twilio.base_url)
-    assert worker.wait(timeout=60) == 0, _output(worker)
+    _drain(manage, **urls)
     return _output(sweep).strip()
+
+
+def _drain(manage, **urls) -> None:
+    """Run a fresh worker until the queue is empty."""
+    worker = manage("db_worker", "--no-reload", "--batch", **urls)
+    assert worker.wait(timeout=60) == 0, _output(worker)
 
 
 def _redeems(message, code) -> bool:
@@ -411,7 +452,7 @@ def _redeems(message, code) -> bool:
         services.pin_redeem(
             code=code, child_birth_date=message.pin.patient.date_of_birth, new_account=NewAccountFactory()
         )
-    except PinNotAccepted:
+    except services.RegistrationError:  # not accepted, or replaced by a newer PIN
         return False
     return True
 
@@ -420,11 +461,11 @@ def _sent_state(message):
     message.refresh_from_db()
     failures = [
         e.details["error"]
-        for e in AuditEvent.objects.filter(action=Action.WELCOME_SEND_FAILED)
+        for e in AuditEvent.objects.filter(action__in=[Action.WELCOME_SEND_FAILED, Action.WELCOME_MAYBE_SENT])
         if e.details.get("welcome_message_id") == message.pk
     ]
     sent = [
-        e
+        e.details
         for e in AuditEvent.objects.filter(action=Action.WELCOME_SENT)
         if e.details["welcome_message_id"] == message.pk
     ]
@@ -448,10 +489,12 @@ def test_a_worker_killed_before_the_provider_took_the_text_sends_it_once_after_r
     failures, sent, tasks = _sent_state(message)
     accepted = [request for request in twilio.requests if request.sid]
     print(
-        f"\nworker killed before the provider took the text: provider accepted {len(accepted)} text(s) "
-        f"for 1 message; sweep: {sweep!r}; recovered in {recovered_in:.1f} s; task rows {dict(tasks)}"
+        f"\nworker killed before the provider took the text: the sweep asked Twilio ({len(twilio.lookups)} "
+        f"lookup, no text found), then provider accepted {len(accepted)} text(s) for 1 message; "
+        f"sweep: {sweep!r}; recovered in {recovered_in:.1f} s; task rows {dict(tasks)}"
     )
     assert sweep == "released 1 stuck; sent 1, failed 0"
+    assert len(twilio.lookups) == 1
     assert len(twilio.requests) == len(accepted) == 1
     assert (message.status, message.attempts, message.provider_message_id) == (
         Status.SENT,
@@ -467,12 +510,12 @@ def test_a_worker_killed_before_the_provider_took_the_text_sends_it_once_after_r
     assert _redeems(message, code)
 
 
-def test_a_worker_killed_while_the_provider_held_the_text_sends_it_twice_and_only_the_second_pin_works(
+def test_a_worker_killed_while_the_provider_held_the_text_sends_it_once_and_its_pin_works(
     manage, twilio, queued_text
 ):
-    """The kill window the design cannot close: the provider had the text, the worker died before
-    hearing back. The sweep cannot tell this from a text that never left, so the parent gets two;
-    the second carries a new PIN that replaced the first's (welcome_messages_release_stuck)."""
+    """The provider had the text and accepted it after the worker died. Before sending again, the sweep
+    asks Twilio for a text to that number since the claim, carrying the claim's PIN: it finds it and
+    records the message as sent with that text's id, so the parent gets one text, whose PIN works."""
     message = queued_text
     stall = 3.0
     twilio.stall_next(stall)  # holds the first text, then accepts it: the worker is dead by then
@@ -485,22 +528,76 @@ def test_a_worker_killed_while_the_provider_held_the_text_sends_it_twice_and_onl
     recovered_in = time.monotonic() - killed
     failures, sent, tasks = _sent_state(message)
     accepted = [request for request in twilio.requests if request.sid]
-    first_code, second_code = (PIN_IN_TEXT.findall(r.form["Body"])[0] for r in accepted)
-    first_works = _redeems(message, first_code)
+    [code] = PIN_IN_TEXT.findall(accepted[0].form["Body"])
+    works = _redeems(message, code)
     print(
-        f"\nworker killed while the provider held the text: provider accepted {len(accepted)} texts for "
-        f"1 message (duplicated: {len(accepted) - 1}); the first text's PIN works: {first_works}; "
-        f"sweep: {sweep!r}; recovered in {recovered_in:.1f} s; task rows {dict(tasks)}"
+        f"\nworker killed while the provider held the text: the sweep asked Twilio ({len(twilio.lookups)} "
+        f"lookup) and found it; provider accepted {len(accepted)} text for 1 message (duplicated: "
+        f"{len(accepted) - 1}); its PIN works: {works}; sweep: {sweep!r}; recovered in {recovered_in:.1f} s; "
+        f"task rows {dict(tasks)}"
     )
-    assert sweep == "released 1 stuck; sent 1, failed 0"
-    assert len(accepted) == 2
-    assert (message.status, message.attempts, message.provider_message_id) == (
-        Status.SENT,
-        2,
-        accepted[1].sid,
-    )
-    assert failures == ["sender stopped mid-send"]
-    assert len(sent) == 1
+    assert sweep == "released 0 stuck; sent 0, failed 0; 1 stuck found sent by the provider, not sent again"
+    assert len(twilio.requests) == len(accepted) == 1
+    assert len(twilio.lookups) == 1
+    assert (message.status, message.attempts, message.provider_message_id) == (Status.SENT, 1, first.sid)
+    assert failures == []
+    assert [event["found_at_provider"] for event in sent] == [True]
     assert tasks == {"RUNNING": 1}
-    assert not first_works
-    assert _redeems(message, second_code)
+    assert works
+
+
+def test_a_worker_killed_while_the_provider_held_the_email_leaves_it_to_staff_who_can_resend(
+    manage, twilio, postmark, queue_welcome, staff
+):
+    """Email providers cannot be asked what they took. The sweep does not send blindly: staff see
+    "may not have been sent — resend" on the chart, the email's PIN works until they do, and their
+    Resend sends one more email with a new PIN."""
+    message = queue_welcome(WelcomeMessage.Channel.EMAIL)
+    stall = 3.0
+    postmark.stall_next(stall)  # holds the email, then accepts it: the worker is dead by then
+    _kill_mid_send(
+        manage,
+        message,
+        twilio.base_url,
+        reached_provider=lambda _: postmark.received,
+        postmark_url=postmark.url,
+    )
+    _wait_for(lambda: postmark.accepted, "the provider to accept the email", stall + 10)
+
+    sweep = _recover(manage, twilio, postmark.url)
+
+    failures, sent, _ = _sent_state(message)
+    assert (
+        sweep
+        == "released 0 stuck; sent 0, failed 0; 1 stuck may not have been sent, left for staff to resend"
+    )
+    assert (message.status, message.attempts) == (Status.UNCERTAIN, 1)
+    assert len(postmark.accepted) == 1, "sent once, not again by the sweep"
+    assert failures == ["sender stopped mid-send"] and sent == []
+    [first_code] = PIN_IN_TEXT.findall(postmark.texts[0])
+    pin = Pin.objects.get(pk=message.pin_id)  # had the email reached the parent, its PIN would work
+    assert pin_parse(first_code).lookup == pin.lookup and pin_secret_matches(
+        pin_parse(first_code), pin.secret_hash
+    )
+    desk = Client()
+    desk.force_login(staff)
+    chart = desk.get(reverse("staff:patient-chart", args=[message.pin.patient_id])).content.decode()
+    assert "May not have been sent — resend" in chart
+
+    resent = desk.post(reverse("staff:welcome-resend", args=[message.pk]))
+    _drain(manage, twilio_url=twilio.base_url, postmark_url=postmark.url)
+
+    [again] = WelcomeMessage.objects.exclude(pk=message.pk)
+    assert resent["Location"] == reverse("staff:welcome-message", args=[again.pk])
+    again.refresh_from_db()
+    assert (again.status, again.attempts) == (Status.SENT, 1)
+    assert len(postmark.accepted) == 2
+    [second_code] = PIN_IN_TEXT.findall(postmark.texts[1])
+    first_works, second_works = _redeems(message, first_code), _redeems(again, second_code)
+    print(
+        f"\nworker killed while the provider held the email: provider accepted 1 email; sweep: {sweep!r}; "
+        f"its PIN would work; the chart says 'May not have been sent — resend'; staff resent: "
+        f"{len(postmark.accepted)} emails in all, the first's PIN works: {first_works}, "
+        f"the resent one's: {second_works}"
+    )
+    assert not first_works and second_works

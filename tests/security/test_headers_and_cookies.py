@@ -140,13 +140,52 @@ def test_production_cookies_are_secure_and_https_is_strict(client, settings, par
     )
 
 
-def test_deploy_check_passes_with_production_settings():
-    run = subprocess.run(
+def deploy_check(**extra) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=production_env(MAIL_BACKEND="anymail.backends.postmark.EmailBackend", MAIL_OPTIONS="{}"),
+        env=production_env(MAIL_BACKEND="anymail.backends.postmark.EmailBackend", MAIL_OPTIONS="{}", **extra),
         cwd=django_settings.BASE_DIR,
         capture_output=True,
         text=True,
     )
+
+
+def test_deploy_check_passes_with_production_settings():
+    run = deploy_check(ANYMAIL=json.dumps({"WEBHOOK_SECRET": "user:" + secrets.token_urlsafe(20)}))
     assert run.returncode == 0, run.stdout + run.stderr
     print(f"manage.py check --deploy --fail-level WARNING: {run.stdout.strip()}")
+
+
+def test_deploy_check_fails_when_the_email_providers_webhook_has_no_secret():
+    """Without the shared secret, anymail refuses every delivery report, and nothing would say why."""
+    without = deploy_check(ANYMAIL="{}")
+    assert without.returncode == 1
+    assert "registration.E001" in without.stderr and "WEBHOOK_SECRET" in without.stderr
+    with_other_settings_only = deploy_check(ANYMAIL=json.dumps({"POSTMARK_SERVER_TOKEN": "x"}))
+    assert with_other_settings_only.returncode == 1
+    print("check --deploy with an anymail mailer and no WEBHOOK_SECRET: fails with registration.E001")
+
+
+def test_every_response_refuses_the_browser_features_no_page_uses(client, parent, settings):
+    """Permissions-Policy on pages, redirects, errors, the admin and static files alike."""
+    settings.WHITENOISE_USE_FINDERS = True  # whitenoise serves static files without collectstatic
+    signed_in_parent = signed_in(parent.user)
+    responses = {
+        "portal start": client.get(reverse("portal:start")),
+        "staff sign-in": client.get(reverse("staff:sign-in")),
+        "portal home": signed_in_parent.get(reverse("portal:home")),
+        "a redirect": client.get(reverse("portal:home")),
+        "a 404": client.get("/no/such/page/"),
+        "a 403": signed_in_parent.get(reverse("staff:dashboard")),
+        "a 405": client.get(reverse("portal:verify-resend")),
+        "the admin": client.get("/admin/"),
+        "a static file": client.get("/static/css/site.css"),
+    }
+    assert [r.status_code for r in responses.values()] == [200, 200, 200, 302, 404, 403, 405, 302, 200]
+    policies = {name: response.get("Permissions-Policy", "") for name, response in responses.items()}
+    assert len(set(policies.values())) == 1, policies
+    policy = policies["portal start"]
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert f"{feature}=()" in policy.split(", "), feature
+    assert "=(" in policy and "*" not in policy
+    print(f"{len(responses)} responses ({', '.join(responses)}): Permissions-Policy: {policy}")

@@ -6,18 +6,23 @@ role got.
 """
 
 import base64
+import subprocess
+import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import pytest
+from anymail import urls as anymail_urls
 from anymail.signals import inbound, tracking
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.contrib.auth.tokens import default_token_generator
 from django.db import connection, transaction
 from django.test import Client
-from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -28,6 +33,7 @@ from patients.models import Appointment, Patient
 from registration import services
 from registration.models import AuditEvent, SelfRegistrationRequest, WelcomeMessage
 from registration.tokens import email_verification_token
+from registration.views import provider_hooks
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,
@@ -49,6 +55,7 @@ from .privilege_table import (
     TABLE,
     Expect,
 )
+from .test_headers_and_cookies import production_env
 
 PARENT_PASSWORD = "a long enough pass phrase"  # NewAccountFactory's
 STAFF_PASSWORD = "correct horse battery staple"  # StaffFactory's
@@ -228,6 +235,7 @@ def world(db, settings):
             | new_account,
         ),
         "portal:sign-up-sent": Probe(reverse("portal:sign-up-sent")),
+        "portal:verify-resend": Probe(reverse("portal:verify-resend"), data={"email": parent_d.email}),
         "portal:verify-email": Probe(
             reverse("portal:verify-email", args=[uid_d, email_verification_token.make_token(parent_d)])
         ),
@@ -452,31 +460,32 @@ def test_twilio_status_callback_accepts_only_our_signature(world, client, settin
     assert client.post(url, data, headers={"X-Twilio-Signature": ours}).status_code == 204
 
 
-@pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailWarning")  # ESPs anymail deprecates
-def test_every_anymail_webhook_refuses_a_report_without_the_shared_secret(world):
+def test_only_the_email_providers_own_webhook_is_mounted_and_it_needs_the_shared_secret(world):
+    """anymail.urls has a webhook for every provider; those left unconfigured answered any POST with 500.
+    Only the provider in use (MAIL_TRACKING_ESP: postmark in the tests) is routed; the rest are 404."""
     received = []
 
     def listen(sender, event, esp_name, **kwargs):
         received.append(esp_name)
 
-    client = Client(raise_request_exception=False)  # as in production: an ESP left unconfigured answers 500
+    client = Client(raise_request_exception=False)  # as in production: a server error is an answer
     tracking.connect(listen)
     inbound.connect(listen)
     try:
-        anymail = next(p for p in get_resolver().url_patterns if str(p.pattern) == "hooks/anymail/")
+        mounted = next(p for p in get_resolver().url_patterns if str(p.pattern) == "hooks/anymail/")
+        assert [p.name for p in mounted.url_patterns] == ["postmark_tracking_webhook"]
         statuses = {}
-        for pattern in anymail.url_patterns:
-            try:
-                url = reverse(f"anymail:{pattern.name}")
-            except NoReverseMatch:  # mailgun's inbound route is a regex with an optional group
-                url = reverse(f"anymail:{pattern.name}", args=[""])
-            statuses[pattern.name.removesuffix("_webhook")] = client.post(
-                url, "{}", content_type="application/json"
-            ).status_code
-        accepted = {name: status for name, status in statuses.items() if status < 400}
-        assert not accepted, accepted
+        for pattern in anymail_urls.urlpatterns:
+            route = str(pattern.pattern).lstrip("^").replace("(_mime)?", "").removesuffix("$")
+            statuses[route] = client.post(f"/hooks/anymail/{route}", "{}", content_type="application/json")
+        answers = Counter(response.status_code for response in statuses.values())
+        assert statuses.pop("postmark/tracking/").status_code == 400  # no shared secret
+        assert {response.status_code for response in statuses.values()} == {404}
         assert received == []
-        print(f"\n{len(statuses)} anymail webhooks without the shared secret answered: {statuses}")
+        print(
+            f"\n{len(anymail_urls.urlpatterns)} anymail webhook addresses posted to without the shared "
+            f"secret: {dict(answers)} (400: postmark's, the one mounted; 404: the others, not routed)"
+        )
 
         # With the secret, as the provider sends it, a report is taken.
         auth = "Basic " + base64.b64encode(WEBHOOK_SECRET.encode()).decode()
@@ -492,3 +501,29 @@ def test_every_anymail_webhook_refuses_a_report_without_the_shared_secret(world)
     finally:
         tracking.disconnect(listen)
         inbound.disconnect(listen)
+
+
+def test_the_webhook_mounted_follows_the_mail_backend():
+    assert [p.name for p in provider_hooks.anymail_tracking_urlpatterns("mailgun")] == [
+        "mailgun_tracking_webhook"
+    ]
+    assert provider_hooks.anymail_tracking_urlpatterns("") == []
+    assert provider_hooks.anymail_tracking_urlpatterns("console") == []  # anymail's, but no webhook
+    code = "from django.conf import settings; print(settings.MAIL_TRACKING_ESP)"
+    derived = {}
+    for backend in (
+        "anymail.backends.postmark.EmailBackend",
+        "anymail.backends.amazon_ses.EmailBackend",
+        "django.core.mail.backends.smtp.EmailBackend",
+    ):
+        run = subprocess.run(  # noqa: S603  (our own interpreter and code)
+            [sys.executable, "-c", code],
+            env=production_env(MAIL_BACKEND=backend),
+            cwd=django_settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        derived[backend] = run.stdout.strip()
+    assert list(derived.values()) == ["postmark", "amazon_ses", ""]
+    print(f"\nthe webhook mounted, by MAIL_BACKEND: {derived}")

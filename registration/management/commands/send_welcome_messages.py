@@ -4,15 +4,17 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
-from registration.models import WelcomeMessage
-from registration.services import welcome_delivery
-from registration.tasks import send_welcome_message
+from registration.models import ParentAccountEmail, WelcomeMessage
+from registration.services import account_emails
+from registration.tasks import send_parent_account_email, send_welcome_message, welcome_messages_recover_stuck
 
 
 class Command(BaseCommand):
     help = (
-        "Send welcome messages that are due: retries (for task backends that cannot defer) and messages "
-        "whose sender stopped mid-send. Safe to run at any time, e.g. every minute from cron."
+        "Send what is due: welcome messages and emails about parents' accounts whose retry time has come "
+        "(for task backends that cannot defer), and those whose sender stopped mid-send. A stuck text is "
+        "first looked up at Twilio, so one it took is not sent twice; a stuck welcome email is left to "
+        "staff as 'may not have been sent'. Safe to run at any time, e.g. every minute from cron."
     )
 
     def add_arguments(self, parser):
@@ -21,11 +23,37 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, stuck_after, **options):
-        released = welcome_delivery.welcome_messages_release_stuck(older_than=timedelta(seconds=stuck_after))
-        due = WelcomeMessage.objects.filter(status__in=WelcomeMessage.PENDING_STATUSES).filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
+        older_than = timedelta(seconds=stuck_after)
+        self.stdout.write(self._welcome_messages(older_than))
+        if emails := self._parent_emails(older_than):  # a line only when there was something to do
+            self.stdout.write(emails)
+
+    def _welcome_messages(self, older_than: timedelta) -> str:
+        stuck = welcome_messages_recover_stuck(older_than=older_than)
+        results = [send_welcome_message.call(pk) for pk in _due(WelcomeMessage)]
+        sent, failed = results.count("sent"), results.count("failed")
+        line = f"released {len(stuck.released)} stuck; sent {sent}, failed {failed}"
+        if stuck.found_sent:
+            line += f"; {len(stuck.found_sent)} stuck found sent by the provider, not sent again"
+        if stuck.maybe_sent:
+            line += f"; {len(stuck.maybe_sent)} stuck may not have been sent, left for staff to resend"
+        if stuck.unchecked:
+            line += f"; {len(stuck.unchecked)} stuck not checked (provider unreachable)"
+        return line
+
+    def _parent_emails(self, older_than: timedelta) -> str:
+        released = account_emails.parent_emails_release_stuck(older_than=older_than)
+        results = [send_parent_account_email.call(pk) for pk in _due(ParentAccountEmail)]
+        if not released and not results:
+            return ""
+        return (
+            f"parent account emails: released {len(released)} stuck; "
+            f"sent {results.count('sent')}, failed {results.count('failed')}"
         )
-        results = [send_welcome_message.call(pk) for pk in due.values_list("pk", flat=True)]
-        self.stdout.write(
-            f"released {len(released)} stuck; sent {results.count('sent')}, failed {results.count('failed')}"
-        )
+
+
+def _due(model) -> list[int]:
+    """Ids of the rows waiting to send whose time has come, oldest first."""
+    waiting = model.objects.filter(status__in=model.PENDING_STATUSES)
+    due = waiting.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+    return list(due.order_by("queued_at").values_list("pk", flat=True))
