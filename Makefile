@@ -57,3 +57,17 @@ LOADTEST_USERS ?= 20
 .PHONY: loadtest
 loadtest: install-dev
 	.venv/bin/python loadtest/run.py --seconds $(LOADTEST_SECONDS) --users $(LOADTEST_USERS)
+
+## bench: staff pages at 10,000 and 100,000 patients on PostgreSQL (127.0.0.1, user postgres), against
+## issue 6's targets; seeds the two databases the first time (about 2 minutes), then reuses them.
+## Prints a table and writes bench/results.json. Not part of `test`.
+BENCH_REQUESTS ?= 60
+.PHONY: bench bench-server
+bench: install-dev
+	.venv/bin/python bench/run.py --requests $(BENCH_REQUESTS)
+
+## bench-server: gunicorn (2 workers) and wrk against the 100,000-patient database `make bench` made.
+bench-server: install-dev
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null \
+		|| { apt-get update -q && apt-get install -y -q wrk >/dev/null; }
+	.venv/bin/python bench/serve.py

@@ -14,9 +14,13 @@ def user_roles(user) -> frozenset[str]:
     if not user.is_authenticated or not user.is_active:
         return frozenset()
     if not hasattr(user, "_staff_roles"):
-        names = set(
-            user.groups.filter(name__in=(FRONT_DESK_GROUP, ADMIN_GROUP)).values_list("name", flat=True)
-        )
+        if hasattr(user, "in_front_desk"):  # loaded with the user (accounts/backends.py)
+            names = {FRONT_DESK_GROUP} if user.in_front_desk else set()
+            names |= {ADMIN_GROUP} if user.in_practice_admin else set()
+        else:
+            names = set(
+                user.groups.filter(name__in=(FRONT_DESK_GROUP, ADMIN_GROUP)).values_list("name", flat=True)
+            )
         if user.is_superuser:
             names.add(ADMIN_GROUP)
         user._staff_roles = frozenset(names)
@@ -53,6 +57,7 @@ practice_admin_required = _role_required(is_practice_admin)
 # Which navigation entry each staff page belongs to.
 NAV_SECTIONS = {
     "dashboard": "dashboard",
+    "statistics": "statistics",
     "register-all": "dashboard",
     "reconcile": "dashboard",
     "authenticate": "dashboard",

@@ -1,6 +1,8 @@
 """The practice's records as the EHR knows them: children, the adults on their charts, visits."""
 
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat, Replace, Upper
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -18,6 +20,16 @@ class Patient(models.Model):
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     created_at = models.DateTimeField(auto_now_add=True)
+    # " FIRST LAST", hyphens as spaces: staff name search matches each typed word at the start of a
+    # word here (" JO" finds Jordan and Johnson), through one trigram index that serves every word of
+    # the search at once (migration 0002).
+    search_name = models.GeneratedField(
+        expression=Replace(
+            Concat(Value(" "), Upper("first_name"), Value(" "), Upper("last_name")), Value("-"), Value(" ")
+        ),
+        output_field=models.CharField(max_length=202),
+        db_persist=True,
+    )
 
     contacts = models.ManyToManyField("FamilyContact", through="PatientContact", related_name="patients")
 

@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers
 
 
@@ -35,4 +37,28 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         if self.header:
             response.headers.setdefault("Permissions-Policy", self.header)
+        return response
+
+
+class HealthCheckMiddleware:
+    """`/healthz` for load balancers: 200 "ok" when the database answers, 503 when it does not.
+
+    Answered before any other middleware: a balancer probes over plain HTTP by address, which the
+    HTTPS redirect and the allowed-hosts check would refuse, and it needs no session.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path != "/healthz":
+            return self.get_response(request)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except DatabaseError:
+            response = HttpResponse("database unavailable\n", status=503, content_type="text/plain")
+        else:
+            response = HttpResponse("ok\n", content_type="text/plain")
+        add_never_cache_headers(response)
         return response

@@ -1,12 +1,6 @@
-"""
-WSGI config for portalreg project.
+"""The WSGI application gunicorn serves (production settings unless DJANGO_SETTINGS_MODULE says otherwise)."""
 
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/6.1/howto/deployment/wsgi/
-"""
-
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -14,3 +8,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portalreg.settings.production")
 
 application = get_wsgi_application()
+
+# Everything loaded so far lives as long as the worker: moved out of the garbage collector's sight, it
+# is no longer walked by every full collection (this halved a prototype dashboard's 95th percentile).
+gc.collect()
+gc.freeze()

@@ -57,6 +57,8 @@ class PortalAccount(models.Model):
                 name="account_merged_only_when_disabled",
             ),
         ]
+        # Duplicate accounts: cell phones shared by more than one account, found by an index-only scan.
+        indexes = [models.Index(fields=["cell_phone"], name="account_by_cell_phone")]
 
     def __str__(self) -> str:
         return self.user.email
@@ -148,7 +150,11 @@ class PortalAccess(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "patient"], name="access_one_per_account_patient"),
         ]
-        indexes = [models.Index(fields=["patient", "granted_at"])]
+        indexes = [
+            models.Index(fields=["patient", "granted_at"]),
+            # Duplicate accounts: contacts seen by more than one account, found by an index-only scan.
+            models.Index(fields=["contact", "account"], name="access_by_contact_account"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account} → {self.patient}"
@@ -392,3 +398,28 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events cannot be deleted.")
+
+
+class RegistrationSnapshot(models.Model):
+    """What staff pages show about the whole practice, counted by the task worker: the registration
+    funnel and the suspected duplicate accounts.
+
+    Each is a pass over every patient or account (~100 ms at 100,000 patients) that grows with the
+    practice; staff pages read this one row instead, and a page that finds it older than
+    `settings.STATISTICS_MAX_AGE` asks the worker for a new one (registration/snapshots.py). One row,
+    replaced in place.
+    """
+
+    computed_at = models.DateTimeField()
+    registered = models.PositiveIntegerField()
+    pending = models.PositiveIntegerField()
+    not_registered = models.PositiveIntegerField()
+    expired_pins = models.PositiveIntegerField()
+    # [["2026-11-23", {"chart": 3, ...}], ...]: new portal access per week and path, oldest first.
+    weekly = models.JSONField(default=list)
+    # [[account id, account id, ["same cell phone", ...]], ...]
+    duplicate_pairs = models.JSONField(default=list)
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"registration counts at {self.computed_at:%Y-%m-%d %H:%M}"

@@ -3,7 +3,19 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, CharField, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncWeek
 from django.db.models.lookups import IsNull
 from django.utils import timezone
@@ -12,6 +24,7 @@ from phonenumber_field.phonenumber import to_python as phone_parse
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration.models import (
     AuditEvent,
+    Path,
     Pin,
     PortalAccess,
     PortalAccount,
@@ -107,19 +120,36 @@ def appointments_for_day(day: date, *, now: datetime | None = None) -> QuerySet[
     )
 
 
+def appointment_rows_for_day(day: date, *, now: datetime | None = None) -> list[dict]:
+    """The dashboard's rows: `appointments_for_day` as plain values (300 model pairs cost ~10 ms)."""
+    return list(
+        appointments_for_day(day, now=now).values(
+            "pk",
+            "starts_at",
+            "patient_id",
+            "patient__last_name",
+            "patient__first_name",
+            "patient__date_of_birth",
+            "provider",
+            "visit_type",
+            "portal_status",
+        )
+    )
+
+
 @dataclass(frozen=True)
 class RegistrationCounts:
     registered: int
     pending: int
     not_registered: int
-    awaiting_authentication: int
     expired_pins: int
 
 
 def registration_counts(*, now: datetime | None = None) -> RegistrationCounts:
-    """Patients by portal status, requests awaiting authentication, and expired unused PINs.
+    """Patients by portal status, and expired unused PINs: for the task that keeps the statistics
+    (registration/statistics.py), not for a page.
 
-    Counted over the small registration tables, not by deriving every patient's status.
+    Counted over the registration tables, not by deriving every patient's status.
     """
     now = now or timezone.now()
     registered_ids = PortalAccess.objects.filter(account__disabled_at__isnull=True).values("patient_id")
@@ -134,9 +164,6 @@ def registration_counts(*, now: datetime | None = None) -> RegistrationCounts:
         registered=registered,
         pending=pending,
         not_registered=total - registered - pending,
-        awaiting_authentication=SelfRegistrationRequest.objects.filter(
-            status=SelfRegistrationRequest.Status.AWAITING
-        ).count(),
         expired_pins=pins_live().filter(expires_at__lte=now).count(),
     )
 
@@ -163,11 +190,16 @@ def registrations_per_week(
 
 
 def self_registrations_awaiting(*, limit: int = 25) -> list[SelfRegistrationRequest]:
-    return list(
-        SelfRegistrationRequest.objects.filter(status=SelfRegistrationRequest.Status.AWAITING).order_by(
-            "submitted_at", "pk"
-        )[:limit]
-    )
+    """The oldest self-registration requests waiting for staff."""
+    return list(_awaiting().order_by("submitted_at", "pk")[:limit])
+
+
+def self_registrations_awaiting_count() -> int:
+    return _awaiting().count()
+
+
+def _awaiting() -> QuerySet[SelfRegistrationRequest]:
+    return SelfRegistrationRequest.objects.filter(status=SelfRegistrationRequest.Status.AWAITING)
 
 
 def patient_search(text: str, *, status: str = "", now: datetime | None = None) -> QuerySet[Patient]:
@@ -199,9 +231,10 @@ def _patient_match(text: str) -> Q:
             return Q(
                 pk__in=PatientContact.objects.filter(contact__cell_phone=number.as_e164).values("patient_id")
             )
+    # Each word at the start of a word of the name, in any order: "smi jo" finds Jordan Smith.
     by_name = Q()
-    for word in text.split(" "):
-        by_name &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    for word in text.upper().replace("-", " ").split():
+        by_name &= Q(search_name__contains=" " + word)
     return by_name | Q(mrn__iexact=text)
 
 
@@ -209,13 +242,32 @@ def _patient_match(text: str) -> Q:
 class ContactRow:
     """One family contact on a chart, with where they stand on the portal for this patient."""
 
-    link: PatientContact
-    usable_pin: Pin | None
-    access: PortalAccess | None
+    link: PatientContact  # annotated by `patient_chart` with its usable PIN and enabled access
 
     @property
     def contact(self) -> FamilyContact:
         return self.link.contact
+
+    @property
+    def registered_as(self) -> str | None:
+        """The email of the enabled account that sees the patient through this contact."""
+        return self.link.access_email
+
+    @property
+    def usable_pin(self) -> "UsablePin | None":
+        link = self.link
+        if link.pin_expires_at is None:
+            return None
+        return UsablePin(
+            issued_at=link.pin_issued_at, expires_at=link.pin_expires_at, path=Path(link.pin_path)
+        )
+
+
+@dataclass(frozen=True)
+class UsablePin:
+    issued_at: datetime
+    expires_at: datetime
+    path: Path
 
 
 @dataclass
@@ -231,19 +283,26 @@ def patient_chart(patient_id: int, *, now: datetime | None = None, history_limit
     """Everything the chart page shows, in seven queries whatever the patient's history."""
     now = now or timezone.now()
     patient = patients_with_portal_status(now=now).get(pk=patient_id)
-    links = list(PatientContact.objects.filter(patient=patient).select_related("contact").order_by("pk"))
-    pins = {pin.contact_id: pin for pin in pins_usable(now).filter(patient=patient)}
-    accesses = {
-        access.contact_id: access
-        for access in PortalAccess.objects.filter(
-            patient=patient, account__disabled_at__isnull=True
-        ).select_related("account__user")
-    }
+    # Each contact's usable PIN and enabled access as subqueries of the contacts' query: one query
+    # where there were three.
+    usable = pins_usable(now).filter(patient=patient, contact=OuterRef("contact_id")).order_by("-issued_at")
+    access = PortalAccess.objects.filter(
+        patient=patient, contact=OuterRef("contact_id"), account__disabled_at__isnull=True
+    ).order_by("pk")
+    links = (
+        PatientContact.objects.filter(patient=patient)
+        .select_related("contact")
+        .annotate(
+            pin_issued_at=Subquery(usable.values("issued_at")[:1]),
+            pin_expires_at=Subquery(usable.values("expires_at")[:1]),
+            pin_path=Subquery(usable.values("path")[:1]),
+            access_email=Subquery(access.values("account__user__email")[:1]),
+        )
+        .order_by("pk")
+    )
     return PatientChart(
         patient=patient,
-        contacts=[
-            ContactRow(link, pins.get(link.contact_id), accesses.get(link.contact_id)) for link in links
-        ],
+        contacts=[ContactRow(link) for link in links],
         appointments=list(patient.appointments.order_by("-starts_at")[:20]),
         messages=list(
             WelcomeMessage.objects.filter(pin__patient=patient)
@@ -267,22 +326,55 @@ class Candidate:
     reasons: list[str]
 
 
+# More than a birth date alone: a name or a parent's email or phone as well.
+STRONG_MATCH = 5
+
+
 def reconcile_candidates(request: SelfRegistrationRequest, *, limit: int = 10) -> list[Candidate]:
-    """Patients that may match the request, best first: date of birth, names, the parent's email or phone."""
-    by_contact = Q(contact__email__iexact=request.parent_email)
-    if request.parent_cell_phone:
-        by_contact |= Q(contact__cell_phone=request.parent_cell_phone)
-    match = (
-        Q(date_of_birth=request.child_date_of_birth)
-        | Q(first_name__iexact=request.child_first_name, last_name__iexact=request.child_last_name)
-        | Q(pk__in=PatientContact.objects.filter(by_contact).values("patient_id"))
+    """Patients that may match the request, best first: date of birth, names, the parent's email or phone.
+
+    Ranked in SQL, so only the best `limit` are loaded. A patient who shares only the birth date is
+    shown only when nobody matches better: in a large practice dozens of children share each birthday.
+    """
+    by_email = Q(contact__email__iexact=request.parent_email)
+    by_phone = Q(contact__cell_phone=request.parent_cell_phone) if request.parent_cell_phone else None
+    # One index lookup each, united: OR-ed in one WHERE, they made PostgreSQL read every patient.
+    ids = (
+        Patient.objects.filter(date_of_birth=request.child_date_of_birth)
+        .values_list("pk")
+        .union(
+            Patient.objects.filter(
+                last_name__iexact=request.child_last_name, first_name__iexact=request.child_first_name
+            ).values_list("pk"),
+            PatientContact.objects.filter(by_email | by_phone if by_phone else by_email).values_list(
+                "patient_id"
+            ),
+        )
     )
-    patients = patients_with_portal_status(Patient.objects.filter(match)).prefetch_related(
-        Prefetch("contact_links", PatientContact.objects.select_related("contact").order_by("pk"))
-    )[:200]
+    links = PatientContact.objects.filter(patient=OuterRef("pk"))
+    score = (
+        _points(Q(date_of_birth=request.child_date_of_birth), 3)
+        + _points(Q(last_name__iexact=request.child_last_name), 2)
+        + _points(Q(first_name__iexact=request.child_first_name), 2)
+        + _points(Exists(links.filter(by_email)), 3)
+        + (_points(Exists(links.filter(by_phone)), 3) if by_phone else Value(0))
+    )
+    patients = (
+        patients_with_portal_status(Patient.objects.filter(pk__in=ids))
+        .annotate(score=score)
+        .order_by("-score", "last_name", "first_name", "pk")
+        .prefetch_related(
+            Prefetch("contact_links", PatientContact.objects.select_related("contact").order_by("pk"))
+        )[:limit]
+    )
     candidates = [_candidate(patient, request) for patient in patients]
-    candidates.sort(key=lambda c: (-c.score, c.patient.last_name, c.patient.first_name, c.patient.pk))
-    return candidates[:limit]
+    if candidates and candidates[0].score >= STRONG_MATCH:
+        candidates = [c for c in candidates if c.score >= STRONG_MATCH]
+    return candidates
+
+
+def _points(condition, points: int) -> Case:
+    return Case(When(condition, then=Value(points)), default=Value(0))
 
 
 def _candidate(patient: Patient, request: SelfRegistrationRequest) -> Candidate:
@@ -319,9 +411,14 @@ class DuplicatePair:
         return self.first, self.second
 
 
-def duplicate_account_pairs(*, limit: int = 50) -> list[DuplicatePair]:
-    """Suspected duplicate accounts: two on one family contact, two with one cell phone, or a waiting
-    self-registration from one that matches a child the other already sees."""
+def duplicate_account_candidates() -> list[tuple[int, int, list[str]]]:
+    """Suspected duplicate accounts, as (account id, account id, reasons): two on one family contact,
+    two with one cell phone, or a waiting self-registration from one that matches a child the other
+    already sees.
+
+    A pass over every portal access and account (~100 ms at 100,000 patients): for the task that keeps
+    the registration snapshot (registration/snapshots.py), not for a page.
+    """
     reasons: dict[tuple[int, int], list[str]] = {}
 
     def note(a: int, b: int, reason: str) -> None:
@@ -329,8 +426,12 @@ def duplicate_account_pairs(*, limit: int = 50) -> list[DuplicatePair]:
             reasons.setdefault((min(a, b), max(a, b)), []).append(reason)
 
     enabled_accesses = PortalAccess.objects.filter(account__disabled_at__isnull=True)
+    # Grouped without the join to accounts (an index-only scan); the few contacts found are then
+    # checked against enabled accounts only.
     shared_contacts = (
-        enabled_accesses.values("contact_id").annotate(n=Count("account_id", distinct=True)).filter(n__gt=1)
+        PortalAccess.objects.values("contact_id")
+        .annotate(n=Count("account_id", distinct=True))
+        .filter(n__gt=1)
     )
     by_contact: dict[int, list[int]] = {}
     for row in enabled_accesses.filter(contact_id__in=shared_contacts.values("contact_id")).values(
@@ -342,7 +443,13 @@ def duplicate_account_pairs(*, limit: int = 50) -> list[DuplicatePair]:
             note(accounts[0], other, "same family contact")
 
     enabled = PortalAccount.objects.filter(disabled_at__isnull=True).exclude(cell_phone="")
-    shared_phones = enabled.values("cell_phone").annotate(n=Count("pk")).filter(n__gt=1).values("cell_phone")
+    shared_phones = (
+        PortalAccount.objects.exclude(cell_phone="")
+        .values("cell_phone")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .values("cell_phone")
+    )
     by_phone: dict[str, list[int]] = {}
     for pk, phone in enabled.filter(cell_phone__in=shared_phones).values_list("pk", "cell_phone"):
         by_phone.setdefault(phone, []).append(pk)
@@ -350,45 +457,43 @@ def duplicate_account_pairs(*, limit: int = 50) -> list[DuplicatePair]:
         for other in accounts[1:]:
             note(accounts[0], other, "same cell phone")
 
-    waiting = list(
+    # A waiting request naming a child (birth date and last name) whom another account already sees,
+    # through a family contact with the request's email or cell phone. Driven from the few waiting
+    # requests, each looked up by the child's birth date: never a pass over every access.
+    sees_same_child = (
+        enabled_accesses.filter(
+            patient__date_of_birth=OuterRef("child_date_of_birth"),
+            patient__last_name__iexact=OuterRef("child_last_name"),
+        )
+        .filter(
+            Q(contact__email__iexact=OuterRef("parent_email"))
+            | Q(contact__cell_phone=OuterRef("parent_cell_phone"), contact__cell_phone__gt="")
+        )
+        .exclude(account_id=OuterRef("account_id"))
+    )
+    waiting = (
         SelfRegistrationRequest.objects.filter(
             status=SelfRegistrationRequest.Status.AWAITING, account__disabled_at__isnull=True
-        ).values("account_id", "child_date_of_birth", "child_last_name", "parent_email", "parent_cell_phone")
-    )
-    if waiting:
-        seen = enabled_accesses.filter(
-            Q(patient__date_of_birth__in={r["child_date_of_birth"] for r in waiting})
-            | Q(contact__email__in={r["parent_email"] for r in waiting})
-        ).values(
-            "account_id",
-            "patient__date_of_birth",
-            "patient__last_name",
-            "contact__email",
-            "contact__cell_phone",
         )
-        for access in seen:
-            for request in waiting:
-                same_child = access["patient__date_of_birth"] == request["child_date_of_birth"] and (
-                    access["patient__last_name"].casefold() == request["child_last_name"].casefold()
-                )
-                same_parent = (access["contact__email"] or "").casefold() == request[
-                    "parent_email"
-                ].casefold() or (
-                    request["parent_cell_phone"]
-                    and access["contact__cell_phone"] == request["parent_cell_phone"]
-                )
-                if same_child and same_parent:
-                    note(
-                        request["account_id"],
-                        access["account_id"],
-                        "waiting request for a child the other sees",
-                    )
+        .annotate(other=Subquery(sees_same_child.values("account_id")[:1]))
+        .filter(other__isnull=False)
+        .values_list("account_id", "other")
+    )
+    for requester, other in waiting:
+        note(requester, other, "waiting request for a child the other sees")
 
-    pairs = sorted(reasons.items())[:limit]
-    ids = {pk for pair, _ in pairs for pk in pair}
+    return [(a, b, sorted(set(why))) for (a, b), why in sorted(reasons.items())]
+
+
+def duplicate_account_pairs(
+    candidates: list[tuple[int, int, list[str]]], *, limit: int = 50
+) -> list[DuplicatePair]:
+    """The first `limit` candidate pairs whose accounts are both still enabled, with what staff compare."""
+    # A few spare: an account disabled since the snapshot was taken drops its pairs from the page.
+    ids = {pk for a, b, _ in candidates[: limit + 20] for pk in (a, b)}
     accounts = {
         a.pk: a
-        for a in PortalAccount.objects.filter(pk__in=ids)
+        for a in PortalAccount.objects.filter(pk__in=ids, disabled_at__isnull=True)
         .select_related("user")
         .prefetch_related(
             Prefetch("accesses", PortalAccess.objects.select_related("patient", "contact").order_by("pk")),
@@ -399,7 +504,12 @@ def duplicate_account_pairs(*, limit: int = 50) -> list[DuplicatePair]:
             ),
         )
     }
-    return [DuplicatePair(accounts[a], accounts[b], sorted(set(why))) for (a, b), why in pairs]
+    pairs = [
+        DuplicatePair(accounts[a], accounts[b], reasons)
+        for a, b, reasons in candidates
+        if a in accounts and b in accounts
+    ]
+    return pairs[:limit]
 
 
 def audit_events(

@@ -145,3 +145,12 @@ _LINK = re.compile(r"https?://\S+")
 
 def _without_links(text: str) -> str:
     return _LINK.sub("[link]", text)
+
+
+@task
+def take_registration_snapshot() -> str:
+    """Count the registration funnel and look for duplicate accounts (registration/snapshots.py)."""
+    from registration.snapshots import snapshot_take
+
+    snapshot_take()
+    return "taken"

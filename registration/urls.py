@@ -8,6 +8,7 @@ urlpatterns = [
     path("sign-in/", staff_auth.StaffSignInView.as_view(), name="sign-in"),
     path("sign-out/", staff_auth.StaffSignOutView.as_view(), name="sign-out"),
     path("", dashboard.dashboard, name="dashboard"),
+    path("statistics/", dashboard.statistics, name="statistics"),
     path("register-all/", dashboard.register_all, name="register-all"),
     path("patients/", patients.patient_search, name="patient-search"),
     path("patients/<int:pk>/", patients.patient_chart, name="patient-chart"),

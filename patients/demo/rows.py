@@ -27,7 +27,7 @@ def insert(model: type[Model], rows: list[dict], *, ids: bool = False) -> list[i
 
 def _copy(model: type[Model], rows: list[dict], *, ids: bool) -> list[int]:
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    fields = [f for f in meta.concrete_fields if not f.primary_key and not f.generated]
     defaults = {f.attname: _default(f) for f in fields}
     json_fields = [f for f in fields if isinstance(f, JSONField)]
     columns = [f.column for f in fields]

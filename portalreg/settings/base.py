@@ -34,6 +34,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portalreg.middleware.HealthCheckMiddleware",  # first: balancers probe by address, over plain HTTP
     "django.middleware.security.SecurityMiddleware",
     "portalreg.middleware.PermissionsPolicyMiddleware",  # before whitenoise: static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -81,6 +82,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
 # ---------------------------------------------------------------- accounts and passwords
+# Django's ModelBackend, loading staff roles with the user: one query fewer on every staff page.
+AUTHENTICATION_BACKENDS = ["accounts.backends.RolesModelBackend"]
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -222,6 +225,8 @@ PARENT_EMAIL_MAX_ATTEMPTS = env.int("PARENT_EMAIL_MAX_ATTEMPTS", default=WELCOME
 PARENT_EMAIL_RETRY_BASE_SECONDS = env.int(
     "PARENT_EMAIL_RETRY_BASE_SECONDS", default=WELCOME_RETRY_BASE_SECONDS
 )
+# How old the registration funnel on staff pages may be before the task worker counts it again.
+STATISTICS_MAX_AGE = env.int("STATISTICS_MAX_AGE", default=60)
 
 
 # ---------------------------------------------------------------- background work

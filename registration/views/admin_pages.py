@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import practice_admin_required
 from patients.models import Patient
-from registration import selectors, services
+from registration import selectors, services, snapshots
 from registration.forms import AuditFilterForm, DisableDuplicateForm
 from registration.models import PortalAccount
 
@@ -16,7 +16,8 @@ from .common import client_address
 
 @practice_admin_required
 def duplicate_accounts(request):
-    return render(request, "staff/duplicates.html", {"pairs": selectors.duplicate_account_pairs()})
+    pairs, checked_at = snapshots.duplicate_pairs()
+    return render(request, "staff/duplicates.html", {"pairs": pairs, "checked_at": checked_at})
 
 
 @require_POST

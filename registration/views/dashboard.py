@@ -1,4 +1,5 @@
-"""The dashboard: a day's appointment list (path 2), statistics and waiting self-registrations (path 4)."""
+"""The dashboard: a day's appointment list (path 2), the funnel and waiting self-registrations (path 4);
+and the statistics page."""
 
 from datetime import timedelta
 
@@ -10,7 +11,8 @@ from accounts.roles import staff_member_required
 from registration import selectors, services
 from registration.charts import weekly_bars
 from registration.forms import DayForm
-from registration.models import PortalStatus, WelcomeMessage
+from registration.models import Path, PortalStatus, WelcomeMessage
+from registration.snapshots import registration_statistics
 
 from .common import client_address
 
@@ -25,7 +27,6 @@ def _chosen_day(request):
 def dashboard(request):
     now = timezone.now()
     day = _chosen_day(request)
-    counts = selectors.registration_counts(now=now)
     return render(
         request,
         "staff/dashboard.html",
@@ -33,12 +34,36 @@ def dashboard(request):
             "day": day,
             "previous_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
-            "appointments": list(selectors.appointments_for_day(day, now=now)),
-            "counts": counts,
+            "appointments": selectors.appointment_rows_for_day(day, now=now),
+            "counts": registration_statistics(now=now),
             "awaiting": selectors.self_registrations_awaiting(limit=25),
-            "chart": weekly_bars(selectors.registrations_per_week(now=now)),
+            "awaiting_count": selectors.self_registrations_awaiting_count(),
         },
     )
+
+
+@staff_member_required
+def statistics(request):
+    counts = registration_statistics()
+    return render(
+        request,
+        "staff/statistics.html",
+        {
+            "counts": counts,
+            "awaiting_count": selectors.self_registrations_awaiting_count(),
+            "chart": weekly_bars(counts.weekly),
+            "by_path": _totals_by_path(counts.weekly),
+        },
+    )
+
+
+def _totals_by_path(weekly) -> list[tuple[str, int]]:
+    """Portal access granted over the chart's weeks, per path, most used first."""
+    totals: dict[str, int] = {}
+    for _, by_path in weekly:
+        for path, n in by_path.items():
+            totals[path] = totals.get(path, 0) + n
+    return sorted(((Path(path).label, n) for path, n in totals.items()), key=lambda item: -item[1])
 
 
 @require_POST

@@ -32,7 +32,7 @@ from registration.tokens import email_verification_token
 
 from .common import SignInRateLimits, client_address, rate_limit_refusal
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "accounts.backends.RolesModelBackend"
 # Said only to someone who has just proved they hold a live PIN and the child's date of birth.
 EMAIL_IN_USE_WITH_PIN = gettext_lazy(
     "You already have an account with this email. Sign in first, then add your child with this PIN."

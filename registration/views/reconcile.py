@@ -34,7 +34,7 @@ def _initial_match(request, candidates) -> dict:
     patient, contact = request.GET.get("patient", ""), request.GET.get("contact", "")
     if patient.isdigit() and contact.isdigit():
         return {"match": f"{patient}:{contact}"}
-    if candidates and candidates[0].score >= 5:
+    if candidates and candidates[0].score >= selectors.STRONG_MATCH:
         best = candidates[0].patient
         first_link = next(iter(best.contact_links.all()), None)
         return {"match": f"{best.pk}:{first_link.contact_id if first_link else 'new'}"}

@@ -133,6 +133,11 @@ def reconcile(page, url, world):
     expect(page.get_by_role("button", name="Authenticate")).to_be_visible()
 
 
+def statistics(page, url, world):
+    nav(page).get_by_role("link", name="Statistics").click()
+    expect(page.locator("figure.chart")).to_be_visible()
+
+
 def duplicates(page, url, world):
     nav(page).get_by_role("link", name="Duplicate accounts").click()
     expect(page.locator("form.pair")).to_have_count(1)
@@ -145,6 +150,7 @@ def audit(page, url, world):
 
 FRONT_DESK_PAGES = [
     dashboard,
+    statistics,
     patient_search,
     patient_chart,
     appointment_window,

@@ -80,6 +80,7 @@ TABLE: dict[str, Rule] = {
     ),
     "staff:sign-out": Rule(get=everyone(METHOD_NOT_ALLOWED), post=everyone(redirect("/staff/sign-in/"))),
     "staff:dashboard": Rule(get=staff_only(OK)),
+    "staff:statistics": Rule(get=staff_only(OK)),
     "staff:register-all": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(OK)),
     "staff:patient-search": Rule(get=staff_only(OK)),
     "staff:patient-chart": Rule(get=staff_only(OK)),

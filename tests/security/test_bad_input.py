@@ -38,7 +38,14 @@ PARSER_EXAMPLES = 200
 STAFF_PASSWORD = "correct horse battery staple"  # StaffFactory's
 PARENT_PASSWORD = "a long enough pass phrase"  # NewAccountFactory's
 # Rows any request may touch (sessions, sign-in records, rate-limit counters, queued tasks).
-VOLATILE_TABLES = {"django_session", "accounts_usersession", "ratelimits_hit"}
+# The practice snapshot is counted from the records, never a record itself (registration/snapshots.py):
+# any staff page may retake it.
+VOLATILE_TABLES = {
+    "django_session",
+    "accounts_usersession",
+    "ratelimits_hit",
+    "registration_registrationsnapshot",
+}
 SNAPSHOT_APPS = {"accounts", "patients", "registration"}
 
 

@@ -180,6 +180,7 @@ def world(db, settings):
         "staff:sign-in": Probe(reverse("staff:sign-in")),  # POST: each role's own credentials
         "staff:sign-out": Probe(reverse("staff:sign-out"), data={}),
         "staff:dashboard": Probe(reverse("staff:dashboard")),
+        "staff:statistics": Probe(reverse("staff:statistics")),
         "staff:register-all": Probe(reverse("staff:register-all"), data={"day": timezone.localdate()}),
         "staff:patient-search": Probe(reverse("staff:patient-search") + "?q=Aardvark"),
         "staff:patient-chart": Probe(reverse("staff:patient-chart", args=[amelia.pk])),

@@ -84,10 +84,20 @@ class Command(BaseCommand):
             "--password",
             help="Password for the staff users and new demo parents (default: a random one, printed).",
         )
+        parser.add_argument(
+            "--busy-day",
+            type=int,
+            help="Appointments on today's list (default: about 300 for 100,000 patients, scaled down). "
+            "The benchmark gives every size the same day, so that only the data around it grows.",
+        )
 
-    def handle(self, *args, patients: int, password: str | None, verbosity: int, **options):
+    def handle(
+        self, *args, patients: int, password: str | None, busy_day: int | None, verbosity: int, **options
+    ):
         if patients < 1:
             raise CommandError("--patients must be at least 1.")
+        if busy_day is not None and not 0 <= busy_day <= patients:
+            raise CommandError("--busy-day must be between 0 and the number of patients.")
         self.verbose = verbosity >= 1
         self.made = Counter()  # rows made in this run, by kind
         self.started = time.perf_counter()
@@ -105,7 +115,7 @@ class Command(BaseCommand):
         self.bulk_write(
             outlines[len(showcase_outlines) :], self.bulk_context(today, front_desk, password), patients
         )
-        self.clinic_fill(today, patients, showcase_patients=sum(o.size for o in showcase_outlines))
+        self.clinic_fill(today, patients, busy_day, showcase_patients=sum(o.size for o in showcase_outlines))
         self.statistics_refresh()
         if given and parent_existed:
             _password_ensure(parent, password)
@@ -169,8 +179,8 @@ class Command(BaseCommand):
             ):
                 made += bulk.newcomers_write(newcomers, context)
 
-    def clinic_fill(self, today, patient_total, *, showcase_patients):
-        wanted = clinic_days.appointments_wanted(patient_total)
+    def clinic_fill(self, today, patient_total, busy_day, *, showcase_patients):
+        wanted = clinic_days.appointments_wanted(patient_total) if busy_day is None else busy_day
         now = timezone.now()
         for day, share in ((today, wanted), (today + timedelta(days=1), wanted * 4 // 5)):
             with self.phase(f"clinic on {day:%a %d %b}") as made, transaction.atomic():

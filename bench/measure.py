@@ -1,0 +1,249 @@
+"""One benchmark run on one database: each staff page, the parent path and the floor, in-process.
+
+`bench/run.py` prepares the database and calls this with DATABASE_URL set; it prints JSON rows on
+stdout. Each page gets warm-up requests, then its SQL queries are counted on a few requests and its
+server time measured over `--requests` more with Django's test client (the same client for the floor,
+so the client's own cost is in every figure alike).
+"""
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from patients.models import FamilyContact, Patient, PatientContact  # noqa: E402
+from registration import selectors, services  # noqa: E402
+from registration.models import AuditEvent, PortalStatus, SelfRegistrationRequest  # noqa: E402
+from registration.models import Path as RegistrationPath  # noqa: E402
+from registration.snapshots import snapshot_take  # noqa: E402
+
+WARM_UP = 5
+COUNTED = 5
+DUPLICATES_PAGE = 50  # pairs the duplicate accounts page shows at most
+
+
+@dataclass
+class Case:
+    name: str
+    request: Callable[[], object]  # makes one request and returns the response
+    prepare: Callable[[], None] = lambda: None  # per request, outside the timer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, required=True)
+    parser.add_argument("--requests", type=int, default=60)
+    args = parser.parse_args()
+
+    staff, admin = _client("frontdesk"), _client("admin")
+    _duplicate_pairs_ensure(DUPLICATES_PAGE)
+    snapshot_take()  # what the task worker keeps fresh: the pages read it
+    cases = _cases(staff, admin)
+    gc.collect()
+    gc.freeze()  # as wsgi.py does: start-up objects are never collected, so collections stay short
+    rows = []
+    for case in cases:
+        for _ in range(WARM_UP):
+            _request(case)
+        queries = 0
+        for _ in range(COUNTED):
+            case.prepare()
+            with CaptureQueriesContext(connection) as captured:
+                _check(case, case.request())
+            queries = max(queries, len(captured))
+        times = []
+        requests = args.requests * (4 if case.name == "floor" else 1)
+        for _ in range(requests):
+            case.prepare()
+            start = time.perf_counter()
+            response = case.request()
+            times.append((time.perf_counter() - start) * 1000)
+            _check(case, response)
+        times.sort()
+        rows.append(
+            {
+                "name": case.name,
+                "patients": args.patients,
+                "queries": queries,
+                "requests": requests,
+                "median_ms": round(statistics.median(times), 2),
+                "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
+            }
+        )
+    floor = rows[0]["median_ms"]
+    for row in rows:
+        row["ratio_to_floor"] = round(row["median_ms"] / floor, 1)
+    print(json.dumps(rows))
+
+
+def _request(case: Case):
+    case.prepare()
+    return _check(case, case.request())
+
+
+def _check(case: Case, response):
+    expected = 302 if case.name == "PIN redemption (parent)" else 200
+    if response.status_code != expected:
+        raise SystemExit(f"{case.name}: answered {response.status_code}, expected {expected}")
+    return response
+
+
+def _client(username: str) -> Client:
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return client
+
+
+def _cases(staff: Client, admin: Client) -> list[Case]:
+    today = timezone.localdate()
+    patient = _patient_with_history()
+    contact = FamilyContact.objects.filter(cell_phone__gt="").order_by("pk").first()
+    appointment = selectors.appointments_for_day(today).first()
+    waiting = (
+        SelfRegistrationRequest.objects.filter(status=SelfRegistrationRequest.Status.AWAITING)
+        .order_by("submitted_at", "pk")
+        .first()
+    )
+    parent = ParentPath()
+    return [
+        Case("floor", lambda: staff.get("/bench/floor/")),
+        Case("dashboard (busy day)", lambda: staff.get("/staff/", {"day": today.isoformat()})),
+        Case("statistics", lambda: staff.get("/staff/statistics/")),
+        Case("search: name fragment", lambda: staff.get("/staff/patients/", {"q": "smi jo"})),
+        Case(
+            "search: date of birth",
+            lambda: staff.get("/staff/patients/", {"q": f"{patient.date_of_birth:%m/%d/%Y}"}),
+        ),
+        Case(
+            "search: phone",
+            lambda: staff.get("/staff/patients/", {"q": contact.cell_phone.as_national}),
+        ),
+        Case("patient chart", lambda: staff.get(f"/staff/patients/{patient.pk}/")),
+        Case("appointment window", lambda: staff.get(f"/staff/appointments/{appointment.pk}/")),
+        Case("reconcile", lambda: staff.get(f"/staff/requests/{waiting.pk}/")),
+        Case("duplicate accounts", lambda: admin.get("/staff/duplicates/")),
+        Case("audit trail (one patient)", lambda: admin.get("/staff/audit/", {"mrn": patient.mrn})),
+        Case("PIN redemption (parent)", parent.redeem, parent.prepare),
+        # Not a page: the task behind the statistics and duplicates pages, at most once a minute.
+        Case("snapshot task (background)", _SnapshotTask()),
+    ]
+
+
+class _SnapshotTask:
+    status_code = 200
+
+    def __call__(self):
+        snapshot_take()
+        return self
+
+
+def _duplicate_pairs_ensure(wanted: int) -> None:
+    """Parents who signed up twice with one cell phone, through the services, until the duplicate
+    accounts page is full at every size: the page then draws the same 50 pairs at 10,000 and 100,000
+    patients, and only the data around them differs."""
+    have = len(selectors.duplicate_account_candidates())
+    for n in range(max(0, wanted - have)):
+        for twin in ("a", "b"):
+            services.self_registration_submit(
+                children=[services.ChildDetails("Bench", f"Twin{n}", date(2021, 1, 1))],
+                new_account=services.NewAccount(
+                    email=f"bench-twin-{have + n}-{twin}@example.org",
+                    password=f"bench twin pass {uuid.uuid4().hex}",
+                    first_name="Bench",
+                    last_name=f"Twin{have + n}",
+                    cell_phone=f"+1312555{(have + n) % 10_000:04d}",
+                ),
+            )
+
+
+def _patient_with_history() -> Patient:
+    """A patient with the most audit history among the first thousand: the heaviest chart to draw."""
+    busiest = (
+        AuditEvent.objects.filter(patient_id__lte=Patient.objects.order_by("pk")[999:1000].values("pk"))
+        .values("patient_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "patient_id")
+        .first()
+    )
+    return Patient.objects.get(pk=busiest["patient_id"])
+
+
+class ParentPath:
+    """A parent types a PIN fresh from the front desk, the child's date of birth and a new account.
+
+    Each request needs its own PIN, issued outside the timer for a not-yet-registered patient, and its
+    own client address (redemption is rate-limited per address).
+    """
+
+    def __init__(self):
+        self.pairs = self._unregistered_pairs()
+        self.by = User.objects.get(username="frontdesk")
+        self.number = 0
+        self.form: dict = {}
+
+    @staticmethod
+    def _unregistered_pairs(limit: int = 400):
+        now = timezone.now()
+        recent = now - timedelta(days=365)
+        # Patients born in the last year, most not yet on the portal: a small set to derive status for.
+        candidates = selectors.patients_with_portal_status(
+            Patient.objects.filter(date_of_birth__gte=recent.date()), now=now
+        ).filter(portal_status=PortalStatus.NOT_REGISTERED)
+        ids = list(candidates.values_list("pk", flat=True)[:limit])
+        links = PatientContact.objects.filter(patient_id__in=ids).select_related("patient", "contact")
+        return iter({link.patient_id: link for link in links}.values())
+
+    def prepare(self) -> None:
+        while True:
+            link = next(self.pairs)
+            try:
+                issued = services.pin_issue(
+                    patient=link.patient,
+                    contact=link.contact,
+                    path=RegistrationPath.PATIENT_ADMIN,
+                    by=self.by,
+                )
+            except services.RegistrationError:
+                continue
+            break
+        self.number += 1
+        self.form = {
+            "pin": issued.code,
+            "child_birth_date": link.patient.date_of_birth.isoformat(),
+            "account-first_name": "Bench",
+            "account-last_name": "Parent",
+            "account-email": f"bench-{uuid.uuid4().hex[:12]}@example.org",
+            "account-cell_phone": "",
+            "account-password": f"bench parent pass {uuid.uuid4().hex}",
+            "account-preferred_language": "en",
+        }
+        self.address = f"10.{datetime.now().second}.{self.number // 250 % 250}.{self.number % 250 + 1}"
+
+    def redeem(self):
+        return Client(REMOTE_ADDR=self.address).post("/portal/pin/", self.form)
+
+
+if __name__ == "__main__":
+    main()

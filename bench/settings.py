@@ -1,0 +1,20 @@
+"""The benchmark: production's code paths (Argon2, the database task queue, no debug) on a local database.
+
+Only what the test client needs differs from production: plain HTTP, the `testserver` host, and an
+extra URL for the floor view.
+"""
+
+from portalreg.settings.base import *  # noqa: F403
+from portalreg.settings.base import BASE_DIR, TEMPLATES
+
+DEBUG = False
+SECRET_KEY = "bench-only-not-secret-" + "x" * 40
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+ROOT_URLCONF = "bench.urls"
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench"]
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}}
+# No task worker runs during the benchmark: the funnel is counted once at the start (measure.py), and
+# what counting costs is measured as its own row.
+STATISTICS_MAX_AGE = 24 * 60 * 60

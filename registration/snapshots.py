@@ -1,0 +1,92 @@
+"""What staff pages show about the whole practice: counted by the task worker, read from one row.
+
+The registration funnel and the suspected duplicate accounts are each a pass over every patient or
+account. A page never makes that pass itself: it reads the latest snapshot, and if that is older than
+`settings.STATISTICS_MAX_AGE` seconds, the first page to notice asks the worker for a new one (one
+claim per interval, however many staff are looking) and shows the one it has, with its time.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.tasks.backends.immediate import ImmediateBackend
+from django.utils import timezone
+
+from registration import selectors
+from registration.models import RegistrationSnapshot
+
+SNAPSHOT_ID = 1
+
+
+@dataclass(frozen=True)
+class Statistics:
+    computed_at: datetime
+    registered: int
+    pending: int
+    not_registered: int
+    expired_pins: int
+    weekly: list[tuple[date, dict[str, int]]]
+
+
+def registration_statistics(*, now: datetime | None = None) -> Statistics:
+    snapshot = snapshot_current(now=now)
+    return Statistics(
+        computed_at=snapshot.computed_at,
+        registered=snapshot.registered,
+        pending=snapshot.pending,
+        not_registered=snapshot.not_registered,
+        expired_pins=snapshot.expired_pins,
+        weekly=[(date.fromisoformat(week), by_path) for week, by_path in snapshot.weekly],
+    )
+
+
+def duplicate_pairs(*, limit: int = 50) -> tuple[list[selectors.DuplicatePair], datetime]:
+    """Suspected duplicate accounts that are both still enabled, and when they were looked for."""
+    snapshot = snapshot_current()
+    candidates = [(a, b, reasons) for a, b, reasons in snapshot.duplicate_pairs]
+    return selectors.duplicate_account_pairs(candidates, limit=limit), snapshot.computed_at
+
+
+def snapshot_current(*, now: datetime | None = None) -> RegistrationSnapshot:
+    """The latest snapshot; a missing one is taken now, a stale one is retaken in the background."""
+    from registration.tasks import take_registration_snapshot
+
+    now = now or timezone.now()
+    snapshot = RegistrationSnapshot.objects.filter(pk=SNAPSHOT_ID).first()
+    if snapshot is None:
+        return snapshot_take(now=now)
+    stale_before = now - timedelta(seconds=settings.STATISTICS_MAX_AGE)
+    if snapshot.computed_at <= stale_before:
+        claimed = (
+            RegistrationSnapshot.objects.filter(pk=SNAPSHOT_ID)
+            .filter(Q(refresh_requested_at__isnull=True) | Q(refresh_requested_at__lte=stale_before))
+            .update(refresh_requested_at=now)
+        )
+        if claimed and isinstance(take_registration_snapshot.get_backend(), ImmediateBackend):
+            return snapshot_take(now=now)  # no worker (the quick start, tests): count now
+        if claimed:
+            take_registration_snapshot.enqueue()
+    return snapshot
+
+
+def snapshot_take(*, now: datetime | None = None) -> RegistrationSnapshot:
+    """Count the funnel and look for duplicate accounts over the whole practice, and keep the result."""
+    now = now or timezone.now()
+    counts = selectors.registration_counts(now=now)
+    weekly = selectors.registrations_per_week(now=now)
+    snapshot, _ = RegistrationSnapshot.objects.update_or_create(
+        pk=SNAPSHOT_ID,
+        defaults={
+            "computed_at": now,
+            "registered": counts.registered,
+            "pending": counts.pending,
+            "not_registered": counts.not_registered,
+            "expired_pins": counts.expired_pins,
+            "weekly": [[week.isoformat(), by_path] for week, by_path in weekly],
+            "duplicate_pairs": [list(pair) for pair in selectors.duplicate_account_candidates()],
+            "refresh_requested_at": None,
+        },
+    )
+    return snapshot

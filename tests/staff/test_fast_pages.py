@@ -1,0 +1,181 @@
+"""What the fast staff pages (issue 6) still promise: name search, ranked reconcile candidates, the
+practice snapshot behind the statistics and duplicate pages, and /healthz."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from registration import selectors, services
+from registration.models import RegistrationSnapshot
+from registration.snapshots import registration_statistics, snapshot_take
+from tests.factories import PatientContactFactory, PatientFactory, admin_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _names(text):
+    return sorted(p.full_name for p in selectors.patient_search(text))
+
+
+# ---------------------------------------------------------------- name search
+
+
+def test_each_word_matches_the_start_of_a_name_in_any_order():
+    PatientFactory(first_name="Jordan", last_name="Smith")
+    PatientFactory(first_name="Joanna", last_name="Smithers")
+    PatientFactory(first_name="Mia", last_name="Johnson")
+    PatientFactory(first_name="Ada", last_name="Blacksmith")
+
+    assert _names("smi jo") == ["Joanna Smithers", "Jordan Smith"]
+    assert _names("JO smi") == ["Joanna Smithers", "Jordan Smith"]
+    assert _names("jordan") == ["Jordan Smith"]
+    # Inside a word is not a match: "smith" is the start of Smith, not of Blacksmith.
+    assert _names("smith") == ["Joanna Smithers", "Jordan Smith"]
+
+
+def test_both_halves_of_a_hyphenated_name_are_found():
+    PatientFactory(first_name="Lucia", last_name="Garcia-Lopez")
+
+    assert _names("lopez") == ["Lucia Garcia-Lopez"]
+    assert _names("garcia-lopez lu") == ["Lucia Garcia-Lopez"]
+
+
+def test_wildcards_typed_by_staff_match_only_themselves():
+    PatientFactory(first_name="Ana", last_name="Reyes")
+
+    assert _names("%") == []
+    assert _names("_na") == []
+
+
+def test_an_mrn_a_birth_date_and_a_phone_still_find_the_patient():
+    link = PatientContactFactory(
+        patient=PatientFactory(mrn="AB12345", date_of_birth=dt.date(2019, 4, 17)),
+        contact__cell_phone="+12025550143",
+    )
+    name = [link.patient.full_name]
+
+    assert _names("ab12345") == name
+    assert _names("04/17/2019") == name
+    assert _names("(202) 555-0143") == name
+
+
+# ---------------------------------------------------------------- reconcile
+
+
+def _request_for(first, last, dob, *, email="parent@example.org"):
+    return services.self_registration_submit(
+        children=[services.ChildDetails(first, last, dob)],
+        new_account=services.NewAccount(
+            email=email, password="x" * 16, first_name="P", last_name=last, cell_phone=""
+        ),
+    )[0]
+
+
+def test_a_shared_birthday_alone_is_shown_only_when_nobody_matches_better():
+    born = dt.date(2018, 3, 3)
+    child = PatientFactory(first_name="Oliver", last_name="Brennan", date_of_birth=born)
+    for _ in range(12):
+        PatientFactory(date_of_birth=born)  # classmates sharing the birthday
+
+    candidates = selectors.reconcile_candidates(_request_for("Oliver", "Brennan", born))
+    print("strong match:", [(c.patient.full_name, c.score, c.reasons) for c in candidates])
+    assert [c.patient for c in candidates] == [child]
+    assert candidates[0].reasons == ["date of birth", "last name", "first name"]
+
+    weak = selectors.reconcile_candidates(_request_for("Zed", "Nobody", born, email="other@example.org"))
+    print("no strong match:", len(weak), "birthday-only candidates")
+    assert len(weak) == 10  # the page's limit
+    assert all(c.reasons == ["date of birth"] for c in weak)
+
+
+def test_the_parents_email_on_a_chart_ranks_that_child_first():
+    link = PatientContactFactory(
+        patient=PatientFactory(first_name="Ivy", last_name="Okafor"), contact__email="Ngozi@Example.org"
+    )
+    PatientFactory(first_name="Ivy", last_name="Okafor")  # a namesake, no contact in common
+
+    candidates = selectors.reconcile_candidates(
+        _request_for("Ivy", "Okafor", dt.date(2001, 1, 1), email="ngozi@example.org")
+    )
+    assert candidates[0].patient == link.patient
+    assert "parent's email" in candidates[0].reasons
+
+
+# ---------------------------------------------------------------- the practice snapshot
+
+
+def test_a_stale_snapshot_is_retaken_once_however_many_pages_ask(settings):
+    settings.STATISTICS_MAX_AGE = 60
+    PatientFactory.create_batch(3)
+    first = snapshot_take(now=timezone.now() - dt.timedelta(minutes=5))
+    assert first.not_registered == 3
+    PatientFactory()
+
+    with CaptureQueriesContext(connection) as asked:
+        fresh = registration_statistics()  # stale: claims the refresh; the immediate backend runs it
+    with CaptureQueriesContext(connection) as read_again:
+        again = registration_statistics()
+    print(f"stale read: {len(asked)} queries; fresh read: {len(read_again)} query")
+    assert fresh.not_registered == again.not_registered == 4
+    assert len(read_again) == 1
+
+
+def test_a_claimed_refresh_is_not_claimed_again_while_the_worker_has_it(settings):
+    settings.STATISTICS_MAX_AGE = 60
+    snapshot_take(now=timezone.now() - dt.timedelta(minutes=5))
+    RegistrationSnapshot.objects.update(refresh_requested_at=timezone.now())  # another page's claim
+
+    registration_statistics()
+    snapshot = RegistrationSnapshot.objects.get()
+    assert snapshot.computed_at < timezone.now() - dt.timedelta(minutes=4), "not retaken a second time"
+
+
+def test_the_statistics_page_shows_the_funnel_and_its_time(admin_client, staff):
+    link = PatientContactFactory()
+    services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+    PatientFactory()
+
+    page = admin_client.get("/staff/statistics/").content.decode()
+    assert "Pending</dt><dd>1</dd>" in page
+    assert "Not registered</dt><dd>1</dd>" in page
+    assert "counted at" in page
+
+
+def test_a_pair_settled_since_the_snapshot_leaves_the_duplicates_page_at_once(settings, client, staff):
+    settings.STATISTICS_MAX_AGE = 3600
+    accounts = []
+    for twin in "ab":
+        accounts.append(
+            services.self_registration_submit(
+                children=[services.ChildDetails("A", "B", dt.date(2020, 1, 1))],
+                new_account=services.NewAccount(
+                    email=f"twin-{twin}@example.org",
+                    password="x" * 16,
+                    first_name="T",
+                    last_name="W",
+                    cell_phone="+13125550001",
+                ),
+            )[0].account
+        )
+    snapshot_take()
+    admin = admin_user()
+    client.force_login(admin)
+    assert client.get("/staff/duplicates/").content.decode().count('class="card pair"') == 1
+
+    services.account_disable_duplicate(
+        duplicate=accounts[1], keep=accounts[0], by=admin, reason="same parent"
+    )
+    assert client.get("/staff/duplicates/").content.decode().count('class="card pair"') == 0
+
+
+# ---------------------------------------------------------------- /healthz
+
+
+def test_healthz_answers_without_a_session_or_a_known_host(client):
+    response = client.get("/healthz", HTTP_HOST="10.0.0.7")
+    assert response.status_code == 200
+    assert response.content == b"ok\n"
+    assert "no-store" in response["Cache-Control"]
