@@ -25,7 +25,7 @@ BIN = Path(sys.executable).parent
 URLS = {
     "floor": "/bench/floor/",
     "dashboard (busy day)": "/staff/",
-    "search: name fragment": "/staff/patients/?q=smi+jo",
+    "search: name fragment": "/staff/patients/?q=smi",
 }
 
 

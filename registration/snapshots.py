@@ -42,11 +42,23 @@ def registration_statistics(*, now: datetime | None = None) -> Statistics:
     )
 
 
-def duplicate_pairs(*, limit: int = 50) -> tuple[list[selectors.DuplicatePair], datetime]:
-    """Suspected duplicate accounts that are both still enabled, and when they were looked for."""
+@dataclass(frozen=True)
+class DuplicatePairs:
+    pairs: list[selectors.DuplicatePair]  # the first `limit`, both accounts still enabled
+    found: int  # pairs found when the snapshot was taken
+    checked_at: datetime
+
+
+def duplicate_pairs(*, limit: int = 20) -> DuplicatePairs:
+    """Suspected duplicate accounts, oldest first: an admin settles them one at a time, so a page
+    shows a few (each pair is a form of its own, ~1 ms to draw)."""
     snapshot = snapshot_current()
     candidates = [(a, b, reasons) for a, b, reasons in snapshot.duplicate_pairs]
-    return selectors.duplicate_account_pairs(candidates, limit=limit), snapshot.computed_at
+    return DuplicatePairs(
+        pairs=selectors.duplicate_account_pairs(candidates, limit=limit),
+        found=len(candidates),
+        checked_at=snapshot.computed_at,
+    )
 
 
 def snapshot_current(*, now: datetime | None = None) -> RegistrationSnapshot:

@@ -75,8 +75,10 @@ TEMPLATES = [
 # SQLite in the repository for a quick start; PostgreSQL (postgres://...) everywhere that matters.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # JIT adds tens of milliseconds to the short queries staff pages run, and saves nothing.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # JIT adds tens of milliseconds to the short queries staff pages run, and saves nothing. The
+    # working set is in memory (or on SSD): at the default random_page_cost of 4 the planner preferred
+    # reading all 10,000 patients to 10 index lookups for the duplicates page (6.6 ms against 0.3 ms).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off -c random_page_cost=1.1"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -9,6 +9,7 @@ standard library's html.escape, take a few milliseconds.
 from html import escape
 
 from django import template
+from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -16,6 +17,7 @@ from django.utils.safestring import mark_safe
 
 from patients.templatetags.patients import age
 from registration.models import PortalStatus
+from registration.views.pins import new_form_token
 
 register = template.Library()
 
@@ -23,7 +25,15 @@ _BADGES = {
     status: format_html('<span class="status status-{}">{}</span>', status.value, status.label)
     for status in PortalStatus
 }
-_ID = 2_147_483_647  # stands for the row's id in a URL reversed once per table
+_IDS = (2_147_483_647, 2_147_483_646)  # stand for a row's ids in a URL reversed once per table
+
+
+def _url_pattern(name: str, ids: int = 1) -> str:
+    """The URL `name` with "{}" where each id goes: "/staff/patients/{}/"."""
+    path = reverse(name, args=_IDS[:ids])
+    for placeholder in _IDS[:ids]:
+        path = path.replace(str(placeholder), "{}", 1)
+    return path
 
 
 @register.filter
@@ -36,8 +46,7 @@ def status_badge(status: str) -> str:
 def appointment_rows(appointments, day) -> str:
     """The dashboard's table body, from `selectors.appointment_rows_for_day`: one row per appointment."""
     appointment_url, chart_url, register_url = (
-        reverse(name, args=[_ID]).replace(str(_ID), "{}")
-        for name in ("staff:appointment", "staff:patient-chart", "staff:register")
+        _url_pattern(name) for name in ("staff:appointment", "staff:patient-chart", "staff:register")
     )
     rows = []
     for a in appointments:
@@ -56,5 +65,40 @@ def appointment_rows(appointments, day) -> str:
             f'<td class="nowrap">{age(a["patient__date_of_birth"], day)}</td>'
             f"<td>{escape(a['provider'])}</td><td>{escape(a['visit_type'])}</td>"
             f"<td>{_BADGES[PortalStatus(a['portal_status'])]}</td><td>{register}</td></tr>"
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - every text value above is escaped, the rest are ids
+
+
+_NO_CONTACTS = '<li class="muted">None on the chart</li>'
+
+
+@register.simple_tag(takes_context=True)
+def patient_rows(context, patients, path) -> str:
+    """Patient search results: one row per patient, its family contacts with a Generate PIN form each."""
+    chart_url, pin_url = _url_pattern("staff:patient-chart"), _url_pattern("staff:pin-generate", ids=2)
+    csrf = escape(get_token(context["request"]))
+    rows = []
+    for p in patients:
+        first, last = escape(p.first_name), escape(p.last_name)
+        contacts = []
+        for link in p.contact_links.all():
+            name = escape(link.contact.full_name)
+            form = (
+                ""
+                if p.portal_status == PortalStatus.REGISTERED
+                else f'<form method="post" action="{pin_url.format(p.pk, link.contact_id)}" class="inline">'
+                f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
+                f'<input type="hidden" name="path" value="{escape(path)}">'
+                f'<input type="hidden" name="form_token" value="{new_form_token()}">'
+                f'<button type="submit" class="small" aria-label="Generate PIN for {name}, '
+                f'parent of {first} {last}">Generate PIN</button></form>'
+            )
+            relationship = escape(str(link.get_relationship_display()))
+            contacts.append(f'<li>{name} <span class="muted">{relationship}</span>{form}</li>')
+        rows.append(
+            f'<tr><td><a href="{chart_url.format(p.pk)}">{last}, {first}</a></td>'
+            f'<td>{p.date_of_birth:%m/%d/%Y} <span class="muted">({age(p.date_of_birth)})</span></td>'
+            f"<td>{escape(p.mrn)}</td><td>{_BADGES[PortalStatus(p.portal_status)]}</td>"
+            f'<td><ul class="contact-actions">{"".join(contacts) or _NO_CONTACTS}</ul></td></tr>'
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every text value above is escaped, the rest are ids

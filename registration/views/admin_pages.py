@@ -16,8 +16,7 @@ from .common import client_address
 
 @practice_admin_required
 def duplicate_accounts(request):
-    pairs, checked_at = snapshots.duplicate_pairs()
-    return render(request, "staff/duplicates.html", {"pairs": pairs, "checked_at": checked_at})
+    return render(request, "staff/duplicates.html", {"duplicates": snapshots.duplicate_pairs()})
 
 
 @require_POST

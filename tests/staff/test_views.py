@@ -198,7 +198,7 @@ def test_admin_disables_a_duplicate_from_the_suspected_pairs(admin_client, staff
         request=first, patient=link.patient, contact=link.contact, by=staff
     )
     page = admin_client.get(reverse("staff:duplicates"))
-    assert len(page.context["pairs"]) == 1
+    assert len(page.context["duplicates"].pairs) == 1
     response = admin_client.post(
         reverse("staff:disable-duplicate"),
         {"first": first.account.pk, "second": second.account.pk, "keep": first.account.pk},
@@ -206,7 +206,7 @@ def test_admin_disables_a_duplicate_from_the_suspected_pairs(admin_client, staff
     assert response.status_code == 302
     second.account.refresh_from_db()
     assert second.account.is_disabled and second.account.merged_into == first.account
-    assert admin_client.get(reverse("staff:duplicates")).context["pairs"] == []
+    assert admin_client.get(reverse("staff:duplicates")).context["duplicates"].pairs == []
 
 
 @pytest.mark.django_db
