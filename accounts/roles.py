@@ -72,6 +72,8 @@ NAV_SECTIONS = {
     "duplicates": "duplicates",
     "disable-duplicate": "duplicates",
     "audit": "audit",
+    "import": "import",
+    "import-confirm": "import",
 }
 
 

@@ -19,6 +19,9 @@ class Patient(models.Model):
     last_name = models.CharField(max_length=100)
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    # The FHIR Patient resource id, when one was imported: a bulk export's RelatedPerson and
+    # Appointment files refer to patients by it.
+    source_id = models.CharField("identifier in the EHR", max_length=100, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # " FIRST LAST", hyphens as spaces: staff name search matches each typed word at the start of a
     # word here (" JO" finds Jordan and Johnson), through one trigram index that serves every word of
@@ -56,10 +59,19 @@ class FamilyContact(models.Model):
     email = models.EmailField(blank=True)
     cell_phone = PhoneNumberField(blank=True)  # stored in E.164
     preferred_language = models.CharField(max_length=5, choices=Language.choices, default=Language.ENGLISH)
+    # The EHR's own identifier for this person (a FHIR RelatedPerson identifier, or the CSV's
+    # contact_id), when it gives one: imports match on it, so one parent stays one contact across
+    # siblings and renames.
+    source_id = models.CharField("identifier in the EHR", max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["email"]), models.Index(fields=["cell_phone"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_id"], condition=~models.Q(source_id=""), name="contact_source_id_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.full_name
@@ -106,9 +118,16 @@ class Appointment(models.Model):
     provider = models.CharField(max_length=100)
     visit_type = models.CharField(max_length=100)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    # The EHR's identifier for this visit: imports match on it (blank for visits entered here).
+    source_id = models.CharField("identifier in the EHR", max_length=100, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["patient", "starts_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_id"], condition=~models.Q(source_id=""), name="appointment_source_id_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient} at {self.starts_at:%Y-%m-%d %H:%M} with {self.provider}"

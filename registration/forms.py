@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
@@ -232,3 +233,28 @@ class AuditFilterForm(forms.Form):
     date_to = forms.DateField(
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=SENSIBLE_DAYS
     )
+
+
+class ImportUploadForm(forms.Form):
+    """An export from the EHR: patients with their family contacts, or appointments (docs/import.md)."""
+
+    file = forms.FileField(
+        label="Export file",
+        help_text="A CSV export, a FHIR R4 Bundle (.json) or FHIR bulk data (.ndjson).",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.json,.ndjson"}),
+    )
+
+    @property
+    def max_megabytes(self) -> int:
+        return settings.IMPORT_MAX_UPLOAD_BYTES // 1_000_000
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"The file is larger than {settings.IMPORT_MAX_UPLOAD_BYTES // 1_000_000} MB: "
+                "split it, or import it with `manage.py import_ehr`."
+            )
+        if not upload.name.lower().endswith((".csv", ".json", ".ndjson")):
+            raise forms.ValidationError("Choose a .csv, .json or .ndjson file.")
+        return upload

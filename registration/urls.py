@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import admin_pages, dashboard, patients, pins, reconcile, staff_auth, welcome
+from .views import admin_pages, dashboard, ehr_import, patients, pins, reconcile, staff_auth, welcome
 
 app_name = "staff"
 
@@ -23,4 +23,6 @@ urlpatterns = [
     path("duplicates/", admin_pages.duplicate_accounts, name="duplicates"),
     path("duplicates/disable/", admin_pages.disable_duplicate, name="disable-duplicate"),
     path("audit/", admin_pages.audit_trail, name="audit"),
+    path("import/", ehr_import.ehr_import, name="import"),
+    path("import/confirm/", ehr_import.ehr_import_confirm, name="import-confirm"),
 ]

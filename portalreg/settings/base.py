@@ -227,6 +227,10 @@ PARENT_EMAIL_MAX_ATTEMPTS = env.int("PARENT_EMAIL_MAX_ATTEMPTS", default=WELCOME
 PARENT_EMAIL_RETRY_BASE_SECONDS = env.int(
     "PARENT_EMAIL_RETRY_BASE_SECONDS", default=WELCOME_RETRY_BASE_SECONDS
 )
+# EHR import (issue 7): where an uploaded file waits between its preview and its import, and how large
+# it may be (a larger one goes through `manage.py import_ehr`).
+IMPORT_UPLOAD_DIR = env.path("IMPORT_UPLOAD_DIR", default=BASE_DIR / "var" / "imports")
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=100_000_000)
 # How old the registration funnel on staff pages may be before the task worker counts it again.
 STATISTICS_MAX_AGE = env.int("STATISTICS_MAX_AGE", default=60)
 

@@ -107,3 +107,34 @@ def test_audit_trail_filtered_by_mrn(page: Page, live_server, sign_in, practice_
     )
     expect(page.get_by_text("No events match.")).to_be_visible()
     snap(page, "unknown-mrn")
+
+
+def test_admin_imports_a_csv_after_reading_its_preview(
+    page: Page, live_server, sign_in, practice_admin, snap, tmp_path
+):
+    export = tmp_path / "patients.csv"
+    export.write_text(
+        "mrn,patient_first_name,patient_last_name,date_of_birth,sex,contact_id,contact_first_name,"
+        "contact_last_name,relationship,email,cell_phone,preferred_language\n"
+        "EHR101,Nora,Quill,2019-04-17,F,,Ada,Quill,mother,ada.quill@example.org,(202) 555-0143,en\n"
+        "EHR102,Otto,Quill,17th of April,M,,Ada,Quill,mother,ada.quill@example.org,,en\n"
+    )
+    sign_in(page, practice_admin)
+    nav(page).get_by_role("link", name="Import").click()
+    expect_current_page(page, "Import")
+    snap(page, "import")
+    page.get_by_label("Export file").set_input_files(str(export))
+    page.get_by_role("button", name="Preview the import").click()
+
+    expect(page.get_by_role("heading", name="Import preview")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Nothing has been saved yet")
+    expect(page.locator(".problems")).to_contain_text("Line 3")
+    snap(page, "import-preview")
+    page.get_by_role("button", name="Import these records").click()
+
+    expect(page.get_by_role("heading", name="Import done")).to_be_visible()
+    snap(page, "import-done")
+    page.get_by_role("link", name="Find a patient").click()
+    page.get_by_label("Search", exact=True).fill("quill")
+    page.get_by_role("button", name="Search").click()
+    expect(row(page, "Quill, Nora")).to_be_visible()

@@ -143,6 +143,11 @@ def duplicates(page, url, world):
     expect(page.locator("form.pair")).to_have_count(1)
 
 
+def ehr_import(page, url, world):
+    nav(page).get_by_role("link", name="Import").click()
+    expect(page.get_by_role("button", name="Preview the import")).to_be_visible()
+
+
 def audit(page, url, world):
     nav(page).get_by_role("link", name="Audit trail").click()
     expect(page.locator("table.list tbody tr").first).to_be_visible()
@@ -163,7 +168,7 @@ FRONT_DESK_PAGES = [
     register_all_done,
     reconcile,
 ]
-ADMIN_PAGES = [duplicates, audit]
+ADMIN_PAGES = [duplicates, audit, ehr_import]
 KNOWN_OVERFLOW = {}  # page builder -> reason, for a known bug marked xfail
 
 

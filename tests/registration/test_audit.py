@@ -1,6 +1,7 @@
 """The audit trail: append-only, and never a place where a PIN or a password is written down."""
 
 import datetime as dt
+import io
 import json
 from contextlib import suppress
 
@@ -8,6 +9,7 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
+from patients.importing import import_file
 from registration import services
 from registration.models import AppendOnlyError, AuditEvent, ParentAccountEmail, Path, WelcomeMessage
 from registration.pins import pin_parse
@@ -229,6 +231,13 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     account_emails.parent_email_claim(email_id=unsent.pk)
     assert account_emails.parent_email_attempt_failed(email_id=unsent.pk, error="ESP is unavailable") is None
     portal_account_verify_email(account=access.account)
+    # The EHR sends a new email address for a contact.
+    moved = PatientContactFactory(contact__email="old.address@example.org")
+    header = "mrn,patient_first_name,patient_last_name,date_of_birth,contact_first_name,contact_last_name"
+    row = [moved.patient.mrn, moved.patient.first_name, moved.patient.last_name]
+    row += [moved.patient.date_of_birth.isoformat(), moved.contact.first_name, moved.contact.last_name]
+    export = f"{header},relationship,email\n{','.join(row)},{moved.relationship},new.address@example.org\n"
+    import_file(io.BytesIO(export.encode()), name="patients.csv", dry_run=False, by=admin)
 
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert actions == set(AuditEvent.Action.values), "every kind of event is covered"

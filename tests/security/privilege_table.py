@@ -101,6 +101,11 @@ TABLE: dict[str, Rule] = {
         get=everyone(METHOD_NOT_ALLOWED), post=practice_admin_only(redirect("/staff/duplicates/"))
     ),
     "staff:audit": Rule(get=practice_admin_only(OK)),
+    # Posting without a file: the admin gets the form back with its error, everyone else is refused.
+    "staff:import": Rule(get=practice_admin_only(OK), post=practice_admin_only(OK)),
+    "staff:import-confirm": Rule(
+        get=everyone(METHOD_NOT_ALLOWED), post=practice_admin_only(redirect("/staff/import/"))
+    ),
     # ---------------------------------------------------------------- parent portal
     "portal:start": Rule(
         get={ANONYMOUS: OK} | dict.fromkeys(PARENTS, redirect("/portal/home/")) | dict.fromkeys(STAFF, OK)

@@ -219,6 +219,8 @@ def world(db, settings):
             },
         ),
         "staff:audit": Probe(reverse("staff:audit")),
+        "staff:import": Probe(reverse("staff:import"), data={}),
+        "staff:import-confirm": Probe(reverse("staff:import-confirm"), data={}),
         "portal:start": Probe(reverse("portal:start")),
         "portal:pin-start": Probe(
             reverse("portal:pin-start"),

@@ -1,0 +1,63 @@
+"""What an import did, and the one error that stops it before it starts."""
+
+import re
+from dataclasses import dataclass, field
+
+KINDS = ("patients", "contacts", "links", "appointments")
+OUTCOMES = ("created", "updated", "unchanged", "rejected")
+
+
+class ImportFileError(Exception):
+    """The file is not one this import reads (wrong kind, not text, missing columns). Nothing was read."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rejected row or resource: where it is in the file ("line 14", "entry 3") and why."""
+
+    position: str
+    reason: str
+
+    def sort_key(self) -> tuple[int, str]:
+        number = re.search(r"\d+", self.position)
+        return (int(number.group()) if number else 0, self.position)
+
+
+def empty_counts() -> dict[str, dict[str, int]]:
+    return {kind: dict.fromkeys(OUTCOMES, 0) for kind in KINDS}
+
+
+@dataclass
+class ImportReport:
+    """Counts per record kind and outcome, and every problem with its position."""
+
+    kind: str
+    dry_run: bool
+    counts: dict[str, dict[str, int]] = field(default_factory=empty_counts)
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rejected(self) -> int:
+        return sum(outcome["rejected"] for outcome in self.counts.values())
+
+    def summary(self) -> str:
+        """Return the report as plain text: a line per kind, then the problems in file order."""
+        verb = "Dry run of" if self.dry_run else "Imported"
+        lines = [
+            f"{verb} {self.kind} in {self.seconds:.1f} s" + (" (nothing was saved)" if self.dry_run else "")
+        ]
+        width = max(len(kind) for kind in KINDS)
+        for kind in KINDS:
+            c = self.counts[kind]
+            if any(c.values()):
+                lines.append(
+                    f"  {kind:<{width}}  {c['created']:>7} created  {c['updated']:>7} updated  "
+                    f"{c['unchanged']:>7} unchanged  {c['rejected']:>7} rejected"
+                )
+        if len(lines) == 1:
+            lines.append("  no records found")
+        if self.problems:
+            lines.append(f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}:")
+            lines.extend(f"  {p.position}: {p.reason}" for p in self.problems)
+        return "\n".join(lines)

@@ -1,0 +1,311 @@
+"""Write a batch of records: upserts in chunks, a constant number of queries per few thousand rows.
+
+Patients are matched by MRN, contacts by their EHR identifier or by patient + name + relationship,
+appointments by their EHR identifier. Only the EHR's own fields are written: nothing of the
+registration app (PINs, accounts, accesses, statuses) is touched.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+
+from patients.models import Appointment, FamilyContact, Patient, PatientContact
+from registration.models import AuditEvent
+
+from . import records as r
+
+CHUNK = 2000
+
+
+def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    def __init__(
+        self, batch: r.Batch, *, now: datetime, by, file_name: str, progress: Callable[[int, int], None]
+    ):
+        self.batch, self.now, self.by, self.file_name = batch, now, by, file_name
+        self.progress = progress
+        self.done = 0
+        self.total = len(batch.patients) + len(batch.contacts) + len(batch.appointments)
+        self.patient_ids: dict[str, int] = {}  # MRN -> id
+        self.patient_ids_by_source: dict[str, int] = {}
+
+    def count(self, kind: str, outcome: str, n: int = 1) -> None:
+        self.batch.counts[kind][outcome] += n
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        self.progress(self.done, self.total)
+
+    def write(self) -> None:
+        self.patients()
+        self.resolve_patients(self.batch.contacts + self.batch.appointments)
+        self.contacts()
+        self.appointments()
+
+    # ------------------------------------------------------------------ patients
+
+    def patients(self) -> None:
+        fields = ["first_name", "last_name", "date_of_birth", "sex"]
+        for chunk in chunks(self.batch.patients):
+            existing = {
+                p.mrn: p
+                for p in Patient.objects.filter(mrn__in=[rec.mrn for rec in chunk]).only(
+                    "id", "mrn", "source_id", *fields
+                )
+            }
+            new, changed = [], []
+            for rec in chunk:
+                patient = existing.get(rec.mrn)
+                if patient is None:
+                    new.append(
+                        Patient(
+                            mrn=rec.mrn,
+                            first_name=rec.first_name,
+                            last_name=rec.last_name,
+                            date_of_birth=rec.date_of_birth,
+                            sex=rec.sex,
+                            source_id=rec.source_id,
+                        )
+                    )
+                    continue
+                wanted = {
+                    "first_name": rec.first_name,
+                    "last_name": rec.last_name,
+                    "date_of_birth": rec.date_of_birth,
+                    "sex": rec.sex,
+                }
+                if rec.source_id:
+                    wanted["source_id"] = rec.source_id
+                if any(getattr(patient, f) != v for f, v in wanted.items()):
+                    for f, v in wanted.items():
+                        setattr(patient, f, v)
+                    changed.append(patient)
+                else:
+                    self.count("patients", "unchanged")
+                self.patient_ids[rec.mrn] = patient.pk
+            Patient.objects.bulk_create(new, batch_size=CHUNK)
+            Patient.objects.bulk_update(changed, [*fields, "source_id"], batch_size=500)
+            self.patient_ids.update((p.mrn, p.pk) for p in new)
+            self.count("patients", "created", len(new))
+            self.count("patients", "updated", len(changed))
+            self.advance(len(chunk))
+
+    def resolve_patients(self, records: Iterable) -> None:
+        """Find the ids of patients the file names but did not give (imported earlier)."""
+        mrns = sorted({rec.mrn for rec in records if rec.mrn and rec.mrn not in self.patient_ids})
+        for chunk in chunks(mrns):
+            self.patient_ids.update(Patient.objects.filter(mrn__in=chunk).values_list("mrn", "id"))
+        sources = sorted({rec.patient_source_id for rec in records if rec.patient_source_id})
+        for chunk in chunks(sources):
+            found: dict[str, list[int]] = {}
+            for source_id, pk in Patient.objects.filter(source_id__in=chunk).values_list("source_id", "id"):
+                found.setdefault(source_id, []).append(pk)
+            self.patient_ids_by_source.update((s, ids[0]) for s, ids in found.items() if len(ids) == 1)
+
+    def patient_id(self, rec, kind: str) -> int | None:
+        pk = (
+            self.patient_ids.get(rec.mrn)
+            if rec.mrn
+            else self.patient_ids_by_source.get(rec.patient_source_id)
+        )
+        if pk is None:
+            named = f"MRN {rec.mrn}" if rec.mrn else f"Patient/{rec.patient_source_id}"
+            self.batch.reject(kind, rec.position, f"no patient with {named} in this file or already imported")
+        return pk
+
+    # ------------------------------------------------------------------ contacts and links
+
+    def contacts(self) -> None:
+        todo = [
+            (rec, pk) for rec in self.batch.contacts if (pk := self.patient_id(rec, "contacts")) is not None
+        ]
+        if not todo:
+            return
+        by_source: dict[str, int] = {}
+        sources = sorted({rec.source_id for rec, _ in todo if rec.source_id})
+        for chunk in chunks(sources):
+            by_source.update(FamilyContact.objects.filter(source_id__in=chunk).values_list("source_id", "id"))
+        links: dict[tuple, int] = {}  # (patient, FIRST, LAST, relationship) -> contact id
+        link_rows: dict[
+            tuple[int, int], tuple[int, str]
+        ] = {}  # (patient, contact) -> (link id, relationship)
+        for chunk in chunks(sorted({pk for _, pk in todo})):
+            for link_id, pid, cid, rel, first, last in PatientContact.objects.filter(
+                patient_id__in=chunk
+            ).values_list(
+                "id", "patient_id", "contact_id", "relationship", "contact__first_name", "contact__last_name"
+            ):
+                links.setdefault((pid, first.upper(), last.upper(), rel), cid)
+                link_rows[(pid, cid)] = (link_id, rel)
+
+        # Which contact each record is: one stored already, or a new one shared by the records with
+        # the same key (a parent of siblings appears once per child).
+        resolved: dict[tuple, int] = {}
+        matched: list[int | None] = []
+        for rec, pid in todo:
+            cid = by_source.get(rec.source_id) if rec.source_id else None
+            if cid is None:
+                cid = links.get((pid, rec.first_name.upper(), rec.last_name.upper(), rec.relationship))
+            matched.append(cid)
+            if cid is not None:
+                resolved.setdefault(share_key(rec), cid)
+        targets: list[int | tuple] = []  # a contact id, or the key of a new contact
+        for (rec, _), cid in zip(todo, matched, strict=True):
+            key = share_key(rec)
+            targets.append(cid if cid is not None else resolved.get(key, key))
+
+        # Existing contacts: apply every record (later rows win) and save what changed.
+        existing_ids = sorted({t for t in targets if isinstance(t, int)})
+        stored: dict[int, FamilyContact] = {}
+        for chunk in chunks(existing_ids):
+            stored.update(
+                (c.pk, c)
+                for c in FamilyContact.objects.filter(pk__in=chunk).only(
+                    "id", "first_name", "last_name", "email", "cell_phone", "preferred_language", "source_id"
+                )
+            )
+        before = {pk: contact_values(c) for pk, c in stored.items()}
+        new: dict[tuple, FamilyContact] = {}
+        first_patient: dict[int | tuple, int] = {}
+        for (rec, pid), target in zip(todo, targets, strict=True):
+            contact = stored[target] if isinstance(target, int) else new.setdefault(target, FamilyContact())
+            apply(contact, rec)
+            first_patient.setdefault(target, pid)
+        changed, audits = [], []
+        for pk, contact in stored.items():
+            after = contact_values(contact)
+            if after == before[pk]:
+                self.count("contacts", "unchanged")
+                continue
+            changed.append(contact)
+            moved = {
+                f: [before[pk][f], after[f]] for f in ("email", "cell_phone") if before[pk][f] != after[f]
+            }
+            if moved:
+                audits.append(
+                    AuditEvent(
+                        action=AuditEvent.Action.CONTACT_UPDATED_BY_IMPORT,
+                        at=self.now,
+                        actor=self.by,
+                        patient_id=first_patient[pk],
+                        contact_id=pk,
+                        details={"changed": moved, "file": self.file_name[:200]},
+                    )
+                )
+        FamilyContact.objects.bulk_create(list(new.values()), batch_size=CHUNK)
+        FamilyContact.objects.bulk_update(
+            changed,
+            ["first_name", "last_name", "email", "cell_phone", "preferred_language", "source_id"],
+            batch_size=500,
+        )
+        AuditEvent.objects.bulk_create(audits, batch_size=CHUNK)
+        self.count("contacts", "created", len(new))
+        self.count("contacts", "updated", len(changed))
+
+        # Links: one per patient and contact; the relationship follows the EHR.
+        new_links, changed_links, seen = [], [], set()
+        for (rec, pid), target in zip(todo, targets, strict=True):
+            cid = target if isinstance(target, int) else new[target].pk
+            if (pid, cid) in seen:
+                continue
+            seen.add((pid, cid))
+            if (pid, cid) not in link_rows:
+                new_links.append(
+                    PatientContact(patient_id=pid, contact_id=cid, relationship=rec.relationship)
+                )
+            elif link_rows[(pid, cid)][1] != rec.relationship:
+                changed_links.append(
+                    PatientContact(id=link_rows[(pid, cid)][0], relationship=rec.relationship)
+                )
+            else:
+                self.count("links", "unchanged")
+        PatientContact.objects.bulk_create(new_links, batch_size=CHUNK)
+        PatientContact.objects.bulk_update(changed_links, ["relationship"], batch_size=500)
+        self.count("links", "created", len(new_links))
+        self.count("links", "updated", len(changed_links))
+        self.advance(len(self.batch.contacts))
+
+    # ------------------------------------------------------------------ appointments
+
+    def appointments(self) -> None:
+        fields = ["patient_id", "starts_at", "provider", "visit_type", "status"]
+        records: dict[str, tuple] = {}
+        for rec in self.batch.appointments:
+            pid = self.patient_id(rec, "appointments")
+            if pid is None:
+                continue
+            if rec.source_id in records:
+                self.batch.reject(
+                    "appointments",
+                    rec.position,
+                    f"appointment {rec.source_id} is also on {records[rec.source_id][0].position}",
+                )
+                continue
+            records[rec.source_id] = (rec, pid)
+        for chunk in chunks(list(records.values())):
+            existing = {
+                a.source_id: a
+                for a in Appointment.objects.filter(source_id__in=[rec.source_id for rec, _ in chunk]).only(
+                    "id", "source_id", *fields
+                )
+            }
+            new, changed = [], []
+            for rec, pid in chunk:
+                wanted = {
+                    "patient_id": pid,
+                    "starts_at": rec.starts_at,
+                    "provider": rec.provider,
+                    "visit_type": rec.visit_type,
+                    "status": rec.status,
+                }
+                appointment = existing.get(rec.source_id)
+                if appointment is None:
+                    new.append(Appointment(source_id=rec.source_id, **wanted))
+                elif any(getattr(appointment, f) != v for f, v in wanted.items()):
+                    for f, v in wanted.items():
+                        setattr(appointment, f, v)
+                    changed.append(appointment)
+                else:
+                    self.count("appointments", "unchanged")
+            Appointment.objects.bulk_create(new, batch_size=CHUNK)
+            Appointment.objects.bulk_update(changed, fields, batch_size=500)
+            self.count("appointments", "created", len(new))
+            self.count("appointments", "updated", len(changed))
+            self.advance(len(chunk))
+
+
+def share_key(rec: r.ContactRecord) -> tuple:
+    """Return what makes two rows one person: the EHR's id, else name with an email or phone."""
+    if rec.source_id:
+        return ("id", rec.source_id)
+    if rec.email or rec.cell_phone:
+        return ("person", rec.first_name.upper(), rec.last_name.upper(), rec.email.lower(), rec.cell_phone)
+    return ("row", rec.position)
+
+
+def apply(contact: FamilyContact, rec: r.ContactRecord) -> None:
+    """Set what the record gives; a blank email, phone or language leaves the stored one."""
+    contact.first_name, contact.last_name = rec.first_name, rec.last_name
+    if rec.email:
+        contact.email = rec.email
+    if rec.cell_phone:
+        contact.cell_phone = rec.cell_phone
+    if rec.preferred_language:
+        contact.preferred_language = rec.preferred_language
+    if rec.source_id:
+        contact.source_id = rec.source_id
+
+
+def contact_values(contact: FamilyContact) -> dict[str, str]:
+    phone = contact.cell_phone
+    return {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "email": contact.email,
+        "cell_phone": phone.as_e164 if hasattr(phone, "as_e164") else str(phone or ""),
+        "preferred_language": contact.preferred_language,
+        "source_id": contact.source_id,
+    }
