@@ -46,7 +46,10 @@ class PatientSearchForm(forms.Form):
         label="Search",
         required=False,
         max_length=200,
-        help_text="Name (any order, partial), MRN, date of birth, or a parent's email or cell phone",
+        help_text=(
+            "The start of each name, in any order (“smi jo” finds Jordan Smith), an MRN, a date of birth, "
+            "or a parent's email or cell phone"
+        ),
     )
     status = forms.ChoiceField(
         label="Portal status", required=False, choices=[("", "Any"), *PortalStatus.choices]

@@ -84,6 +84,7 @@ class Pin(models.Model):
         LOCKED = "locked", _("Too many wrong tries")
         ACCOUNT_DISABLED = "account_disabled", _("The parent's account was disabled")
         AUTHENTICATED = "authenticated", _("The practice authenticated a self-registration instead")
+        NOT_DELIVERED = "not_delivered", _("Its welcome message could not be sent")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pins")
     contact = models.ForeignKey(FamilyContact, on_delete=models.PROTECT, related_name="pins")

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import requests
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.tasks import default_task_backend, task
 from django.utils import timezone
 from twilio.base.exceptions import TwilioRestException
@@ -30,13 +32,39 @@ def send_welcome_message(message_id: int) -> str:
         provider_id = welcome_deliver(claimed.message, claimed.code)
     except Exception as error:  # any provider or network failure: record it, try again later
         reason = _describe(error, claimed.code)
-        retry_at = welcome_delivery.welcome_message_attempt_failed(message_id=message_id, error=reason)
+        retry_at = welcome_delivery.welcome_message_attempt_failed(
+            message_id=message_id,
+            error=reason,
+            refused=provider_refused(error),
+            permanent=refused_for_good(error),
+        )
         log.warning("welcome message %s attempt %s failed: %s", message_id, claimed.message.attempts, reason)
         if retry_at is not None:
             welcome_message_enqueue(message_id, run_after=retry_at)
         return "failed"
     welcome_delivery.welcome_message_sent(message_id=message_id, provider_message_id=provider_id)
     return "sent"
+
+
+# Twilio's codes for a number that can never take this text: not a valid number, opted out (STOP),
+# not a mobile, a landline. https://www.twilio.com/docs/api/errors
+TWILIO_PERMANENT_CODES = frozenset({21211, 21610, 21612, 21614})
+
+
+def provider_refused(error: Exception) -> bool:
+    """The provider answered and did not take the message (not a timeout or a lost connection, after
+    which it may have sent it all the same)."""
+    if isinstance(error, TwilioRestException | AnymailRecipientsRefused):
+        return True
+    # Anymail raises its API error from the HTTP library's own when there was no answer.
+    return isinstance(error, AnymailAPIError) and not isinstance(error.__cause__, requests.RequestException)
+
+
+def refused_for_good(error: Exception) -> bool:
+    """The provider rejected the address itself: trying again later would fail the same way."""
+    if isinstance(error, AnymailRecipientsRefused):
+        return True
+    return isinstance(error, TwilioRestException) and error.code in TWILIO_PERMANENT_CODES
 
 
 def welcome_message_enqueue(message_id: int, *, run_after: datetime | None = None) -> None:

@@ -249,6 +249,8 @@ def pin_redeem(
             refusal = _pin_count_failure(pin, now=now, client_address=client_address)
         elif pin.redeemed_at is not None:
             raise PinAlreadyUsed()
+        elif pin.revoked_at is not None and pin.end_reason == Pin.EndReason.NOT_DELIVERED:
+            raise PinNotAccepted()  # its message never left: ask the practice for a new PIN
         elif pin.revoked_at is not None:
             raise PinReplaced()
         elif not usable:

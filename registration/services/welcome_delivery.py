@@ -16,6 +16,7 @@ from registration import pins as codes
 from registration.models import AuditEvent, Path, Pin, WelcomeMessage
 
 from .audit import audit_record
+from .pin_rules import pins_revoke
 
 # What a provider's delivery report means for a sent message.
 PROVIDER_OUTCOMES = {
@@ -93,9 +94,20 @@ def welcome_message_sent(
 
 
 def welcome_message_attempt_failed(
-    *, message_id: int, error: str, now: datetime | None = None
+    *,
+    message_id: int,
+    error: str,
+    refused: bool = False,
+    permanent: bool = False,
+    now: datetime | None = None,
 ) -> datetime | None:
-    """The provider refused or could not be reached. Return when to try again, or None: given up."""
+    """The provider refused or could not be reached. Return when to try again, or None: given up.
+
+    `refused`: the provider answered, and did not take the message. Given up on after such an answer,
+    the message's PIN reached nobody and is ended, so the patient no longer shows as Pending and staff
+    resend. After a timeout the provider may have sent it after all: that PIN stays usable.
+    `permanent`: the provider rejected the address itself; it is not tried again.
+    """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         message = (
@@ -103,7 +115,9 @@ def welcome_message_attempt_failed(
         )
         if message.status != WelcomeMessage.Status.SENDING:
             return None
-        give_up = message.attempts >= settings.WELCOME_MAX_ATTEMPTS
+        give_up = permanent or message.attempts >= settings.WELCOME_MAX_ATTEMPTS
+        if give_up and (refused or permanent):
+            pins_revoke(Pin.objects.filter(pk=message.pin_id), reason=Pin.EndReason.NOT_DELIVERED, now=now)
         message.last_error = error[:500]
         message.next_attempt_at = None if give_up else now + retry_delay(message.attempts)
         _change(
@@ -112,7 +126,12 @@ def welcome_message_attempt_failed(
             now=now,
             action=AuditEvent.Action.WELCOME_SEND_FAILED,
             fields=["last_error", "next_attempt_at"],
-            details={"attempt": message.attempts, "error": message.last_error, "will_retry": not give_up},
+            details={
+                "attempt": message.attempts,
+                "error": message.last_error,
+                "will_retry": not give_up,
+                **({"permanent": True} if permanent else {}),
+            },
         )
     return message.next_attempt_at
 

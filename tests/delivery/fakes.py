@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from anymail.backends.test import EmailBackend as AnymailTestBackend
 from anymail.exceptions import AnymailAPIError
+from anymail.message import AnymailRecipientStatus
 from django.core import mail
 
 from loadtest import fake_provider as loadtest_fake_provider
@@ -51,6 +52,7 @@ class EmailProviderState:
     error: str = "ESP is unavailable"
     attempted: list = field(default_factory=list)  # every EmailMessage handed over, accepted or not
     seconds: float = 0.0  # how long each send takes, as a provider across the internet does
+    refuse_recipients: bool = False  # reject every recipient, as for a suppressed or invalid address
 
 
 class FlakyEmailBackend(AnymailTestBackend):
@@ -69,6 +71,9 @@ class FlakyEmailBackend(AnymailTestBackend):
         if state.failures_left > 0:
             state.failures_left -= 1
             raise AnymailAPIError(_echo(state.error, message.body), backend=self, email_message=message)
+        if state.refuse_recipients:
+            rejected = AnymailRecipientStatus(message_id=None, status="rejected")
+            message.anymail_test_response = {"recipient_status": dict.fromkeys(message.to, rejected)}
         return super().post_to_esp(payload, message)
 
     def get_esp_message_id(self, message):
@@ -93,6 +98,7 @@ class _Failure:
     status: int
     message: str
     stall_seconds: float = 0.0
+    code: int = 20500  # Twilio's error code, e.g. 21211 for an invalid 'To' number
 
 
 class FakeTwilio:
@@ -143,10 +149,12 @@ class FakeTwilio:
         self.server.server_close()
         self._thread.join(timeout=5)
 
-    def fail_next(self, count: int, *, status: int = 503, message: str = "Service unavailable") -> None:
-        """Answer the next `count` requests with `status` and `message` (see `_echo`)."""
+    def fail_next(
+        self, count: int, *, status: int = 503, message: str = "Service unavailable", code: int = 20500
+    ) -> None:
+        """Answer the next `count` requests with `status`, Twilio error `code` and `message` (see `_echo`)."""
         with self._lock:
-            self._failures += [_Failure(status, message) for _ in range(count)]
+            self._failures += [_Failure(status, message, code=code) for _ in range(count)]
 
     def stall_next(self, seconds: float) -> None:
         """Answer the next request (successfully) only after `seconds`."""
@@ -239,9 +247,9 @@ class FakeTwilio:
         elif failure is not None and failure.status != 201:
             status = failure.status
             body = {
-                "code": 20500,
+                "code": failure.code,
                 "message": _echo(failure.message, form.get("Body", "")),
-                "more_info": "https://www.twilio.com/docs/errors/20500",
+                "more_info": f"https://www.twilio.com/docs/errors/{failure.code}",
                 "status": status,
             }
         else:

@@ -12,13 +12,14 @@ from django.tasks import default_task_backend
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from twilio.base.exceptions import TwilioRestException
 
-from registration import services
+from registration import selectors, services
 from registration.delivery import welcome_deliver
-from registration.models import AuditEvent, Path, Pin, WelcomeMessage
+from registration.models import AuditEvent, Path, Pin, PortalStatus, WelcomeMessage
 from registration.services import welcome_delivery
 from registration.services.errors import PinNotAccepted, PinReplaced
-from registration.tasks import send_welcome_message
+from registration.tasks import refused_for_good, send_welcome_message
 from tests.factories import AppointmentFactory, NewAccountFactory, PatientContactFactory
 
 from . import fakes
@@ -163,12 +164,24 @@ def test_provider_down_for_good_fails_after_the_last_attempt(invite, provider, c
     assert failures[-1]["status"] == Status.FAILED
     assert cron() == "released 0 stuck; sent 0, failed 0"
     assert len(provider.attempted) == 5
-    # Each attempt replaced the one before's PIN. The last one's stays: had the provider delivered
-    # it after all (an answer lost to a timeout), it is the one the parent has.
-    *replaced, last = codes_in(provider.attempted)
-    for code in replaced:
+    # Each attempt replaced the one before's PIN, and the provider refused the last one too (503): it
+    # reached nobody, so it is ended, and the patient is not shown as Pending.
+    for code in codes_in(provider.attempted):
         _assert_refused(message, code)
-    _assert_redeems(message, last)
+
+
+def test_a_last_attempt_lost_to_a_timeout_keeps_its_pin(invite, fake_twilio, settings, monkeypatch):
+    """Twilio may have taken a text whose answer never came: the parent may hold that PIN."""
+    settings.WELCOME_MAX_ATTEMPTS = 1
+    monkeypatch.setattr("registration.sms.TWILIO_TIMEOUT_SECONDS", 0.3)
+    fake_twilio.stall_next(2)
+    message = invite(SMS)
+
+    message.refresh_from_db()
+    print(f"timeout: {message.status}, PIN revoked: {message.pin.revoked_at is not None}")
+    assert (message.status, message.last_error[:11]) == (Status.FAILED, "ReadTimeout")
+    assert message.pin.revoked_at is None
+    _assert_redeems(message, codes_in([r.form.get("Body", "") for r in fake_twilio.requests])[-1])
 
 
 def test_twilios_answer_reaches_staff_even_when_the_worker_runs_in_a_terminal(
@@ -604,3 +617,54 @@ def _db_worker_batch() -> None:
             signal.signal(sig, handler)
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+
+
+# ---------------------------------------------------------------- refused for good
+
+
+def test_a_message_given_up_on_ends_its_pin_so_the_patient_is_not_shown_pending(
+    invite, provider, cron, no_backoff
+):
+    provider.fail_next(100, error="provider unavailable")
+    message = invite(provider.channel)
+    for _ in range(10):
+        cron()
+
+    message.refresh_from_db()
+    message.pin.refresh_from_db()
+    status = selectors.patient_portal_status(message.pin.patient)
+    pin_end = message.pin.end_reason
+    print(f"{provider.channel}: {message.status} after {message.attempts} attempts; PIN {pin_end}; {status}")
+    assert message.status == Status.FAILED
+    assert message.pin.revoked_at is not None and message.pin.end_reason == Pin.EndReason.NOT_DELIVERED
+    assert status == PortalStatus.NOT_REGISTERED
+
+
+def test_a_number_twilio_calls_invalid_is_not_tried_again(invite, fake_twilio, cron, no_backoff):
+    fake_twilio.fail_next(1, status=400, code=21211, message="The 'To' number +12025550100 is not valid.")
+    message = invite(SMS)
+    for _ in range(3):
+        cron()
+
+    message.refresh_from_db()
+    print(f"Twilio 21211: {message.status} after {message.attempts} attempt(s): {message.last_error}")
+    assert (message.status, message.attempts) == (Status.FAILED, 1)
+    assert len(fake_twilio.requests) == 1
+    assert _events(message, AuditEvent.Action.WELCOME_SEND_FAILED)[0]["permanent"] is True
+
+
+def test_an_address_the_email_provider_refuses_is_not_tried_again(invite, email_provider, cron, no_backoff):
+    email_provider.refuse_recipients = True
+    message = invite(EMAIL)
+    for _ in range(3):
+        cron()
+
+    message.refresh_from_db()
+    print(f"recipient refused: {message.status} after {message.attempts} attempt(s): {message.last_error}")
+    assert (message.status, message.attempts) == (Status.FAILED, 1)
+    assert len(email_provider.attempted) == 1
+
+
+def test_a_passing_outage_is_still_retried():
+    assert not refused_for_good(TwilioRestException(503, "uri", msg="Service unavailable", code=20500))
+    assert refused_for_good(TwilioRestException(400, "uri", msg="Unsubscribed recipient", code=21610))

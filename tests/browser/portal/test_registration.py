@@ -260,6 +260,9 @@ def test_self_registration(page: Page, live_server, front_desk, audit):
     page.goto(verify_link)
     expect(page.get_by_role("heading", level=1)).to_have_text("This link doesn't work")
     audit.look(page, "verify-failed")
+    # A parent whose link has expired can ask for another from here.
+    page.get_by_role("link", name="Ask for a new link").click()
+    expect(page.get_by_role("button", name="Send the link again")).to_be_visible()
     audit.assert_clean()
 
 
