@@ -1,10 +1,38 @@
 """The practice's records as the EHR knows them: children, the adults on their charts, visits."""
 
 from django.db import models
-from django.db.models import Value
-from django.db.models.functions import Concat, Replace, Upper
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
+
+from . import names
+
+
+class FoldedNameField(models.CharField):
+    """A patient's name folded for search or for sorting (`patients/names.py`), never typed in.
+
+    It is computed from `first_name` and `last_name` whenever the row is saved or bulk-created, so it
+    cannot drift from them. `bulk_update` and `QuerySet.update` skip it: callers of those that change a
+    name call `Patient.names_fold()` and include the folded fields.
+    """
+
+    FOLDINGS = {"search": names.search_name, "sort": names.sort_name}
+
+    def __init__(self, *args, folding: str, **kwargs):
+        self.folding = folding
+        kwargs["editable"] = False
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["folding"] = self.folding
+        kwargs.pop("editable", None)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        value = self.FOLDINGS[self.folding](model_instance.first_name, model_instance.last_name)
+        setattr(model_instance, self.attname, value)
+        return value
 
 
 class Patient(models.Model):
@@ -14,7 +42,10 @@ class Patient(models.Model):
         OTHER = "O", _("Other")
         UNKNOWN = "U", _("Unknown")
 
-    mrn = models.CharField("chart number (MRN)", max_length=32, unique=True)
+    # The MRN and the system that assigned it (a URI or OID; blank when the file named none, as a CSV
+    # does): two authorities' "12345" are two patients.
+    mrn = models.CharField("chart number (MRN)", max_length=64)
+    mrn_system = models.CharField("MRN assigned by", max_length=255, blank=True)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     date_of_birth = models.DateField()
@@ -22,25 +53,33 @@ class Patient(models.Model):
     # The FHIR Patient resource id, when one was imported: a bulk export's RelatedPerson and
     # Appointment files refer to patients by it.
     source_id = models.CharField("identifier in the EHR", max_length=100, blank=True, db_index=True)
+    # The EHR's word on the chart: an inactive record (merged, moved away) or a deceased child is kept
+    # for the history but nobody is invited to its portal.
+    active = models.BooleanField(default=True)
+    deceased = models.BooleanField(default=False)
+    deceased_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # " FIRST LAST", hyphens as spaces: staff name search matches each typed word at the start of a
-    # word here (" JO" finds Jordan and Johnson), through one trigram index that serves every word of
-    # the search at once (migration 0002).
-    search_name = models.GeneratedField(
-        expression=Replace(
-            Concat(Value(" "), Upper("first_name"), Value(" "), Upper("last_name")), Value("-"), Value(" ")
-        ),
-        output_field=models.CharField(max_length=202),
-        db_persist=True,
-    )
+    # " FIRST LAST" folded (accents, case, apostrophes): staff name search matches each typed word at
+    # the start of a word here (" JO" finds Jordan and Johnson), through one trigram index that serves
+    # every word of the search at once (migration 0004).
+    search_name = FoldedNameField(max_length=names.SEARCH_NAME_LENGTH, folding="search")
+    # "LAST FIRST" folded: search results are sorted by it. It has no index on purpose: with one,
+    # PostgreSQL may walk it in order and filter thousands of rows instead of using the trigram index.
+    sort_name = FoldedNameField(max_length=names.SORT_NAME_LENGTH, folding="sort")
 
     contacts = models.ManyToManyField("FamilyContact", through="PatientContact", related_name="patients")
 
     class Meta:
         indexes = [models.Index(fields=["last_name", "first_name"]), models.Index(fields=["date_of_birth"])]
+        constraints = [models.UniqueConstraint(fields=["mrn_system", "mrn"], name="patient_mrn_unique")]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.mrn})"
+
+    def names_fold(self) -> None:
+        """Recompute the folded names after a change of name, for `bulk_update`."""
+        self.search_name = names.search_name(self.first_name, self.last_name)
+        self.sort_name = names.sort_name(self.first_name, self.last_name)
 
     @property
     def full_name(self) -> str:
@@ -57,12 +96,15 @@ class FamilyContact(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.EmailField(blank=True)
-    cell_phone = PhoneNumberField(blank=True)  # stored in E.164
+    cell_phone = PhoneNumberField(blank=True)  # stored in E.164; texts go only here
+    # For staff to call; never texted (a landline cannot receive a PIN).
+    home_phone = PhoneNumberField(blank=True)
+    work_phone = PhoneNumberField(blank=True)
     preferred_language = models.CharField(max_length=5, choices=Language.choices, default=Language.ENGLISH)
-    # The EHR's own identifier for this person (a FHIR RelatedPerson identifier, or the CSV's
-    # contact_id), when it gives one: imports match on it, so one parent stays one contact across
-    # siblings and renames.
-    source_id = models.CharField("identifier in the EHR", max_length=100, blank=True)
+    # The EHR's own identifier for this person (a FHIR RelatedPerson identifier with its system, or
+    # the CSV's contact_id), when it gives one: imports match on it, so one parent stays one contact
+    # across siblings and renames.
+    source_id = models.CharField("identifier in the EHR", max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -21,6 +21,7 @@ from django.db.models.lookups import IsNull
 from django.utils import timezone
 from phonenumber_field.phonenumber import to_python as phone_parse
 
+from patients import names
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration.models import (
     AuditEvent,
@@ -207,11 +208,14 @@ def patient_search(text: str, *, status: str = "", now: datetime | None = None) 
     or a family contact's email or cell phone; optionally only those with one portal status."""
     queryset = patients_with_portal_status(now=now)
     text = " ".join(text.split())
-    if text:
-        queryset = queryset.filter(_patient_match(text))
     if status:
         queryset = queryset.filter(portal_status=status)
-    return queryset.order_by("last_name", "first_name", "pk")
+    if not text:
+        # Every patient with a status: walking the name index in order stops after a page.
+        return queryset.order_by("last_name", "first_name", "pk")
+    # Sorted by the folded name, which has no index: PostgreSQL then always finds the matches through
+    # their own indexes and sorts them, instead of walking all patients in name order (issue 11).
+    return queryset.filter(_patient_match(text)).order_by("sort_name", "pk")
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m.%d.%Y")
@@ -231,9 +235,13 @@ def _patient_match(text: str) -> Q:
             return Q(
                 pk__in=PatientContact.objects.filter(contact__cell_phone=number.as_e164).values("patient_id")
             )
-    # Each word at the start of a word of the name, in any order: "smi jo" finds Jordan Smith.
+    # Each word at the start of a word of the name, in any order, accents, case and apostrophes
+    # ignored: "smi jo" finds Jordan Smith, "okeefe" O'Keefe, "lopez" María López-García.
+    words = names.typed_words(text)
+    if not words:
+        return Q(mrn__iexact=text)
     by_name = Q()
-    for word in text.upper().replace("-", " ").split():
+    for word in words:
         by_name &= Q(search_name__contains=" " + word)
     return by_name | Q(mrn__iexact=text)
 

@@ -68,9 +68,10 @@ def _patients(rng: Random, count: int, patient_total: int, showcase_patients: in
     showcase = rng.sample(range(showcase_patients), min(SHOWCASE_ON_LIST, showcase_patients, count))
     others = rng.sample(range(patient_total), min(patient_total, count))
     numbers = list(dict.fromkeys([*showcase, *others]))[:count]
-    by_mrn = Patient.objects.only("pk", "date_of_birth", "mrn").in_bulk(
-        [mrn(n) for n in numbers], field_name="mrn"
-    )
+    by_mrn = {
+        p.mrn: p
+        for p in Patient.objects.filter(mrn__in=[mrn(n) for n in numbers]).only("pk", "date_of_birth", "mrn")
+    }
     return [by_mrn[mrn(n)] for n in numbers if mrn(n) in by_mrn]
 
 

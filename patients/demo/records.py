@@ -8,6 +8,7 @@ A child whose MRN exists is left alone; a child missing from a family that has o
 from collections import Counter
 from dataclasses import dataclass, field
 
+from patients import names
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 
 from .families import Child, Family
@@ -90,6 +91,9 @@ def _patients_create(children: list[Child]) -> dict[str, int]:
             "last_name": c.last_name,
             "date_of_birth": c.date_of_birth,
             "sex": c.sex,
+            # COPY skips the fields' own folding (`FoldedNameField.pre_save`).
+            "search_name": names.search_name(c.first_name, c.last_name),
+            "sort_name": names.sort_name(c.first_name, c.last_name),
         }
         for c in children
     ]
