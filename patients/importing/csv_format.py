@@ -16,6 +16,8 @@ CONTACT_COLUMNS = [
     "relationship",
     "email",
     "cell_phone",
+    "home_phone",
+    "work_phone",
     "preferred_language",
 ]
 APPOINTMENT_COLUMNS = ["appointment_id", "mrn", "starts_at", "provider", "visit_type", "status"]
@@ -74,9 +76,11 @@ def _patient_row(batch: r.Batch, row: dict, position: str, today: date) -> None:
                 source_id=r.text(row.get("contact_id"), "contact_id", max_length=100, required=False),
                 first_name=r.name(row.get("contact_first_name"), "contact first name"),
                 last_name=r.name(row.get("contact_last_name"), "contact last name"),
-                relationship=r.relationship(row.get("relationship")),
-                email=r.email(row.get("email")),
-                cell_phone=r.cell_phone(row.get("cell_phone")),
+                relationship=r.relationship(row.get("relationship"), batch=batch, position=position),
+                email=r.optional(r.email, row.get("email"), batch=batch, position=position),
+                cell_phone=r.optional(r.phone, row.get("cell_phone"), batch=batch, position=position),
+                home_phone=r.optional(r.phone, row.get("home_phone"), batch=batch, position=position),
+                work_phone=r.optional(r.phone, row.get("work_phone"), batch=batch, position=position),
                 preferred_language=r.language(row.get("preferred_language")),
             )
     except r.Rejected as rejected:

@@ -1,58 +1,26 @@
-"""FHIR R4 input: a Bundle, or bulk-export NDJSON (one resource a line), validated by fhir.resources.
+"""FHIR R4 input: a Bundle, or bulk-export NDJSON (one resource a line), as real EHRs write them.
 
-fhir.resources models R4 as its R4B package (4.3.0), which reads R4's Patient, RelatedPerson and
-Appointment unchanged. Each resource is validated on its own, so one invalid resource is reported
-and the rest of the file is still imported.
+Only what the portal uses is read and checked: a field we don't use can't reject a record, however a
+vendor fills it. What is read, and from which shapes (Epic, athenahealth, Cerner, Synthea, HL7's own
+examples), is in docs/import.md. Resources of other types are counted as skipped.
 """
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 
-from fhir.resources.R4B.appointment import Appointment as FhirAppointment
-from fhir.resources.R4B.patient import Patient as FhirPatient
-from fhir.resources.R4B.relatedperson import RelatedPerson as FhirRelatedPerson
-from pydantic import ValidationError
+from django.conf import settings
 
 from patients.models import Appointment, PatientContact
 
 from . import records as r
+from . import relationships
 from .report import ImportFileError
 
-MODELS = {"Patient": FhirPatient, "RelatedPerson": FhirRelatedPerson, "Appointment": FhirAppointment}
-KIND_OF = {"Patient": "patients", "RelatedPerson": "contacts", "Appointment": "appointments"}
-
 Rel = PatientContact.Relationship
-# HL7 v3 RoleCode (the RelatedPerson relationship value set) to our relationships.
-ROLE_CODES = {
-    "MTH": Rel.MOTHER,
-    "NMTH": Rel.MOTHER,
-    "ADOPTM": Rel.MOTHER,
-    "GESTM": Rel.MOTHER,
-    "FTH": Rel.FATHER,
-    "NFTH": Rel.FATHER,
-    "ADOPTF": Rel.FATHER,
-    "PRN": Rel.PARENT,
-    "NPRN": Rel.PARENT,
-    "ADOPTP": Rel.PARENT,
-    "GUARD": Rel.GUARDIAN,
-    "GUADLTM": Rel.GUARDIAN,
-    "GRPRN": Rel.GRANDPARENT,
-    "GRMTH": Rel.GRANDPARENT,
-    "GRFTH": Rel.GRANDPARENT,
-    "MGRMTH": Rel.GRANDPARENT,
-    "MGRFTH": Rel.GRANDPARENT,
-    "PGRMTH": Rel.GRANDPARENT,
-    "PGRFTH": Rel.GRANDPARENT,
-    "STPPRN": Rel.STEPPARENT,
-    "STPMTH": Rel.STEPPARENT,
-    "STPFTH": Rel.STEPPARENT,
-    "FOSTERPRN": Rel.FOSTER_PARENT,
-    "PRNFOST": Rel.FOSTER_PARENT,
-    "FMTH": Rel.FOSTER_PARENT,
-    "FTHFOST": Rel.FOSTER_PARENT,
-    "MTHFOST": Rel.FOSTER_PARENT,
-}
+KIND_OF = {"Patient": "patients", "RelatedPerson": "contacts", "Appointment": "appointments"}
+READ_ORDER = ("Patient", "RelatedPerson", "Appointment")
+
 # FHIR Appointment.status to ours.
 STATUSES = {
     "proposed": Appointment.Status.SCHEDULED,
@@ -66,7 +34,68 @@ STATUSES = {
     "entered-in-error": Appointment.Status.CANCELLED,
     "noshow": Appointment.Status.NO_SHOW,
 }
-GENDERS = {"female": "F", "male": "M", "other": "O", "unknown": "U"}
+GENDERS = {"female": "F", "f": "F", "male": "M", "m": "M", "other": "O", "o": "O", "unknown": "U", "u": "U"}
+
+# Identifiers that are never a chart number, and are never stored: national and insurance numbers.
+NOT_MRN_SYSTEMS = {
+    "http://hl7.org/fhir/sid/us-ssn",
+    "urn:oid:2.16.840.1.113883.4.1",  # US SSN
+    "http://hl7.org/fhir/sid/us-medicare",
+    "http://hl7.org/fhir/sid/us-mbi",
+    "urn:oid:2.16.840.1.113883.4.927",  # Medicare MBI
+    "urn:oid:2.16.840.1.113883.4.3.25",
+    "http://hl7.org/fhir/sid/us-npi",
+    "http://hl7.org/fhir/sid/passport-usa",
+}
+NOT_MRN_TYPES = {
+    "SS",
+    "SB",
+    "DL",
+    "PPN",
+    "TAX",
+    "NI",
+    "NNUS",
+    "MC",
+    "MA",
+    "SN",
+    "NPI",
+    "DR",
+    "BCT",
+    "MB",
+    "SSN",
+}
+MAX_LINE_BYTES = 1_000_000  # one NDJSON resource: a Patient far bigger than this is not a Patient
+
+
+def _dicts(value) -> list[dict]:
+    """Return the objects of a FHIR list element, ignoring anything malformed in it."""
+    if isinstance(value, dict):
+        return [value]
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _str(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _concept_codes(concept: dict) -> list[tuple[str, str, str]]:
+    """Return (system, code, display) of each coding of a CodeableConcept."""
+    return [
+        (_str(c.get("system")), _str(c.get("code")), _str(c.get("display")))
+        for c in _dicts(concept.get("coding"))
+    ]
+
+
+def _ended(element: dict, today: date) -> bool:
+    """Whether an element's `period` ended before today, or starts after it."""
+    period = element.get("period")
+    if not isinstance(period, dict):
+        return False
+    end, start = _str(period.get("end"))[:10], _str(period.get("start"))[:10]
+    return bool((end and end < today.isoformat()) or (start and start > today.isoformat()))
+
+
+# ---------------------------------------------------------------------------- files
 
 
 def read_bundle(data: dict, *, today: date, progress: Callable[[int, int], None]) -> r.Batch:
@@ -81,7 +110,7 @@ def read_bundle(data: dict, *, today: date, progress: Callable[[int, int], None]
         if not isinstance(resource, dict):
             batch.problems.append(r.Problem(position, "entry has no resource"))
             continue
-        items.append((position, resource, entry.get("fullUrl") or ""))
+        items.append((position, resource, _str(entry.get("fullUrl"))))
     _read(batch, items, today=today, progress=progress)
     return batch
 
@@ -93,10 +122,16 @@ def read_ndjson(text: str, *, today: date, progress: Callable[[int, int], None])
         if not line.strip():
             continue
         position = f"line {number}"
+        if len(line) > MAX_LINE_BYTES:
+            batch.problems.append(r.Problem(position, f"longer than {MAX_LINE_BYTES:,} characters: not read"))
+            continue
         try:
             resource = json.loads(line)
         except json.JSONDecodeError as error:
             batch.problems.append(r.Problem(position, f"not JSON ({error.msg})"))
+            continue
+        except RecursionError:
+            batch.problems.append(r.Problem(position, "JSON nested too deeply: not read"))
             continue
         if not isinstance(resource, dict):
             batch.problems.append(r.Problem(position, "not a FHIR resource"))
@@ -109,191 +144,378 @@ def read_ndjson(text: str, *, today: date, progress: Callable[[int, int], None])
 
 def _read(batch: r.Batch, items: list, *, today: date, progress) -> None:
     """Read patients first, so that contacts and appointments anywhere in the file can refer to them."""
-    ignored: dict[str, int] = {}
-    validated = {name: [] for name in MODELS}
-    for done, (position, resource, full_url) in enumerate(items, start=1):
+    by_type: dict[str, list] = {name: [] for name in READ_ORDER}
+    for position, resource, full_url in items:
         name = resource.get("resourceType")
-        if name not in MODELS:
-            ignored[str(name)] = ignored.get(str(name), 0) + 1
-            continue
+        if name in by_type:
+            by_type[name].append((position, resource, full_url))
+        else:
+            batch.skip(name if isinstance(name, str) and name else "resources without a resourceType")
+    patient_of: dict[str, tuple[str, str]] = {}  # "Patient/<id>" and fullUrl -> (MRN system, MRN)
+    done = 0
+    for position, resource, full_url in by_type["Patient"]:
         try:
-            validated[name].append((position, MODELS[name].model_validate(resource), full_url))
-        except ValidationError as error:
-            batch.reject(KIND_OF[name], position, f"invalid {name}: {short_message(error)}")
-        if done % 1000 == 0:
-            progress(done, len(items))
-    if ignored and not any(validated.values()) and not batch.counts_rejected():
-        found = ", ".join(sorted(ignored))
-        raise ImportFileError(f"This FHIR file has no Patient, RelatedPerson or Appointment, only {found}.")
-    mrn_of: dict[str, str] = {}  # "Patient/<id>" and fullUrl -> MRN
-    for position, patient, full_url in validated["Patient"]:
-        try:
-            record = _patient(patient, position, today)
+            record, contacts = _patient(resource, position, today, batch)
             batch.check_patient(record)
         except r.Rejected as rejected:
             batch.reject("patients", position, str(rejected))
-            continue
-        batch.add_patient(record)
-        if patient.id:
-            mrn_of[f"Patient/{patient.id}"] = record.mrn
-        if full_url:
-            mrn_of[full_url] = record.mrn
-    for position, person, _ in validated["RelatedPerson"]:
-        try:
-            batch.contacts.append(_contact(person, position, mrn_of))
-        except r.Rejected as rejected:
-            batch.reject("contacts", position, str(rejected))
-    for position, appointment, _ in validated["Appointment"]:
-        try:
-            batch.appointments.append(_appointment(appointment, position, mrn_of))
-        except r.Rejected as rejected:
-            batch.reject("appointments", position, str(rejected))
+        else:
+            if batch.add_patient(record):
+                batch.contacts.extend(contacts)
+            if resource_id := _str(resource.get("id")):
+                patient_of[f"Patient/{resource_id}"] = record.key
+            if full_url:
+                patient_of[full_url] = record.key
+        done += 1
+        if done % 2000 == 0:
+            progress(done, len(items))
+    readers = {"RelatedPerson": ("contacts", _related_person), "Appointment": ("appointments", _appointment)}
+    for name, (kind, reader) in readers.items():
+        for position, resource, _ in by_type[name]:
+            try:
+                record = reader(resource, position, patient_of, today, batch)
+            except r.Rejected as rejected:
+                batch.reject(kind, position, str(rejected))
+            else:
+                if record is not None:
+                    getattr(batch, kind).append(record)
+            done += 1
+            if done % 2000 == 0:
+                progress(done, len(items))
     progress(len(items), len(items))
-    if ignored:
-        batch.kind += "; ignored " + ", ".join(f"{n} {name}" for name, n in sorted(ignored.items()))
+    if batch.skipped:
+        batch.kind += "; skipped " + ", ".join(f"{n} {name}" for name, n in sorted(batch.skipped.items()))
 
 
-def short_message(error: ValidationError) -> str:
-    """Return the first validation error as "field: message", with how many more there were."""
-    errors = error.errors()
-    first = errors[0]
-    where = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__")
-    message = first.get("msg", "").removeprefix("Value error, ")
-    text = f"{where}: {message}" if where else message
-    if len(text) > 160:
-        text = text[:157] + "..."
-    if len(errors) > 1:
-        text += f" (and {len(errors) - 1} more)"
-    return text
+# ---------------------------------------------------------------------------- Patient
 
 
-def _codes(concept) -> list[str]:
-    return [coding.code for coding in (concept.coding or []) if coding.code] if concept else []
+def mrn_identifier(identifiers, today: date) -> dict:
+    """Return the identifier that is the patient's chart number, by the practice's settings.
 
-
-def _patient(patient, position: str, today: date) -> r.PatientRecord:
-    mrn = None
-    for identifier in patient.identifier or []:
-        if "MR" in _codes(identifier.type) or "mrn" in (identifier.system or "").lower():
-            mrn = identifier.value
-            break
-    if not mrn:
-        raise r.Rejected("missing MRN (an identifier of type MR)")
-    name = _name(patient.name)
-    return r.PatientRecord(
-        position=position,
-        mrn=r.mrn(mrn),
-        first_name=r.name(name[0], "patient first name"),
-        last_name=r.name(name[1], "patient last name"),
-        date_of_birth=r.birth_date(patient.birthDate.isoformat() if patient.birthDate else "", today=today),
-        sex=GENDERS.get(patient.gender or "unknown", "U"),
-        source_id=(patient.id or "")[:100],
+    In order: an identifier of a system listed in `EHR_MRN_SYSTEMS`; one whose type names a label of
+    `EHR_MRN_TYPES` (a v2-0203 code such as MR, or Epic's type text "MRN", "EPI"); the only identifier
+    there is (athenahealth); one whose system says "mrn". Ended identifiers (`period`, use "old") and
+    national or insurance numbers are never chosen.
+    """
+    usable = []
+    for identifier in _dicts(identifiers):
+        system, value = _str(identifier.get("system")), _str(identifier.get("value"))
+        if not value or identifier.get("use") == "old" or _ended(identifier, today):
+            continue
+        if system.lower() in NOT_MRN_SYSTEMS or _type_labels(identifier) & NOT_MRN_TYPES:
+            continue
+        usable.append(identifier)
+    for system in settings.EHR_MRN_SYSTEMS:
+        for identifier in usable:
+            if _str(identifier.get("system")).lower() == system.lower():
+                return identifier
+    for label in settings.EHR_MRN_TYPES:
+        labelled = [i for i in usable if label.upper() in _type_labels(i)]
+        if labelled:
+            # An official or usual one before a secondary; among those, the latest to start.
+            labelled.sort(key=_period_start, reverse=True)
+            labelled.sort(key=lambda i: i.get("use") not in ("official", "usual"))
+            return labelled[0]
+    if len(usable) == 1:
+        return usable[0]
+    by_system = [i for i in usable if "mrn" in _str(i.get("system")).lower()]
+    if len(by_system) == 1:
+        return by_system[0]
+    seen = sorted({label for i in _dicts(identifiers) for label in _type_labels(i)} or {"none"})
+    raise r.Rejected(
+        f"no MRN among its identifiers (types: {', '.join(seen)}): set EHR_MRN_TYPES or EHR_MRN_SYSTEMS "
+        "to say which one is the chart number"
     )
 
 
-def _name(names) -> tuple[str, str]:
-    names = names or []
-    chosen = next((n for n in names if n.use == "official"), names[0] if names else None)
-    if chosen is None:
-        return "", ""
-    return (chosen.given or [""])[0], chosen.family or ""
+def _period_start(identifier: dict) -> str:
+    period = identifier.get("period")
+    return _str(period.get("start")) if isinstance(period, dict) else ""
 
 
-def _patient_ref(reference, mrn_of: dict[str, str]) -> tuple[str, str]:
-    """Return (MRN, FHIR Patient id) for a reference: the store finds a patient imported earlier by id."""
-    if reference is None:
-        raise r.Rejected("no patient reference")
-    if reference.identifier is not None and reference.identifier.value:
-        return reference.identifier.value, ""
-    ref = reference.reference or ""
-    if ref in mrn_of:
-        return mrn_of[ref], ""
-    if ref.startswith("Patient/"):
-        return "", ref.removeprefix("Patient/")
-    raise r.Rejected(f"patient reference {ref!r} is not a Patient in this file")
+def _type_labels(identifier: dict) -> set[str]:
+    concept = identifier.get("type")
+    if not isinstance(concept, dict):
+        return set()
+    labels = {code.upper() for _, code, _ in _concept_codes(concept) if code}
+    labels |= {display.upper() for _, _, display in _concept_codes(concept) if display}
+    if text := _str(concept.get("text")):
+        labels.add(text.upper())
+    return labels
 
 
-def _relationship(concepts: Iterable) -> str:
-    given = []
-    for concept in concepts or []:
-        for coding in concept.coding or []:
-            if coding.code and coding.code.upper() in ROLE_CODES:
-                return ROLE_CODES[coding.code.upper()].value
-            given.append(coding.code or coding.display or "")
-        for text in [concept.text, *(c.display for c in concept.coding or [])]:
-            if text:
-                try:
-                    return r.relationship(text)
-                except r.Rejected:
-                    given.append(text)
-    if not given:
-        raise r.Rejected("missing relationship")
-    raise r.Rejected(f"unknown relationship {given[0]!r}")
+def _patient(resource: dict, position: str, today: date, batch: r.Batch):
+    identifier = mrn_identifier(resource.get("identifier"), today)
+    first, last = _name(resource.get("name"), today)
+    deceased, deceased_on = _deceased(resource)
+    record = r.PatientRecord(
+        position=position,
+        mrn=r.mrn(identifier.get("value")),
+        mrn_system=r.text(identifier.get("system"), "MRN system", max_length=255, required=False),
+        first_name=r.name(first, "patient first name"),
+        last_name=r.name(last, "patient last name"),
+        date_of_birth=r.birth_date(resource.get("birthDate"), today=today),
+        sex=GENDERS.get(_str(resource.get("gender")).lower(), "U"),
+        source_id=_str(resource.get("id"))[:100],
+        active=resource.get("active") is not False,
+        deceased=deceased,
+        deceased_on=deceased_on,
+    )
+    language = _language(resource.get("communication"))
+    contacts = []
+    for number, contact in enumerate(_dicts(resource.get("contact")), start=1):
+        where = f"{position}, contact {number}"
+        try:
+            found = _patient_contact(contact, where, record, language, today, batch)
+        except r.Rejected as rejected:
+            batch.reject("contacts", where, str(rejected))
+            continue
+        if found is not None:
+            contacts.append(found)
+    return record, contacts
 
 
-def _contact(person, position: str, mrn_of) -> r.ContactRecord:
-    mrn, patient_id = _patient_ref(person.patient, mrn_of)
-    first, last = _name(person.name)
-    email = phone = ""
-    for telecom in person.telecom or []:
-        if telecom.system == "email" and not email:
-            email = telecom.value or ""
-        elif telecom.system in ("phone", "sms") and telecom.use == "mobile" and not phone:
-            phone = telecom.value or ""
-    languages = sorted(person.communication or [], key=lambda c: not c.preferred)
-    language = next((code for c in languages for code in _codes(c.language)), "")
-    identifier = next((i.value for i in person.identifier or [] if i.value), "")
+def _deceased(resource: dict) -> tuple[bool, date | None]:
+    if resource.get("deceasedBoolean") is True:
+        return True, None
+    when = _str(resource.get("deceasedDateTime"))
+    if not when:
+        return False, None
+    try:
+        return True, date.fromisoformat(when[:10])
+    except ValueError:
+        return True, None  # a partial date still says deceased
+
+
+def _name(names, today: date) -> tuple[str, str]:
+    """Return (first, last): the official name (else usual, else the first current one)."""
+    current = [n for n in _dicts(names) if n.get("use") not in ("old", "maiden") and not _ended(n, today)]
+    ranked = sorted(current, key=lambda n: {"official": 0, "usual": 1}.get(n.get("use"), 2))
+    for name in ranked:
+        given = [g.strip() for g in name.get("given") or [] if isinstance(g, str) and g.strip()]
+        family = _str(name.get("family"))
+        if given or family:
+            return _tidy(given[0] if given else ""), _tidy(family)
+        text = _str(name.get("text"))
+        if text:
+            *rest, family = text.split()
+            return _tidy(" ".join(rest)), _tidy(family)
+    return "", ""
+
+
+def _tidy(name: str) -> str:
+    """Turn an all-capitals name (Cerner's "O'KEEFE-NUNEZ") into "O'Keefe-Nunez"; leave others alone."""
+    if len(name) < 2 or name.upper() != name or name.lower() == name:
+        return name
+    out, capital = [], True
+    for char in name.lower():
+        out.append(char.upper() if capital else char)
+        capital = not char.isalpha()
+    return "".join(out)
+
+
+def _language(communications) -> str:
+    """Return "en" or "es" from a FHIR communication list (the preferred one first), else ""."""
+    ordered = sorted(_dicts(communications), key=lambda c: c.get("preferred") is not True)
+    for communication in ordered:
+        concept = communication.get("language")
+        if not isinstance(concept, dict):
+            continue
+        for _, code, display in _concept_codes(concept):
+            if found := r.language(code) or r.language(display):
+                return found
+        if found := r.language(_str(concept.get("text"))):
+            return found
+    return ""
+
+
+# ---------------------------------------------------------------------------- family contacts
+
+
+def _relationship(concepts, extensions, position: str, batch: r.Batch) -> str:
+    """Return our relationship from v3/v2 codes, display text, or a vendor's extension beside them.
+
+    Cerner sends a generic code (GT, FAMMEMB) with the real relation in an extension: the most
+    specific relationship found anywhere wins. Nothing known reads as "other", with a warning.
+    """
+    found, given = [], []
+    for concept in _dicts(concepts) + _extension_concepts(extensions):
+        for _, code, display in _concept_codes(concept):
+            for text, rel in ((code, _code_or_word(code)), (display, relationships.from_text(display))):
+                if text:
+                    (found.append(rel) if rel is not None else given.append(text))
+        if text := _str(concept.get("text")):
+            rel = relationships.from_text(text)
+            (found.append(rel) if rel is not None else given.append(text))
+    best = relationships.most_specific(found)
+    if best is None:
+        what = f"relationship {given[0]!r} is not one we know" if given else "no relationship given"
+        batch.warn(position, f"{what}: imported as other")
+        return Rel.OTHER.value
+    return best.value
+
+
+def _code_or_word(code: str):
+    """A code of a known table, or a code that is a word ("NEIGHBOR")."""
+    return (relationships.from_code(code) or relationships.from_text(code)) if code else None
+
+
+def _extension_concepts(extensions) -> list[dict]:
+    """CodeableConcepts and codings in extensions (and their nested extensions)."""
+    concepts = []
+    for extension in _dicts(extensions):
+        if isinstance(extension.get("valueCodeableConcept"), dict):
+            concepts.append(extension["valueCodeableConcept"])
+        if isinstance(extension.get("valueCoding"), dict):
+            concepts.append({"coding": [extension["valueCoding"]]})
+        if isinstance(extension.get("valueString"), str) and "relation" in _str(extension.get("url")).lower():
+            concepts.append({"text": extension["valueString"]})
+        concepts.extend(_extension_concepts(extension.get("extension")))
+    return concepts
+
+
+def _telecoms(telecoms, position: str, today: date, batch: r.Batch) -> dict[str, str]:
+    """Return email, cell_phone, home_phone and work_phone; a bad one is left out with a warning.
+
+    Texts go only to a mobile number (or one marked sms); a phone with no use is kept as home, for
+    staff to call, since a landline cannot receive a PIN.
+    """
+    found = {"email": "", "cell_phone": "", "home_phone": "", "work_phone": ""}
+    ranked = sorted(
+        (t for t in _dicts(telecoms) if not _ended(t, today) and t.get("use") != "old"),
+        key=lambda t: t.get("rank") if isinstance(t.get("rank"), int) else 1_000,
+    )
+    for telecom in ranked:
+        system, use, value = telecom.get("system"), telecom.get("use"), telecom.get("value")
+        if system == "email":
+            slot, check = "email", r.email
+        elif system == "sms" or (system == "phone" and use == "mobile"):
+            slot, check = "cell_phone", r.phone
+        elif system == "phone":
+            slot, check = ("work_phone" if use == "work" else "home_phone"), r.phone
+        else:
+            continue
+        if found[slot]:
+            continue
+        found[slot] = r.optional(check, value, batch=batch, position=position)
+    return found
+
+
+def _contact_name(names, today: date) -> tuple[str, str]:
+    if isinstance(names, dict):  # Patient.contact.name is one HumanName
+        names = [names]
+    return _name(names, today)
+
+
+def _patient_contact(contact: dict, position: str, patient: r.PatientRecord, language: str, today, batch):
+    """A parent listed in `Patient.contact` (Epic, HL7's examples); None for an organisation only."""
+    first, last = _contact_name(contact.get("name"), today)
+    if not (first or last) and contact.get("organization"):
+        batch.warn(position, "an organization, not a person: not imported as a family contact")
+        return None
+    if _ended(contact, today):
+        batch.warn(position, "its period has ended: not imported")
+        return None
+    phones = _telecoms(contact.get("telecom"), position, today, batch)
+    return r.ContactRecord(
+        position=position,
+        mrn=patient.mrn,
+        mrn_system=patient.mrn_system,
+        patient_source_id="",
+        first_name=r.name(first, "contact first name"),
+        last_name=r.name(last, "contact last name"),
+        relationship=_relationship(contact.get("relationship"), contact.get("extension"), position, batch),
+        preferred_language=language,
+        **phones,
+    )
+
+
+def _person_identifier(resource: dict, today: date) -> str:
+    """The EHR's identifier for a RelatedPerson ("system|value"), never a national number; else its id."""
+    for identifier in _dicts(resource.get("identifier")):
+        system, value = _str(identifier.get("system")), _str(identifier.get("value"))
+        if not value or identifier.get("use") == "old" or _ended(identifier, today):
+            continue
+        if system.lower() in NOT_MRN_SYSTEMS or _type_labels(identifier) & NOT_MRN_TYPES:
+            continue
+        return f"{system}|{value}" if system else value
+    resource_id = _str(resource.get("id"))
+    return f"RelatedPerson/{resource_id}" if resource_id else ""
+
+
+def _related_person(resource: dict, position: str, patient_of, today: date, batch: r.Batch):
+    if resource.get("active") is False or _ended(resource, today):
+        batch.warn(position, "inactive or ended RelatedPerson: not imported")
+        return None
+    system, mrn, patient_id = _patient_ref(resource.get("patient"), patient_of)
+    first, last = _name(resource.get("name"), today)
     return r.ContactRecord(
         position=position,
         mrn=r.mrn(mrn) if mrn else "",
+        mrn_system=system,
         patient_source_id=patient_id,
-        source_id=r.text(identifier, "identifier", max_length=100, required=False),
+        source_id=r.text(_person_identifier(resource, today), "identifier", max_length=255, required=False),
         first_name=r.name(first, "contact first name"),
         last_name=r.name(last, "contact last name"),
-        relationship=_relationship(person.relationship),
-        email=r.email(email),
-        cell_phone=r.cell_phone(phone),
-        preferred_language=r.language(language),
+        relationship=_relationship(resource.get("relationship"), resource.get("extension"), position, batch),
+        preferred_language=_language(resource.get("communication")),
+        **_telecoms(resource.get("telecom"), position, today, batch),
     )
+
+
+def _patient_ref(reference, patient_of: dict) -> tuple[str, str, str]:
+    """Return (MRN system, MRN, FHIR Patient id): the store finds a patient imported earlier by id."""
+    if not isinstance(reference, dict):
+        raise r.Rejected("no patient reference")
+    identifier = reference.get("identifier")
+    if isinstance(identifier, dict) and _str(identifier.get("value")):
+        return _str(identifier.get("system")), _str(identifier["value"]), ""
+    ref = _str(reference.get("reference"))
+    if ref in patient_of:
+        return (*patient_of[ref], "")
+    if "Patient/" in ref:  # relative, or absolute on the EHR's base URL
+        return "", "", ref.rsplit("Patient/", 1)[1].split("/")[0][:100]
+    raise r.Rejected(f"patient reference {ref!r} is not a Patient in this file")
+
+
+# ---------------------------------------------------------------------------- appointments
 
 
 def _concept_text(concept) -> str:
-    if concept is None:
+    if not isinstance(concept, dict):
         return ""
-    return concept.text or next(
-        (c.display or c.code for c in concept.coding or [] if c.display or c.code), ""
-    )
+    return _str(concept.get("text")) or next((d or c for _, c, d in _concept_codes(concept) if d or c), "")
 
 
-def _appointment(appointment, position: str, mrn_of) -> r.AppointmentRecord:
-    source_id = next((i.value for i in appointment.identifier or [] if i.value), "")
-    if not source_id and appointment.id:
-        source_id = f"Appointment/{appointment.id}"
-    if not appointment.start:
-        raise r.Rejected("missing start time")
+def _appointment(resource: dict, position: str, patient_of, today: date, batch: r.Batch):
+    identifier = next((i for i in _dicts(resource.get("identifier")) if _str(i.get("value"))), None)
+    source_id = _str(identifier.get("value")) if identifier else ""
+    if not source_id and _str(resource.get("id")):
+        source_id = f"Appointment/{_str(resource.get('id'))}"
     patient_ref = provider = None
-    for participant in appointment.participant or []:
-        actor = participant.actor
-        if actor is None:
+    for participant in _dicts(resource.get("participant")):
+        actor = participant.get("actor")
+        if not isinstance(actor, dict):
             continue
-        ref = actor.reference or ""
-        if patient_ref is None and (ref.startswith("Patient/") or ref in mrn_of or actor.type == "Patient"):
+        ref = _str(actor.get("reference"))
+        if patient_ref is None and ("Patient/" in ref or ref in patient_of or actor.get("type") == "Patient"):
             patient_ref = actor
-        elif provider is None and (ref.startswith("Practitioner") or actor.type == "Practitioner"):
-            provider = actor.display or ""
+        elif provider is None and ("Practitioner" in ref or actor.get("type") == "Practitioner"):
+            provider = _str(actor.get("display"))
     if patient_ref is None:
         raise r.Rejected("no Patient among the participants")
-    mrn, patient_id = _patient_ref(patient_ref, mrn_of)
-    visit_type = _concept_text(appointment.appointmentType) or next(
-        (t for t in map(_concept_text, appointment.serviceType or []) if t), ""
-    )
+    system, mrn, patient_id = _patient_ref(patient_ref, patient_of)
+    types = [resource.get("appointmentType"), *_dicts(resource.get("serviceType"))]
+    visit_type = next((t for t in map(_concept_text, types) if t), "")
     return r.AppointmentRecord(
         position=position,
         source_id=r.text(source_id, "identifier", max_length=100),
         mrn=r.mrn(mrn) if mrn else "",
+        mrn_system=system,
         patient_source_id=patient_id,
-        starts_at=appointment.start,
+        starts_at=r.a_datetime(resource.get("start"), "start time"),
         provider=(provider or "")[:100],
         visit_type=visit_type[:100],
-        status=STATUSES.get(appointment.status, Appointment.Status.SCHEDULED).value,
+        status=STATUSES.get(_str(resource.get("status")), Appointment.Status.SCHEDULED).value,
     )

@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable
 from typing import BinaryIO
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,8 +29,14 @@ def import_file(
     """
     started = time.monotonic()
     progress = progress or (lambda stage, done, total: None)
-    text = decode(file.read())
-    batch = read(text, name=name, progress=lambda done, total: progress("reading", done, total))
+    data = file.read(settings.IMPORT_MAX_FILE_BYTES + 1)
+    if len(data) > settings.IMPORT_MAX_FILE_BYTES:
+        raise ImportFileError(
+            f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES:,} bytes (IMPORT_MAX_FILE_BYTES): "
+            "export FHIR as bulk NDJSON files, or CSV in parts."
+        )
+    batch = read(decode(data), name=name, progress=lambda done, total: progress("reading", done, total))
+    del data
     now = timezone.now()
     with transaction.atomic():
         Store(
@@ -41,12 +48,13 @@ def import_file(
         ).write()
         if dry_run:
             transaction.set_rollback(True)
-    problems = sorted(batch.problems, key=lambda p: p.sort_key())
     return ImportReport(
         kind=batch.kind,
         dry_run=dry_run,
         counts=batch.counts,
-        problems=problems,
+        problems=sorted(batch.problems, key=lambda p: p.sort_key()),
+        warnings=sorted(batch.warnings, key=lambda p: p.sort_key()),
+        skipped=batch.skipped,
         seconds=time.monotonic() - started,
     )
 
@@ -66,17 +74,14 @@ def read(text: str, *, name: str, progress: Callable[[int, int], None]) -> Batch
     today = timezone.localdate()
     lowered = name.lower()
     stripped = text.lstrip()
-    if stripped.startswith("{") or lowered.endswith((".json", ".ndjson", ".jsonl")):
+    if stripped.startswith(("{", "[")) or lowered.endswith((".json", ".ndjson", ".jsonl")):
         first_line = stripped.split("\n", 1)[0]
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            data = None
+        data = _json(text)
         if isinstance(data, dict) and data.get("resourceType") == "Bundle":
             return fhir_format.read_bundle(data, today=today, progress=progress)
         if isinstance(data, dict) and "resourceType" in data:
             return fhir_format.read_ndjson(stripped.replace("\n", " "), today=today, progress=progress)
-        if data is None and _is_resource(first_line):
+        if data is None and isinstance(_json(first_line), dict) and "resourceType" in _json(first_line):
             return fhir_format.read_ndjson(text, today=today, progress=progress)
         raise ImportFileError(
             "This JSON is not FHIR R4: expected a Bundle, or NDJSON with one resource (Patient, "
@@ -90,9 +95,13 @@ def read(text: str, *, name: str, progress: Callable[[int, int], None]) -> Batch
     return csv_format.read_csv(text, today=today, progress=progress)
 
 
-def _is_resource(line: str) -> bool:
+def _json(text: str):
+    """Return the parsed JSON, or None if it is not JSON; refuse JSON nested beyond reason."""
     try:
-        data = json.loads(line)
+        return json.loads(text)
     except json.JSONDecodeError:
-        return False
-    return isinstance(data, dict) and "resourceType" in data
+        return None
+    except RecursionError:
+        raise ImportFileError(
+            "This JSON is nested too deeply to be a FHIR export (hundreds of levels): not read."
+        ) from None

@@ -5,6 +5,7 @@ Readers turn rows or FHIR resources into these records and report what they cann
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -17,6 +18,7 @@ from phonenumbers import parse as phone_parse
 
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 
+from . import relationships
 from .report import Problem, empty_counts
 
 
@@ -32,7 +34,15 @@ class PatientRecord:
     last_name: str
     date_of_birth: date
     sex: str
+    mrn_system: str = ""  # who assigned the MRN (FHIR identifier.system); "" in a CSV
     source_id: str = ""  # FHIR Patient id
+    active: bool = True
+    deceased: bool = False
+    deceased_on: date | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.mrn_system, self.mrn)
 
 
 @dataclass(frozen=True)
@@ -46,9 +56,12 @@ class ContactRecord:
     first_name: str
     last_name: str
     email: str  # "" when not given: a blank never erases what is stored
-    cell_phone: str  # E.164, or ""
+    cell_phone: str  # E.164, or ""; the only number texted
     preferred_language: str  # "en", "es", or "" when not given
     source_id: str = ""
+    mrn_system: str = ""
+    home_phone: str = ""
+    work_phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,7 @@ class AppointmentRecord:
     provider: str
     visit_type: str
     status: str
+    mrn_system: str = ""
 
 
 @dataclass
@@ -72,13 +86,15 @@ class Batch:
     contacts: list[ContactRecord] = field(default_factory=list)
     appointments: list[AppointmentRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=empty_counts)
+    skipped: dict[str, int] = field(default_factory=dict)  # resource types the portal does not use
 
-    _patients_by_mrn: dict[str, PatientRecord] = field(default_factory=dict, repr=False)
+    _patients_by_key: dict[tuple[str, str], PatientRecord] = field(default_factory=dict, repr=False)
 
     def check_patient(self, record: PatientRecord) -> None:
         """Refuse a patient the file already gave with other details (the row can't say which is right)."""
-        seen = self._patients_by_mrn.get(record.mrn)
+        seen = self._patients_by_key.get(record.key)
         if seen is not None and (seen.first_name, seen.last_name, seen.date_of_birth, seen.sex) != (
             record.first_name,
             record.last_name,
@@ -87,10 +103,13 @@ class Batch:
         ):
             raise Rejected(f"MRN {record.mrn} is on {seen.position} with a different name, birth date or sex")
 
-    def add_patient(self, record: PatientRecord) -> None:
-        if record.mrn not in self._patients_by_mrn:
-            self._patients_by_mrn[record.mrn] = record
-            self.patients.append(record)
+    def add_patient(self, record: PatientRecord) -> bool:
+        """Keep the patient unless the file gave it already; return whether it was new."""
+        if record.key in self._patients_by_key:
+            return False
+        self._patients_by_key[record.key] = record
+        self.patients.append(record)
+        return True
 
     def counts_rejected(self) -> int:
         return sum(outcome["rejected"] for outcome in self.counts.values())
@@ -99,9 +118,16 @@ class Batch:
         self.counts[kind]["rejected"] += 1
         self.problems.append(Problem(position, reason))
 
+    def warn(self, position: str, message: str) -> None:
+        """Note something left out of a record that was still imported."""
+        self.warnings.append(Problem(position, message))
+
+    def skip(self, resource_type: str) -> None:
+        self.skipped[resource_type] = self.skipped.get(resource_type, 0) + 1
+
 
 def text(value, label: str, *, max_length: int, required: bool = True) -> str:
-    value = (value or "").strip()
+    value = value.strip() if isinstance(value, str) else ""
     if required and not value:
         raise Rejected(f"missing {label}")
     if len(value) > max_length:
@@ -113,11 +139,29 @@ def mrn(value) -> str:
     return text(value, "MRN", max_length=Patient._meta.get_field("mrn").max_length)
 
 
+def optional(check: Callable[[str], str], value, *, batch: Batch, position: str) -> str:
+    """Return `check(value)`, or "" with a warning: a bad phone or email drops only itself."""
+    try:
+        return check(value)
+    except Rejected as problem:
+        batch.warn(position, f"{problem}: left out, the rest imported")
+        return ""
+
+
 def name(value, label: str) -> str:
     return text(value, label, max_length=100)
 
 
+PARTIAL_DATE = re.compile(r"\d{4}(-\d{2})?")
+
+
 def birth_date(value, *, today: date) -> date:
+    value = (value or "").strip() if isinstance(value, str) else value
+    if isinstance(value, str) and PARTIAL_DATE.fullmatch(value):
+        raise Rejected(
+            f"date of birth {value!r} is not a whole date: a parent proves a PIN with the child's full "
+            "date of birth, so the EHR must give the day"
+        )
     parsed = a_date(value, "date of birth")
     if parsed > today:
         raise Rejected(f"date of birth {parsed:%Y-%m-%d} is in the future")
@@ -125,10 +169,11 @@ def birth_date(value, *, today: date) -> date:
 
 
 US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def a_date(value, label: str) -> date:
-    value = (value or "").strip()
+    value = value.strip() if isinstance(value, str) else ""
     if not value:
         raise Rejected(f"missing {label}")
     try:
@@ -136,11 +181,13 @@ def a_date(value, label: str) -> date:
             return date(int(m[3]), int(m[1]), int(m[2]))
         return date.fromisoformat(value)
     except ValueError:
+        if US_DATE.fullmatch(value) or ISO_DATE.fullmatch(value):
+            raise Rejected(f"{label} {value!r} is not a real date") from None
         raise Rejected(f"unparseable {label} {value!r} (use YYYY-MM-DD)") from None
 
 
 def a_datetime(value, label: str) -> datetime:
-    value = (value or "").strip()
+    value = value.strip() if isinstance(value, str) else ""
     if not value:
         raise Rejected(f"missing {label}")
     try:
@@ -169,36 +216,25 @@ SEXES = {
 
 
 def sex(value) -> str:
-    key = (value or "").strip().lower()
+    key = value.strip().lower() if isinstance(value, str) else ""
     if key not in SEXES:
         raise Rejected(f"unknown sex {value!r} (use F, M, O or U)")
     return SEXES[key]
 
 
-def _relationship_names() -> dict[str, str]:
-    names = {}
-    for choice in PatientContact.Relationship:
-        names[choice.value] = choice.value
-        names[str(choice.label).lower()] = choice.value
-    names.update({"step-parent": "stepparent", "step parent": "stepparent", "guardian": "guardian"})
-    return names
-
-
-RELATIONSHIPS = _relationship_names()
-
-
-def relationship(value) -> str:
-    key = re.sub(r"\s+", " ", (value or "").strip().lower())
-    if not key:
-        raise Rejected("missing relationship")
-    found = RELATIONSHIPS.get(key) or RELATIONSHIPS.get(key.replace(" ", "_"))
+def relationship(value, *, batch: Batch, position: str) -> str:
+    """Return our relationship for a word; an unknown or missing one is "other", with a warning."""
+    value = value.strip() if isinstance(value, str) else ""
+    found = relationships.from_text(value) if value else None
     if found is None:
-        raise Rejected(f"unknown relationship {value.strip()!r}")
-    return found
+        given = f"relationship {value!r} is not one we know" if value else "no relationship given"
+        batch.warn(position, f"{given}: imported as other")
+        return PatientContact.Relationship.OTHER.value
+    return found.value
 
 
 def email(value) -> str:
-    value = (value or "").strip()
+    value = value.strip() if isinstance(value, str) else ""
     if not value:
         return ""
     if len(value) > FamilyContact._meta.get_field("email").max_length:
@@ -210,9 +246,9 @@ def email(value) -> str:
     return value
 
 
-def cell_phone(value) -> str:
+def phone(value) -> str:
     """Return the number in E.164, read in the practice's region unless it starts with +."""
-    value = (value or "").strip()
+    value = value.strip() if isinstance(value, str) else ""
     if not value:
         return ""
     try:
@@ -229,7 +265,7 @@ LANGUAGES = {"en": "en", "english": "en", "es": "es", "spanish": "es", "español
 
 def language(value) -> str:
     """Return "en" or "es"; any other language reads as not given (the portal speaks these two)."""
-    key = (value or "").strip().lower()
+    key = value.strip().lower() if isinstance(value, str) else ""
     return LANGUAGES.get(key) or LANGUAGES.get(key.split("-")[0], "")
 
 
@@ -243,7 +279,7 @@ STATUSES = {
 
 
 def appointment_status(value) -> str:
-    key = (value or "").strip().lower().replace(" ", "_")
+    key = value.strip().lower().replace(" ", "_") if isinstance(value, str) else ""
     if key not in STATUSES:
         raise Rejected(f"unknown appointment status {value!r}")
     return STATUSES[key]

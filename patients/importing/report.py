@@ -36,6 +36,10 @@ class ImportReport:
     counts: dict[str, dict[str, int]] = field(default_factory=empty_counts)
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
+    # What was left out of records that were still imported (a malformed phone, an unknown relationship).
+    warnings: list[Problem] = field(default_factory=list)
+    # Resources of types the portal does not use (Encounter, Observation...), by type.
+    skipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def rejected(self) -> int:
@@ -56,8 +60,14 @@ class ImportReport:
                     f"{c['unchanged']:>7} unchanged  {c['rejected']:>7} rejected"
                 )
         if len(lines) == 1:
-            lines.append("  no records found")
+            lines.append("  no records the portal uses")
+        if self.skipped:
+            skipped = ", ".join(f"{n} {name}" for name, n in sorted(self.skipped.items()))
+            lines.append(f"  skipped (not used by the portal): {skipped}")
         if self.problems:
-            lines.append(f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}:")
+            lines.append(f"{len(self.problems)} rejected:")
             lines.extend(f"  {p.position}: {p.reason}" for p in self.problems)
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''} (imported):")
+            lines.extend(f"  {p.position}: {p.reason}" for p in self.warnings)
         return "\n".join(lines)

@@ -29,7 +29,7 @@ class Store:
         self.progress = progress
         self.done = 0
         self.total = len(batch.patients) + len(batch.contacts) + len(batch.appointments)
-        self.patient_ids: dict[str, int] = {}  # MRN -> id
+        self.patient_ids: dict[tuple[str, str], int] = {}  # (MRN system, MRN) -> id
         self.patient_ids_by_source: dict[str, int] = {}
 
     def count(self, kind: str, outcome: str, n: int = 1) -> None:
@@ -48,56 +48,81 @@ class Store:
     # ------------------------------------------------------------------ patients
 
     def patients(self) -> None:
-        fields = ["first_name", "last_name", "date_of_birth", "sex"]
+        fields = ["first_name", "last_name", "date_of_birth", "sex", "active", "deceased", "deceased_on"]
         for chunk in chunks(self.batch.patients):
-            existing = {
-                p.mrn: p
-                for p in Patient.objects.filter(mrn__in=[rec.mrn for rec in chunk]).only(
-                    "id", "mrn", "source_id", *fields
-                )
-            }
+            existing = self._patients_existing(chunk, ["source_id", "mrn_system", *fields])
             new, changed = [], []
             for rec in chunk:
-                patient = existing.get(rec.mrn)
-                if patient is None:
-                    new.append(
-                        Patient(
-                            mrn=rec.mrn,
-                            first_name=rec.first_name,
-                            last_name=rec.last_name,
-                            date_of_birth=rec.date_of_birth,
-                            sex=rec.sex,
-                            source_id=rec.source_id,
-                        )
-                    )
-                    continue
                 wanted = {
                     "first_name": rec.first_name,
                     "last_name": rec.last_name,
                     "date_of_birth": rec.date_of_birth,
                     "sex": rec.sex,
+                    "active": rec.active,
+                    "deceased": rec.deceased,
+                    "deceased_on": rec.deceased_on,
                 }
+                patient = existing.get(rec.key)
+                if patient is None:
+                    new.append(
+                        Patient(mrn=rec.mrn, mrn_system=rec.mrn_system, source_id=rec.source_id, **wanted)
+                    )
+                    continue
+                # A chart imported from a CSV (no system) is adopted by the first file that names one.
+                wanted["mrn_system"] = rec.mrn_system or patient.mrn_system
                 if rec.source_id:
                     wanted["source_id"] = rec.source_id
                 if any(getattr(patient, f) != v for f, v in wanted.items()):
                     for f, v in wanted.items():
                         setattr(patient, f, v)
+                    patient.names_fold()
                     changed.append(patient)
                 else:
                     self.count("patients", "unchanged")
-                self.patient_ids[rec.mrn] = patient.pk
+                self.patient_ids[rec.key] = patient.pk
             Patient.objects.bulk_create(new, batch_size=CHUNK)
-            Patient.objects.bulk_update(changed, [*fields, "source_id"], batch_size=500)
-            self.patient_ids.update((p.mrn, p.pk) for p in new)
+            Patient.objects.bulk_update(
+                changed, [*fields, "mrn_system", "source_id", "search_name", "sort_name"], batch_size=500
+            )
+            self.patient_ids.update((p_key(p), p.pk) for p in new)
             self.count("patients", "created", len(new))
             self.count("patients", "updated", len(changed))
             self.advance(len(chunk))
 
+    def _patients_existing(self, chunk: list, fields: list[str]) -> dict[tuple[str, str], Patient]:
+        """Stored patients by (system, MRN); one stored without a system answers for any system."""
+        found: dict[tuple[str, str], Patient] = {}
+        blank: dict[str, Patient] = {}
+        for patient in Patient.objects.filter(mrn__in=[rec.mrn for rec in chunk]).only("id", "mrn", *fields):
+            found[p_key(patient)] = patient
+            if not patient.mrn_system:
+                blank[patient.mrn] = patient
+        for rec in chunk:
+            if rec.key not in found and rec.mrn in blank:
+                found[rec.key] = blank[rec.mrn]
+        return found
+
     def resolve_patients(self, records: Iterable) -> None:
-        """Find the ids of patients the file names but did not give (imported earlier)."""
-        mrns = sorted({rec.mrn for rec in records if rec.mrn and rec.mrn not in self.patient_ids})
-        for chunk in chunks(mrns):
-            self.patient_ids.update(Patient.objects.filter(mrn__in=chunk).values_list("mrn", "id"))
+        """Find the ids of patients the file names but did not give (imported earlier).
+
+        A record naming an MRN without its system (a CSV, an HL7 v2 message) finds the one patient
+        with that MRN, whatever assigned it; two such patients are ambiguous and found by neither.
+        """
+        keys = {p_key(rec) for rec in records if rec.mrn and p_key(rec) not in self.patient_ids}
+        for chunk in chunks(sorted({mrn for _, mrn in keys})):
+            by_mrn: dict[str, list[tuple[tuple[str, str], int]]] = {}
+            for system, mrn, pk in Patient.objects.filter(mrn__in=chunk).values_list(
+                "mrn_system", "mrn", "id"
+            ):
+                self.patient_ids.setdefault((system, mrn), pk)
+                by_mrn.setdefault(mrn, []).append(((system, mrn), pk))
+            for system, mrn in keys:
+                stored = by_mrn.get(mrn, [])
+                if (system, mrn) in self.patient_ids or len(stored) != 1:
+                    continue
+                (stored_system, _), pk = stored[0]
+                if not system or not stored_system:
+                    self.patient_ids[(system, mrn)] = pk
         sources = sorted({rec.patient_source_id for rec in records if rec.patient_source_id})
         for chunk in chunks(sources):
             found: dict[str, list[int]] = {}
@@ -107,7 +132,7 @@ class Store:
 
     def patient_id(self, rec, kind: str) -> int | None:
         pk = (
-            self.patient_ids.get(rec.mrn)
+            self.patient_ids.get(p_key(rec))
             if rec.mrn
             else self.patient_ids_by_source.get(rec.patient_source_id)
         )
@@ -164,7 +189,7 @@ class Store:
             stored.update(
                 (c.pk, c)
                 for c in FamilyContact.objects.filter(pk__in=chunk).only(
-                    "id", "first_name", "last_name", "email", "cell_phone", "preferred_language", "source_id"
+                    "id", "first_name", "last_name", *CONTACT_FIELDS[2:]
                 )
             )
         before = {pk: contact_values(c) for pk, c in stored.items()}
@@ -181,9 +206,7 @@ class Store:
                 self.count("contacts", "unchanged")
                 continue
             changed.append(contact)
-            moved = {
-                f: [before[pk][f], after[f]] for f in ("email", "cell_phone") if before[pk][f] != after[f]
-            }
+            moved = {f: [before[pk][f], after[f]] for f in PHONE_AND_EMAIL if before[pk][f] != after[f]}
             if moved:
                 audits.append(
                     AuditEvent(
@@ -196,11 +219,7 @@ class Store:
                     )
                 )
         FamilyContact.objects.bulk_create(list(new.values()), batch_size=CHUNK)
-        FamilyContact.objects.bulk_update(
-            changed,
-            ["first_name", "last_name", "email", "cell_phone", "preferred_language", "source_id"],
-            batch_size=500,
-        )
+        FamilyContact.objects.bulk_update(changed, CONTACT_FIELDS, batch_size=500)
         AuditEvent.objects.bulk_create(audits, batch_size=CHUNK)
         self.count("contacts", "created", len(new))
         self.count("contacts", "updated", len(changed))
@@ -277,35 +296,50 @@ class Store:
             self.advance(len(chunk))
 
 
+CONTACT_FIELDS = [
+    "first_name",
+    "last_name",
+    "email",
+    "cell_phone",
+    "home_phone",
+    "work_phone",
+    "preferred_language",
+    "source_id",
+]
+PHONE_AND_EMAIL = ("email", "cell_phone", "home_phone", "work_phone")
+
+
+def p_key(item) -> tuple[str, str]:
+    """(MRN system, MRN) of a stored patient or of a record naming one."""
+    return (item.mrn_system, item.mrn)
+
+
 def share_key(rec: r.ContactRecord) -> tuple:
     """Return what makes two rows one person: the EHR's id, else name with an email or phone."""
     if rec.source_id:
         return ("id", rec.source_id)
-    if rec.email or rec.cell_phone:
-        return ("person", rec.first_name.upper(), rec.last_name.upper(), rec.email.lower(), rec.cell_phone)
+    if rec.email or rec.cell_phone or rec.home_phone:
+        return (
+            "person",
+            rec.first_name.upper(),
+            rec.last_name.upper(),
+            rec.email.lower(),
+            rec.cell_phone or rec.home_phone,
+        )
     return ("row", rec.position)
 
 
 def apply(contact: FamilyContact, rec: r.ContactRecord) -> None:
     """Set what the record gives; a blank email, phone or language leaves the stored one."""
     contact.first_name, contact.last_name = rec.first_name, rec.last_name
-    if rec.email:
-        contact.email = rec.email
-    if rec.cell_phone:
-        contact.cell_phone = rec.cell_phone
-    if rec.preferred_language:
-        contact.preferred_language = rec.preferred_language
-    if rec.source_id:
-        contact.source_id = rec.source_id
+    for name in (*PHONE_AND_EMAIL, "preferred_language", "source_id"):
+        if value := getattr(rec, name):
+            setattr(contact, name, value)
 
 
 def contact_values(contact: FamilyContact) -> dict[str, str]:
-    phone = contact.cell_phone
-    return {
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "email": contact.email,
-        "cell_phone": phone.as_e164 if hasattr(phone, "as_e164") else str(phone or ""),
-        "preferred_language": contact.preferred_language,
-        "source_id": contact.source_id,
-    }
+    values = {name: getattr(contact, name) for name in CONTACT_FIELDS}
+    for name in ("cell_phone", "home_phone", "work_phone"):
+        phone = values[name]
+        values[name] = phone.as_e164 if hasattr(phone, "as_e164") else str(phone or "")
+    return values

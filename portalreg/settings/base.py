@@ -231,6 +231,15 @@ PARENT_EMAIL_RETRY_BASE_SECONDS = env.int(
 # it may be (a larger one goes through `manage.py import_ehr`).
 IMPORT_UPLOAD_DIR = env.path("IMPORT_UPLOAD_DIR", default=BASE_DIR / "var" / "imports")
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=100_000_000)
+# Seconds an uploaded file may wait for its preview to be confirmed (or a run for the task worker to
+# progress) before `manage.py prune_import_uploads` deletes it.
+IMPORT_UPLOAD_MAX_AGE = env.int("IMPORT_UPLOAD_MAX_AGE", default=60 * 60)
+# The largest file `import_ehr` reads (a FHIR Bundle is parsed whole: about ten times its size in memory).
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=1_000_000_000)
+# Which FHIR Patient identifier is the chart number (docs/import.md): identifier systems (URIs or OIDs)
+# first, in order, then type labels (a v2-0203 code, or a type text as Epic sends "MRN" and "EPI").
+EHR_MRN_SYSTEMS = env.list("EHR_MRN_SYSTEMS", default=[])
+EHR_MRN_TYPES = env.list("EHR_MRN_TYPES", default=["MR", "MRN", "MEDICAL RECORD NUMBER", "EPI"])
 # How old the registration funnel on staff pages may be before the task worker counts it again.
 STATISTICS_MAX_AGE = env.int("STATISTICS_MAX_AGE", default=60)
 

@@ -68,9 +68,12 @@ def test_fhir_bundle_round_trip():
     assert report.counts["contacts"]["created"] == 2  # Linh is one RelatedPerson id on two charts
     assert report.counts["links"]["created"] == 3
     assert report.counts["appointments"]["created"] == 2
-    linh = FamilyContact.objects.get(source_id="RP-71")
+    linh = FamilyContact.objects.get(source_id="urn:oid:1.2.3.4.contact|RP-71")
     assert (linh.email, linh.cell_phone.as_e164) == ("linh.nguyen@example.org", "+12025550161")
-    assert PatientContact.objects.get(contact__source_id="RP-72").relationship == "grandparent"
+    assert (
+        PatientContact.objects.get(contact__source_id="urn:oid:1.2.3.4.contact|RP-72").relationship
+        == "grandparent"
+    )
     visit = Appointment.objects.get(source_id="FV-2")
     assert (visit.patient.mrn, visit.provider, visit.visit_type, visit.status) == (
         "F3002",
@@ -143,15 +146,21 @@ def test_every_kind_of_bad_csv_row_is_reported_with_its_line():
     report = run("patients_with_errors.csv")
     assert [(p.position, p.reason) for p in report.problems] == [
         ("line 3", "missing MRN"),
-        ("line 4", "unparseable date of birth '2019-02-30' (use YYYY-MM-DD)"),
-        ("line 5", "unknown relationship 'neighbor'"),
-        ("line 6", "malformed phone number '12345'"),
-        ("line 7", "malformed email 'not-an-email'"),
+        ("line 4", "date of birth '2019-02-30' is not a real date"),
+    ]
+    # A bad phone or email, or an unknown relationship, leaves out only itself, with a warning.
+    assert [(p.position, p.reason) for p in report.warnings] == [
+        ("line 6", "malformed phone number '12345': left out, the rest imported"),
+        ("line 7", "malformed email 'not-an-email': left out, the rest imported"),
     ]
     # Valid rows are imported; a rejected row saves neither its patient nor its contact.
-    assert set(Patient.objects.values_list("mrn", flat=True)) == {"B2001", "B2007"}
-    assert FamilyContact.objects.count() == 1
-    assert report.counts["patients"]["rejected"] + report.counts["contacts"]["rejected"] == 5
+    assert set(Patient.objects.values_list("mrn", flat=True)) == {"B2001", "B2004", "B2005", "B2006", "B2007"}
+    assert PatientContact.objects.get(patient__mrn="B2004").relationship == "other"
+    lee = FamilyContact.objects.get(first_name="Lee")
+    assert (lee.cell_phone, lee.email) == ("", "")
+    jo = FamilyContact.objects.get(first_name="Jo")
+    assert jo.email == ""
+    assert report.counts["patients"]["rejected"] + report.counts["contacts"]["rejected"] == 2
 
 
 def test_bad_appointment_rows_are_reported_with_their_lines():
@@ -173,16 +182,18 @@ def test_patient_given_twice_with_different_details_is_rejected():
 def test_fhir_bundle_with_invalid_resources():
     report = run("bundle_with_errors.json")
     reasons = {p.position: p.reason for p in report.problems}
-    assert set(reasons) == {"entry 2", "entry 3", "entry 5", "entry 6", "entry 7", "entry 9"}
-    assert reasons["entry 2"].startswith("invalid Patient: birthDate")
-    assert reasons["entry 3"] == "missing MRN (an identifier of type MR)"
-    assert reasons["entry 5"] == "unknown relationship 'NEIGHBOR'"
-    assert reasons["entry 6"] == "malformed phone number '555'"
-    assert reasons["entry 7"].startswith("invalid RelatedPerson: telecom")
-    assert reasons["entry 9"].startswith("invalid Appointment")
+    warnings = {p.position: p.reason for p in report.warnings}
+    assert set(reasons) == {"entry 2", "entry 3", "entry 7", "entry 9"}, reasons
+    assert reasons["entry 2"] == "date of birth '2018-13-40' is not a real date"
+    assert reasons["entry 3"].startswith("no MRN among its identifiers (types: none)")
+    neighbour = PatientContact.objects.get(contact__source_id="urn:oid:1.2.3.4.contact|RP-82")
+    assert neighbour.relationship == "other"
+    assert warnings["entry 6"] == "malformed phone number '555': left out, the rest imported"
+    assert reasons["entry 7"] == "missing contact first name"  # no name at all
+    assert reasons["entry 9"] == "unparseable start time 'not-a-time' (use YYYY-MM-DDTHH:MM)"
     assert all(len(reason) < 220 for reason in reasons.values())
     assert list(Patient.objects.values_list("mrn", flat=True)) == ["F4001"]
-    assert list(FamilyContact.objects.values_list("source_id", flat=True)) == ["RP-81"]
+    assert FamilyContact.objects.count() == 3  # the phone left out, Khan's father kept
     assert list(Appointment.objects.values_list("source_id", flat=True)) == ["FV-11"]
 
 
@@ -192,7 +203,6 @@ def test_fhir_bundle_with_invalid_resources():
         ("notes.txt", b"just some notes\nnothing here\n", "neither CSV"),
         ("other.csv", b"id,colour\n1,red\n", "neither the patient columns"),
         ("short.csv", b"mrn,date_of_birth\nA1,2020-01-01\n", r"lacks the column\(s\) patient_first_name"),
-        ("obs.json", b'{"resourceType": "Observation"}', "only Observation"),
         ("list.json", b"[1, 2, 3]", "not FHIR R4"),
         ("book.csv", b"PK\x03\x04rest-of-a-zip", "spreadsheet"),
         ("latin1.csv", "mrn,patient_first_name\nA1,Jos\xe9\n".encode("latin-1"), "not UTF-8"),
@@ -238,11 +248,14 @@ def test_registration_state_is_never_touched(issue_pin, make_portal_account):
 
 
 def test_command_prints_the_report_and_fails_on_a_wrong_file(tmp_path, capsys):
-    call_command("import_ehr", str(SAMPLES / "patients.csv"), str(SAMPLES / "patients_with_errors.csv"))
+    with pytest.raises(CommandError) as rejected:
+        call_command("import_ehr", str(SAMPLES / "patients.csv"), str(SAMPLES / "patients_with_errors.csv"))
+    assert rejected.value.returncode == 1  # some records rejected
     out = capsys.readouterr().out
     assert "patients.csv:" in out and "4 created" in out
-    assert "line 5: unknown relationship 'neighbor'" in out
+    assert "line 6: malformed phone number '12345': left out, the rest imported" in out
     wrong = tmp_path / "notes.txt"
     wrong.write_text("hello\n")
-    with pytest.raises(CommandError, match=r"notes\.txt"):
+    with pytest.raises(CommandError, match=r"notes\.txt") as unusable:
         call_command("import_ehr", str(wrong), "--dry-run")
+    assert unusable.value.returncode == 2

@@ -1,35 +1,73 @@
-"""Import EHR exports from the command line: `manage.py import_ehr FILE [FILE ...] [--dry-run]`."""
+"""Import EHR exports from the command line: `manage.py import_ehr FILE|DIR [...] [--dry-run]`.
 
+Exit status: 0 when everything usable was imported (resource types the portal does not use are
+skipped, not errors), 1 when some records were rejected, 2 when a file could not be read at all.
+"""
+
+import logging
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from tqdm import tqdm
 
 from patients.importing import ImportFileError, import_file
+from patients.importing.folders import export_files
+
+logger = logging.getLogger(__name__)
+
+REJECTED, UNUSABLE = 1, 2
 
 
 class Command(BaseCommand):
-    help = "Import patients, family contacts and appointments from CSV or FHIR R4 (see docs/import.md)."
+    help = (
+        "Import patients, family contacts and appointments from CSV or FHIR R4 files, or folders of them "
+        "(a FHIR bulk export, a Synthea run): see docs/import.md. Exit status 0: all imported; "
+        "1: some records rejected; 2: a file could not be read."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
         parser.add_argument("--dry-run", action="store_true", help="Report what would change; save nothing.")
 
-    def handle(self, *args, files, dry_run=False, **options):
-        failed = []
-        for path in map(Path, files):
+    def handle(self, *args, paths, dry_run=False, **options):
+        files = export_files([Path(p) for p in paths])
+        if not files:
+            raise CommandError("No CSV, JSON or NDJSON files there.", returncode=UNUSABLE)
+        # A dry run of several files keeps each file's changes until the end, so a contacts file can
+        # find the patients of the file read before it; then everything is rolled back.
+        with transaction.atomic() if dry_run else nullcontext():
+            status, unusable = self.import_all(files, dry_run=dry_run)
+            if dry_run:
+                transaction.set_rollback(True)
+        if unusable:
+            raise CommandError(f"Not imported: {', '.join(unusable)}", returncode=UNUSABLE)
+        if status:
+            raise CommandError("Some records were rejected (listed above).", returncode=status)
+
+    def import_all(self, files: list[Path], *, dry_run: bool) -> tuple[int, list[str]]:
+        status, unusable = 0, []
+        for path in files:
             try:
                 with path.open("rb") as file, self.progress_bar(path.name) as progress:
-                    report = import_file(file, name=path.name, dry_run=dry_run, progress=progress)
+                    report = import_file(file, name=path.name, dry_run=False, progress=progress)
             except (ImportFileError, OSError) as error:
                 self.stderr.write(f"{path}: {error}")
-                failed.append(str(path))
+                unusable.append(str(path))
                 continue
+            except Exception:  # one broken file must not stop the others, nor show a traceback
+                logger.exception("import_ehr: unexpected error reading %s", path)
+                self.stderr.write(f"{path}: could not be imported because of an unexpected error (logged).")
+                unusable.append(str(path))
+                continue
+            report.dry_run = dry_run
             self.stdout.write(f"{path}:")
             self.stdout.write(report.summary())
-        if failed:
-            raise CommandError(f"Not imported: {', '.join(failed)}")
+            if report.rejected:
+                status = REJECTED
+        return status, unusable
 
     def progress_bar(self, name: str):
         """Return a context giving a `progress(stage, done, total)` callback: a bar on a terminal only."""

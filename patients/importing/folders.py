@@ -1,0 +1,49 @@
+"""Which files of an export to read, and in what order: patients, then contacts, then appointments.
+
+A FHIR bulk export is a folder of NDJSON files, one per resource type (Patient.ndjson,
+RelatedPerson.ndjson, Appointment.ndjson, and others the portal does not use); a Synthea run is a
+folder of Bundles, one per patient, beside hospital and practitioner Bundles. Contacts and
+appointments name their patient, so the files holding patients are read first whatever their names.
+"""
+
+import json
+from pathlib import Path
+
+READABLE = (".csv", ".json", ".ndjson", ".jsonl")
+PATIENTS, CONTACTS, APPOINTMENTS, OTHER = range(4)
+RANKS = {"Patient": PATIENTS, "RelatedPerson": CONTACTS, "Appointment": APPOINTMENTS}
+
+
+def export_files(paths: list[Path]) -> list[Path]:
+    """Return the files to import, in reading order: a folder gives its readable files, recursively.
+
+    A file named on its own is read whatever its name (the import says if it is not an export).
+    """
+    found = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in READABLE)
+        else:
+            found.append(path)
+    unique = list(dict.fromkeys(found))
+    return sorted(unique, key=lambda p: (_rank(p), str(p)))
+
+
+def _rank(path: Path) -> int:
+    """Guess from the file's first line what it holds; a file that can't be read goes last."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(65_536).decode("utf-8-sig", errors="replace").lstrip()
+    except OSError:
+        return OTHER
+    first_line = head.split("\n", 1)[0].strip()
+    if path.suffix.lower() == ".csv":
+        columns = {c.strip().lower() for c in first_line.split(",")}
+        return APPOINTMENTS if "appointment_id" in columns or "starts_at" in columns else PATIENTS
+    if head.startswith("{") and '"Bundle"' in head[:2000]:
+        return PATIENTS
+    try:
+        resource_type = json.loads(first_line).get("resourceType")
+    except (ValueError, AttributeError, RecursionError):
+        return OTHER
+    return RANKS.get(resource_type, OTHER)
