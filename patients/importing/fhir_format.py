@@ -48,21 +48,8 @@ NOT_MRN_SYSTEMS = {
     "http://hl7.org/fhir/sid/passport-usa",
 }
 NOT_MRN_TYPES = {
-    "SS",
-    "SB",
-    "DL",
-    "PPN",
-    "TAX",
-    "NI",
-    "NNUS",
-    "MC",
-    "MA",
-    "SN",
-    "NPI",
-    "DR",
-    "BCT",
-    "MB",
-    "SSN",
+    *("SS", "SB", "SSN", "DL", "PPN", "TAX", "NI", "NNUS", "MC", "MA", "MB", "MI", "SN", "NPI", "DR", "BSN"),
+    *("SOCIAL SECURITY NUMBER", "MILITARY ID", "DRIVER'S LICENSE", "PASSPORT NUMBER", "MEDICARE", "MEDICAID"),
 }
 MAX_LINE_BYTES = 1_000_000  # one NDJSON resource: a Patient far bigger than this is not a Patient
 
@@ -183,8 +170,6 @@ def _read(batch: r.Batch, items: list, *, today: date, progress) -> None:
             if done % 2000 == 0:
                 progress(done, len(items))
     progress(len(items), len(items))
-    if batch.skipped:
-        batch.kind += "; skipped " + ", ".join(f"{n} {name}" for name, n in sorted(batch.skipped.items()))
 
 
 # ---------------------------------------------------------------------------- Patient
@@ -289,15 +274,20 @@ def _deceased(resource: dict) -> tuple[bool, date | None]:
 
 
 def _name(names, today: date) -> tuple[str, str]:
-    """Return (first, last): the official name (else usual, else the first current one)."""
-    current = [n for n in _dicts(names) if n.get("use") not in ("old", "maiden") and not _ended(n, today)]
+    """Return (first, last): the official name, else usual, else another current one, else any."""
+    every = _dicts(names)
+    current = [n for n in every if n.get("use") not in ("old", "maiden") and not _ended(n, today)]
     ranked = sorted(current, key=lambda n: {"official": 0, "usual": 1}.get(n.get("use"), 2))
+    ranked += [n for n in every if n not in current]  # a mother known only by her maiden name
     for name in ranked:
         given = [g.strip() for g in name.get("given") or [] if isinstance(g, str) and g.strip()]
         family = _str(name.get("family"))
         if given or family:
             return _tidy(given[0] if given else ""), _tidy(family)
         text = _str(name.get("text"))
+        if "," in text:  # "Lindqvist,Erik" or "SMART, JOE", as Epic and Cerner write it
+            family, _, given_text = text.partition(",")
+            return _tidy(given_text.strip()), _tidy(family.strip())
         if text:
             *rest, family = text.split()
             return _tidy(" ".join(rest)), _tidy(family)
@@ -340,7 +330,10 @@ def _relationship(concepts, extensions, position: str, batch: r.Batch) -> str:
     specific relationship found anywhere wins. Nothing known reads as "other", with a warning.
     """
     found, given = [], []
-    for concept in _dicts(concepts) + _extension_concepts(extensions):
+    concepts = _dicts(concepts)
+    for concept in [*concepts, *_extension_concepts(extensions)]:
+        concepts.extend(_extension_concepts(concept.get("extension")))  # Cerner's relation extension
+    for concept in [*concepts, *_extension_concepts(extensions)]:
         for _, code, display in _concept_codes(concept):
             for text, rel in ((code, _code_or_word(code)), (display, relationships.from_text(display))):
                 if text:
@@ -432,16 +425,27 @@ def _patient_contact(contact: dict, position: str, patient: r.PatientRecord, lan
 
 
 def _person_identifier(resource: dict, today: date) -> str:
-    """The EHR's identifier for a RelatedPerson ("system|value"), never a national number; else its id."""
+    """The EHR's identifier for a RelatedPerson ("system|value"), never a national number; else "".
+
+    A person identifier of the EHR's own (v2-0203 PI or PN, Cerner's "Person" ones) comes first.
+    """
+    usable = []
     for identifier in _dicts(resource.get("identifier")):
         system, value = _str(identifier.get("system")), _str(identifier.get("value"))
         if not value or identifier.get("use") == "old" or _ended(identifier, today):
             continue
         if system.lower() in NOT_MRN_SYSTEMS or _type_labels(identifier) & NOT_MRN_TYPES:
             continue
+        usable.append(identifier)
+    usable.sort(
+        key=lambda i: not any(label in {"PI", "PN"} or "PERSON" in label for label in _type_labels(i))
+    )
+    for identifier in usable:
+        system, value = _str(identifier.get("system")), _str(identifier.get("value"))
         return f"{system}|{value}" if system else value
-    resource_id = _str(resource.get("id"))
-    return f"RelatedPerson/{resource_id}" if resource_id else ""
+    # Not the resource id: athenahealth and Cerner make one RelatedPerson per parent and child, so a
+    # parent of siblings is found again by name with email or phone instead (`store.share_key`).
+    return ""
 
 
 def _related_person(resource: dict, position: str, patient_of, today: date, batch: r.Batch):
