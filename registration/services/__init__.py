@@ -12,7 +12,8 @@ from .account_emails import (
     parent_email_verification_resend,
 )
 from .accounts import NewAccount, account_disable_duplicate, portal_account_verify_email
-from .errors import PossibleDuplicate, RegistrationError
+from .errors import PatientNotInvitable, PossibleDuplicate, RegistrationError
+from .invitation_rules import invitation_refusal, patient_invitation_refusal
 from .pins import IssuedPin, pin_issue, pin_redeem, welcome_invite
 from .self_registration import (
     ChildDetails,
@@ -25,13 +26,16 @@ __all__ = [
     "ChildDetails",
     "IssuedPin",
     "NewAccount",
+    "PatientNotInvitable",
     "PossibleDuplicate",
     "RegistrationError",
     "account_disable_duplicate",
+    "invitation_refusal",
     "parent_email_password_reset",
     "parent_email_queue",
     "parent_email_sign_up_with_existing",
     "parent_email_verification_resend",
+    "patient_invitation_refusal",
     "pin_issue",
     "pin_redeem",
     "portal_account_verify_email",

@@ -3,6 +3,8 @@
 Messages parents may see are translated; they are evaluated in the language of the request.
 """
 
+from datetime import date
+
 from django.utils.translation import gettext_lazy as _
 
 
@@ -50,6 +52,12 @@ class ChildAlreadyOnAccount(RegistrationError):
     message = _("This child is already on your account.")
 
 
+class PinNoLongerUsable(RegistrationError):
+    """The PIN's child may no longer be invited (deceased, or an inactive chart): told without saying why."""
+
+    message = _("This PIN can no longer be used. Please contact the practice.")
+
+
 # ---- accounts
 class EmailInUse(RegistrationError):
     message = _("An account with this email already exists. Sign in to add a child to it.")
@@ -70,6 +78,34 @@ class ContactNotOnChart(RegistrationError):
 
 class AppointmentMismatch(RegistrationError):
     message = _("That appointment belongs to a different patient.")
+
+
+class PatientNotInvitable(RegistrationError):
+    """The EHR says nobody is to be invited to this patient's portal (`patient_invitation_refusal`).
+
+    `state` is the short word staff see on lists ("Deceased", "Inactive in the EHR").
+    """
+
+    state = ""
+
+
+class PatientDeceased(PatientNotInvitable):
+    state = "Deceased"
+
+    def __init__(self, *, on: date | None = None):
+        when = f" (on {on.isoformat()})" if on else ""
+        super().__init__(
+            f"The EHR records this child as deceased{when}: no PIN or welcome message can be sent, "
+            "and no parent can be given access."
+        )
+
+
+class PatientInactive(PatientNotInvitable):
+    state = "Inactive in the EHR"
+    message = (
+        "This chart is inactive in the EHR (merged or no longer seen here): no PIN or welcome message "
+        "can be sent, and no parent can be given access. Look for the child's current chart."
+    )
 
 
 class AlreadyRegistered(RegistrationError):

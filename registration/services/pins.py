@@ -29,11 +29,13 @@ from .errors import (
     PinAlreadyUsed,
     PinExpired,
     PinLocked,
+    PinNoLongerUsable,
     PinNotAccepted,
     PinReplaced,
     PossibleDuplicate,
     RegistrationError,
 )
+from .invitation_rules import patient_invitation_refusal, patient_lock_invitable
 from .pin_rules import pin_expiry, pins_revoke
 
 
@@ -58,7 +60,7 @@ def pin_issue(
 
     Issuing is the practice's authentication of the contact: nothing else is asked of staff. If a waiting
     self-registration request may be this parent's, refuse with `PossibleDuplicate` unless staff give a
-    reason to go on.
+    reason to go on. A deceased child or an inactive chart is refused with `PatientNotInvitable`.
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -148,6 +150,8 @@ def _issue(
         raise RegistrationError(f"PINs are not issued through {path}.")
     if appointment is not None and appointment.patient_id != patient.pk:
         raise AppointmentMismatch()
+    # First, and under the patient's lock: a deceased child or an inactive chart gets nothing.
+    patient_lock_invitable(patient)
     # Locking the chart link serialises staff issuing for the same pair: the second waits, then
     # replaces the first's PIN, so exactly one stays live.
     link = (
@@ -222,7 +226,8 @@ def pin_redeem(
 
     Give either the parent's existing `account` or the details of a `new_account`, made in the same
     transaction. The PIN row is locked, so of many parents racing with one PIN exactly one succeeds.
-    A wrong date of birth counts against the PIN; after `PIN_MAX_FAILED_ATTEMPTS` it is locked.
+    A wrong date of birth counts against the PIN; after `PIN_MAX_FAILED_ATTEMPTS` it is locked. A PIN
+    whose child the EHR has since recorded as deceased, or whose chart it made inactive, is refused.
     """
     if (account is None) == (new_account is None):
         raise ValueError("Give exactly one of account and new_account.")
@@ -249,6 +254,10 @@ def pin_redeem(
             refusal = _pin_count_failure(pin, now=now, client_address=client_address)
         elif pin.redeemed_at is not None:
             raise PinAlreadyUsed()
+        elif patient_invitation_refusal(pin.patient) is not None:
+            # Marked deceased or inactive since the PIN was issued. The parent has proved they hold
+            # the PIN, but is not told why: the practice tells the family, not a web page.
+            raise PinNoLongerUsable()
         elif pin.revoked_at is not None and pin.end_reason == Pin.EndReason.NOT_DELIVERED:
             raise PinNotAccepted()  # its message never left: ask the practice for a new PIN
         elif pin.revoked_at is not None:

@@ -23,6 +23,7 @@ from .errors import (
     RequestAlreadyDecided,
     RequestAlreadyWaiting,
 )
+from .invitation_rules import patient_lock_invitable
 from .pin_rules import pins_revoke
 
 
@@ -112,7 +113,8 @@ def self_registration_authenticate(
 
     Pass the chart's `contact`, or a `new_contact_relationship` to add the parent to the chart from the
     details they typed. Unused PINs for the same patient and contact are revoked: redeeming one would
-    give the parent a second account.
+    give the parent a second account. A deceased child or an inactive chart is refused with
+    `PatientNotInvitable`: decline the request instead.
     """
     if (contact is None) == (new_contact_relationship is None):
         raise ValueError("Give exactly one of contact and new_contact_relationship.")
@@ -120,6 +122,7 @@ def self_registration_authenticate(
     with transaction.atomic(durable=True):
         request = _request_lock_awaiting(request)
         account = portal_account_lock(request.account)
+        patient_lock_invitable(patient)  # before the chart gains a contact or anyone gains access
         contact_created = contact is None
         if contact_created:
             if new_contact_relationship not in PatientContact.Relationship.values:

@@ -16,6 +16,7 @@ from registration import pins as codes
 from registration.models import AuditEvent, Path, Pin, WelcomeMessage
 
 from .audit import audit_record
+from .invitation_rules import patient_invitation_refusal
 from .pin_rules import pins_revoke
 
 # What a provider's delivery report means for a sent message.
@@ -40,7 +41,8 @@ class ClaimedMessage:
 def welcome_message_claim(*, message_id: int, now: datetime | None = None) -> ClaimedMessage | None:
     """Take a due message for sending and mint its PIN; None if it is not due, or no longer wanted.
 
-    A message whose PIN was replaced, used or expired meanwhile is cancelled instead of sent.
+    A message whose PIN was replaced, used or expired meanwhile, or whose child the EHR has since
+    recorded as deceased or whose chart it made inactive, is cancelled instead of sent.
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -54,10 +56,21 @@ def welcome_message_claim(*, message_id: int, now: datetime | None = None) -> Cl
             return None
         if message.next_attempt_at is not None and message.next_attempt_at > now:
             return None
-        pin = Pin.objects.select_for_update().get(pk=message.pin_id)
+        # The patient is read, not locked: locking it after the PIN would invert pin_issue's order.
+        pin = Pin.objects.select_for_update(of=("self",)).select_related("patient").get(pk=message.pin_id)
         if pin.redeemed_at is not None or pin.revoked_at is not None or pin.expires_at <= now:
             _change(
                 message, WelcomeMessage.Status.CANCELLED, now=now, action=AuditEvent.Action.WELCOME_CANCELLED
+            )
+            return None
+        if (refusal := patient_invitation_refusal(pin.patient)) is not None:
+            # The EHR marked the child deceased or the chart inactive after staff queued this message.
+            _change(
+                message,
+                WelcomeMessage.Status.CANCELLED,
+                now=now,
+                action=AuditEvent.Action.WELCOME_CANCELLED,
+                details={"reason": refusal.state},
             )
             return None
         parts = codes.pin_generate()
