@@ -75,13 +75,22 @@ def read(text: str, *, name: str, progress: Callable[[int, int], None]) -> Batch
     lowered = name.lower()
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")) or lowered.endswith((".json", ".ndjson", ".jsonl")):
-        first_line = stripped.split("\n", 1)[0]
-        data = _json(text)
+        first = _parsed(stripped.split("\n", 1)[0])
+        several_lines = "\n" in stripped.rstrip()
+        if several_lines and isinstance(first, dict) and first.get("resourceType") not in (None, "Bundle"):
+            return fhir_format.read_ndjson(text, today=today, progress=progress)
+        data = _parsed(text)
+        if data is TOO_DEEP and lowered.endswith((".ndjson", ".jsonl")):
+            return fhir_format.read_ndjson(text, today=today, progress=progress)  # reports the bad line
+        if data is TOO_DEEP:
+            raise ImportFileError(
+                "This JSON is nested too deeply to be a FHIR export (hundreds of levels): not read."
+            )
         if isinstance(data, dict) and data.get("resourceType") == "Bundle":
             return fhir_format.read_bundle(data, today=today, progress=progress)
-        if isinstance(data, dict) and "resourceType" in data:
-            return fhir_format.read_ndjson(stripped.replace("\n", " "), today=today, progress=progress)
-        if data is None and isinstance(_json(first_line), dict) and "resourceType" in _json(first_line):
+        if isinstance(data, dict) and "resourceType" in data:  # one resource, perhaps pretty-printed
+            return fhir_format.read_ndjson(json.dumps(data), today=today, progress=progress)
+        if data is None and lowered.endswith((".ndjson", ".jsonl")):
             return fhir_format.read_ndjson(text, today=today, progress=progress)
         raise ImportFileError(
             "This JSON is not FHIR R4: expected a Bundle, or NDJSON with one resource (Patient, "
@@ -95,13 +104,14 @@ def read(text: str, *, name: str, progress: Callable[[int, int], None]) -> Batch
     return csv_format.read_csv(text, today=today, progress=progress)
 
 
-def _json(text: str):
-    """Return the parsed JSON, or None if it is not JSON; refuse JSON nested beyond reason."""
+TOO_DEEP = object()
+
+
+def _parsed(text: str):
+    """Return the parsed JSON, None if it is not JSON, or TOO_DEEP if nested beyond Python's stack."""
     try:
         return json.loads(text)
     except json.JSONDecodeError:
         return None
     except RecursionError:
-        raise ImportFileError(
-            "This JSON is nested too deeply to be a FHIR export (hundreds of levels): not read."
-        ) from None
+        return TOO_DEEP
