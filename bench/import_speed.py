@@ -1,14 +1,17 @@
 """How fast the EHR import is: 100,000 patients with two contacts each, against PostgreSQL COPY.
 
-    .venv/bin/python bench/import_speed.py [--patients N] [--server postgres://postgres@127.0.0.1:5432]
+    .venv/bin/python bench/import_speed.py [--patients N] [--format csv fhir] [--server postgres://...]
 
-Makes a CSV in a temporary folder, creates the scratch database portalreg_import_bench, migrates it,
-imports the file twice (the second run finds everything unchanged), COPYs the same rows into a table
-of text columns as the floor, prints rows per second, and drops the database.
+For each format it makes an export in a temporary folder (a CSV, or a FHIR bulk export: Patient.ndjson
+and RelatedPerson.ndjson in Epic's and Cerner's shapes), creates the scratch database
+portalreg_import_bench, migrates it, imports the export twice with `import_ehr` (the second run finds
+everything unchanged), COPYs the same rows or resources into a table of text columns as the floor,
+prints rows or resources per second, and drops the database.
 """
 
 import argparse
 import csv
+import json
 import os
 import random
 import subprocess
@@ -69,6 +72,62 @@ def write_csv(path: Path, patients: int) -> int:
     return rows
 
 
+def write_fhir(folder: Path, patients: int) -> int:
+    """A bulk export: a Patient per child (Epic-style identifiers), two RelatedPersons per child."""
+    rng = random.Random(7)
+    with (
+        (folder / "Patient.ndjson").open("w") as out_patients,
+        (folder / "RelatedPerson.ndjson").open("w") as out_related,
+    ):
+        for n in range(patients):
+            last = rng.choice(LAST)
+            born = date(2008, 1, 1) + timedelta(days=rng.randrange(6500))
+            patient = {
+                "resourceType": "Patient",
+                "id": f"e{n:07d}",
+                "identifier": [
+                    {"type": {"text": "CEID"}, "system": "urn:oid:1.2.840.114350.1.1", "value": f"C{n}"},
+                    {"type": {"text": "MRN"}, "system": "urn:oid:1.2.840.114350.1.14", "value": f"M{n:07d}"},
+                    {
+                        "system": "http://hl7.org/fhir/sid/us-ssn",
+                        "value": f"999-{n % 100:02d}-{n % 10000:04d}",
+                    },
+                ],
+                "active": True,
+                "name": [{"use": "official", "family": last, "given": [rng.choice(FIRST)]}],
+                "gender": rng.choice(["female", "male"]),
+                "birthDate": born.isoformat(),
+                "communication": [{"language": {"coding": [{"code": rng.choice(["en", "es"])}]}}],
+            }
+            out_patients.write(json.dumps(patient) + "\n")
+            for k, (code, display) in enumerate([("MTH", "Mother"), ("FTH", "Father")]):
+                adult = rng.choice(ADULT)
+                related = {
+                    "resourceType": "RelatedPerson",
+                    "id": f"r{n:07d}-{k}",
+                    "identifier": [
+                        {"type": {"text": "Person"}, "system": "urn:oid:2.16.1", "value": f"P{n}-{k}"}
+                    ],
+                    "patient": {"reference": f"Patient/e{n:07d}"},
+                    "relationship": [
+                        {
+                            "coding": [
+                                {"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": code}
+                            ],
+                            "text": display,
+                        }
+                    ],
+                    "name": [{"family": last, "given": [adult]}],
+                    "telecom": [
+                        {"system": "phone", "value": f"(202) 555-{n % 10000:04d}", "use": "mobile"},
+                        {"system": "phone", "value": f"301555{n % 10000:04d}", "use": "home"},
+                        {"system": "email", "value": f"{adult.lower()}.{n}.{k}@example.org"},
+                    ],
+                }
+                out_related.write(json.dumps(related) + "\n")
+    return patients * 3
+
+
 def psql(server: str, sql: str) -> None:
     subprocess.run(["psql", f"{server}/postgres", "-qc", sql], check=True)
 
@@ -76,51 +135,73 @@ def psql(server: str, sql: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--format", nargs="+", choices=["csv", "fhir"], default=["csv", "fhir"])
     parser.add_argument(
         "--server", default=os.environ.get("BENCH_SERVER", "postgres://postgres@127.0.0.1:5432")
     )
     args = parser.parse_args()
-    url = f"{args.server}/{DATABASE}"
-    psql(args.server, f'DROP DATABASE IF EXISTS "{DATABASE}"')
-    psql(args.server, f'CREATE DATABASE "{DATABASE}"')
+    for kind in args.format:
+        measure(kind, args.patients, args.server)
+    return 0
+
+
+def measure(kind: str, patients: int, server: str) -> None:
+    url = f"{server}/{DATABASE}"
+    psql(server, f'DROP DATABASE IF EXISTS "{DATABASE}"')
+    psql(server, f'CREATE DATABASE "{DATABASE}"')
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "portalreg.settings.dev"}
     try:
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "patients.csv"
-            rows = write_csv(path, args.patients)
-            size = path.stat().st_size / 1e6
-            print(f"{args.patients:,} patients, {rows:,} rows ({size:.1f} MB)")
-            env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "portalreg.settings.dev"}
+            folder = Path(folder)
+            if kind == "csv":
+                rows, unit = write_csv(folder / "patients.csv", patients), "rows"
+            else:
+                rows, unit = write_fhir(folder, patients), "resources"
+            size = sum(f.stat().st_size for f in folder.iterdir()) / 1e6
+            print(f"\n{kind.upper()}: {patients:,} patients, {rows:,} {unit} ({size:.1f} MB)", flush=True)
             subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-            os.environ.update(env)
-            sys.path.insert(0, str(ROOT))
-            import django
-
-            django.setup()
-            from django.db import connection
-
-            from patients.importing import import_file
-
             for label in ("first import", "second import (all unchanged)"):
-                with path.open("rb") as file:
-                    report = import_file(file, name=path.name, dry_run=False)
-                print(f"{label}: {report.seconds:.1f} s, {rows / report.seconds:,.0f} rows/s")
-                print(report.summary())
-            with connection.cursor() as cursor:
-                cursor.execute(f"CREATE TABLE copy_floor ({', '.join(f'{c} text' for c in COLUMNS)})")
                 started = time.monotonic()
-                copying = cursor.copy("COPY copy_floor FROM STDIN WITH (FORMAT csv, HEADER true)")
-                with copying as copy, path.open("rb") as file:
-                    while chunk := file.read(1 << 20):
-                        copy.write(chunk)
+                done = subprocess.run(
+                    [sys.executable, "manage.py", "import_ehr", str(folder)],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
                 seconds = time.monotonic() - started
+                if done.returncode:
+                    sys.exit(
+                        f"import_ehr failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+                    )
+                print(f"{label}: {seconds:.1f} s, {rows / seconds:,.0f} {unit}/s (the whole command)")
+                print("\n".join("  " + line for line in done.stdout.splitlines() if line.startswith("  ")))
+            seconds = copy_floor(url, folder, kind)
             print(
-                f"floor, PostgreSQL COPY of the same rows into text columns: {seconds:.2f} s, "
-                f"{rows / seconds:,.0f} rows/s"
+                f"floor, PostgreSQL COPY of the same {unit} into text columns: {seconds:.2f} s, "
+                f"{rows / seconds:,.0f} {unit}/s"
             )
-            connection.close()
     finally:
-        psql(args.server, f'DROP DATABASE IF EXISTS "{DATABASE}"')
-    return 0
+        psql(server, f'DROP DATABASE IF EXISTS "{DATABASE}"')
+
+
+def copy_floor(url: str, folder: Path, kind: str) -> float:
+    """Seconds to COPY the export's lines into a table of text columns (a resource a row, for FHIR)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection, connection.cursor() as cursor:
+        if kind == "csv":
+            cursor.execute(f"CREATE TABLE copy_floor ({', '.join(f'{c} text' for c in COLUMNS)})")
+            sql = "COPY copy_floor FROM STDIN WITH (FORMAT csv, HEADER true)"
+        else:
+            cursor.execute("CREATE TABLE copy_floor (resource text)")
+            sql = "COPY copy_floor FROM STDIN WITH (FORMAT text)"
+        started = time.monotonic()
+        for path in sorted(folder.iterdir()):
+            with cursor.copy(sql) as copy, path.open("rb") as file:
+                for line in file if kind == "fhir" else iter(lambda: file.read(1 << 20), b""):
+                    copy.write(line.replace(b"\\", b"\\\\") if kind == "fhir" else line)
+        return time.monotonic() - started
 
 
 if __name__ == "__main__":
