@@ -364,6 +364,9 @@ class AuditEvent(models.Model):
             "contact_updated_by_import",
             _("Contact's email or phone updated by import"),
         )
+        IMPORT_STARTED = "import_started", _("EHR import started")
+        IMPORT_FINISHED = "import_finished", _("EHR import finished")
+        IMPORT_DISCARDED = "import_discarded", _("EHR import file deleted without importing")
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
@@ -428,3 +431,64 @@ class RegistrationSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"registration counts at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class ImportRun(models.Model):
+    """One run of the staff Import page, done by the task worker: a dry run (the preview) or the real
+    import confirmed from it.
+
+    Holds the random token naming the uploaded file while it waits under `settings.IMPORT_UPLOAD_DIR`
+    (never the file's content), how far the run got, and its report once finished. Changed only through
+    `registration.import_runs`.
+    """
+
+    class Stage(models.TextChoices):
+        QUEUED = "queued", _("Waiting for the task worker")
+        READING = "reading", _("Reading the file")
+        SAVING = "saving", _("Checking and saving records")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(max_length=255)
+    dry_run = models.BooleanField()
+    # For a real import: the dry run it was confirmed from (one-to-one: confirming twice imports once).
+    preview = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="confirmed_import"
+    )
+    # The upload's file name under IMPORT_UPLOAD_DIR; empty once the file is deleted.
+    upload_token = models.CharField(max_length=64, blank=True)
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    # {"kind", "counts", "seconds", "problems": [[position, reason], ...] (the first 1,000),
+    #  "problem_count"}; null until the run is done.
+    report = models.JSONField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()  # the last progress written: a run not updated for long has stopped
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(preview__isnull=True) | models.Q(dry_run=False),
+                name="import_run_preview_only_for_real_import",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["started_by", "-created_at"], name="import_run_by_starter"),
+            # The few runs still holding a file, for the prune (most rows hold none).
+            models.Index(
+                fields=["updated_at"],
+                condition=~models.Q(upload_token=""),
+                name="import_run_holding_upload",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'dry run' if self.dry_run else 'import'} {self.pk} of {self.file_name} ({self.stage})"
+
+    @property
+    def finished(self) -> bool:
+        return self.stage in (self.Stage.DONE, self.Stage.FAILED)

@@ -7,10 +7,13 @@ from contextlib import suppress
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from patients.importing import import_file
 from registration import services
+from registration.import_runs import services as import_runs
+from registration.import_runs.tasks import run_import
 from registration.models import AppendOnlyError, AuditEvent, ParentAccountEmail, Path, WelcomeMessage
 from registration.pins import pin_parse
 from registration.services import account_emails
@@ -136,7 +139,7 @@ class SmsProviderDownOnce:
 
 
 def test_no_audit_event_holds_a_pin_or_a_password(
-    staff, admin, issue_pin, stored_text, settings, django_capture_on_commit_callbacks
+    staff, admin, issue_pin, stored_text, settings, django_capture_on_commit_callbacks, tmp_path
 ):
     """Go through every kind of audited change, then read the whole audit trail for secrets."""
     settings.SMS_BACKEND = f"{__name__}.SmsProviderDownOnce"
@@ -238,6 +241,12 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     row += [moved.patient.date_of_birth.isoformat(), moved.contact.first_name, moved.contact.last_name]
     export = f"{header},relationship,email\n{','.join(row)},{moved.relationship},new.address@example.org\n"
     import_file(io.BytesIO(export.encode()), name="patients.csv", dry_run=False, by=admin)
+    # The Import page: a file replaced by another before it was checked; the other checked and imported.
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "imports"
+    import_runs.import_run_start(upload=SimpleUploadedFile("first.csv", export.encode()), by=admin)
+    preview = import_runs.import_run_start(upload=SimpleUploadedFile("second.csv", export.encode()), by=admin)
+    assert run_import.call(preview.pk) == "done"
+    assert run_import.call(import_runs.import_run_confirm(preview_id=preview.pk, by=admin).pk) == "done"
 
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert actions == set(AuditEvent.Action.values), "every kind of event is covered"

@@ -1,0 +1,55 @@
+"""An import's report as the run keeps it (JSON in `ImportRun.report`), and as its page shows it."""
+
+from dataclasses import dataclass, field
+
+from patients.importing import ImportReport, Problem
+
+PROBLEMS_KEPT = 1000  # a file rejected line by line would otherwise store every line; the count is kept
+
+
+def report_to_json(report: ImportReport) -> dict:
+    warnings = getattr(report, "warnings", [])  # read by the FHIR reader of issue 11 onwards
+    return {
+        "kind": report.kind,
+        # Pairs, not an object: PostgreSQL's jsonb keeps an object's keys in an order of its own.
+        "counts": [[kind, outcomes] for kind, outcomes in report.counts.items()],
+        "seconds": round(report.seconds, 3),
+        "problems": [[p.position, p.reason] for p in report.problems[:PROBLEMS_KEPT]],
+        "problem_count": len(report.problems),
+        "warnings": [[p.position, p.reason] for p in warnings[:PROBLEMS_KEPT]],
+        "warning_count": len(warnings),
+        "skipped": sorted(getattr(report, "skipped", {}).items()),
+    }
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """What `staff/_import_report.html` draws."""
+
+    kind: str
+    dry_run: bool
+    counts: dict[str, dict[str, int]]
+    seconds: float
+    problems: list[Problem]
+    problem_count: int
+    warnings: list[Problem] = field(default_factory=list)
+    warning_count: int = 0
+    skipped: list[tuple[str, int]] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: dict, *, dry_run: bool) -> "StoredReport":
+        return cls(
+            kind=data.get("kind", ""),
+            dry_run=dry_run,
+            counts=dict(data.get("counts", [])),
+            seconds=data.get("seconds", 0.0),
+            problems=[Problem(position, reason) for position, reason in data.get("problems", [])],
+            problem_count=data.get("problem_count", 0),
+            warnings=[Problem(position, reason) for position, reason in data.get("warnings", [])],
+            warning_count=data.get("warning_count", 0),
+            skipped=[(name, count) for name, count in data.get("skipped", [])],
+        )
+
+    @property
+    def rejected(self) -> int:
+        return sum(outcomes.get("rejected", 0) for outcomes in self.counts.values())
