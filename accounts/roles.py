@@ -73,6 +73,8 @@ NAV_SECTIONS = {
     "disable-duplicate": "duplicates",
     "audit": "audit",
     "import": "import",
+    "import-run": "import",
+    "import-progress": "import",
     "import-confirm": "import",
 }
 

@@ -24,5 +24,7 @@ urlpatterns = [
     path("duplicates/disable/", admin_pages.disable_duplicate, name="disable-duplicate"),
     path("audit/", admin_pages.audit_trail, name="audit"),
     path("import/", ehr_import.ehr_import, name="import"),
-    path("import/confirm/", ehr_import.ehr_import_confirm, name="import-confirm"),
+    path("import/<int:pk>/", ehr_import.import_run, name="import-run"),
+    path("import/<int:pk>/progress/", ehr_import.import_run_progress, name="import-progress"),
+    path("import/<int:pk>/confirm/", ehr_import.import_run_confirm, name="import-confirm"),
 ]

@@ -1,75 +1,78 @@
-"""Admin-only: load the EHR's patients, family contacts and appointments from a file (issue 7).
+"""Admin-only: load the EHR's patients, family contacts and appointments from a file (issues 7 and 11).
 
-Upload, read the dry run's report (what would be created, updated, left alone or rejected, and why),
-then confirm. Between the two steps the file waits under `settings.IMPORT_UPLOAD_DIR` by a random
-name that only the uploader's session knows; it is deleted once imported.
+Upload, watch the task worker check the file, read the dry run's report (what would be created,
+updated, left alone or rejected, and why), then confirm and watch the real import. The work is done
+by the task worker (`registration.import_runs`), so a large export does not time out a request. A run
+is shown only to the admin who started it: its file is theirs to confirm, as when it waited in their
+session; another admin gets 404, as for a run that does not exist.
 """
 
-import secrets
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.roles import practice_admin_required
-from patients.importing import ImportFileError, import_file
 from registration.forms import ImportUploadForm
+from registration.import_runs import selectors, services
+from registration.models import ImportRun
 
-PENDING = "ehr_import_pending"  # session key: the waiting file's token and name
+from .common import client_address
 
 
 @practice_admin_required
 def ehr_import(request):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        _discard_pending(request)
-        token = secrets.token_urlsafe(24)
-        path = _upload_path(token)
-        with path.open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        try:
-            with path.open("rb") as file:
-                report = import_file(file, name=upload.name, dry_run=True, by=request.user)
-        except ImportFileError as error:
-            path.unlink(missing_ok=True)
-            form.add_error("file", str(error))
-        else:
-            request.session[PENDING] = {"token": token, "name": upload.name}
-            return render(request, "staff/import_preview.html", {"report": report, "name": upload.name})
-    return render(request, "staff/import.html", {"form": form})
+        run = services.import_run_start(
+            upload=form.cleaned_data["file"], by=request.user, client_address=client_address(request)
+        )
+        return redirect("staff:import-run", run.pk)
+    recent = selectors.import_runs_recent(user=request.user)
+    return render(request, "staff/import.html", {"form": form, "recent": recent})
+
+
+@practice_admin_required
+def import_run(request, pk: int):
+    page = selectors.import_run_page(user=request.user, run_id=pk)
+    if page is None:
+        raise Http404
+    run = page.run
+    if run.stage == ImportRun.Stage.FAILED:
+        return render(request, "staff/import_failed.html", {"page": page, "form": ImportUploadForm()})
+    if run.stage != ImportRun.Stage.DONE:
+        return render(request, "staff/import_progress.html", {"page": page})
+    template = "staff/import_preview.html" if run.dry_run else "staff/import_done.html"
+    return render(request, template, {"page": page, "report": page.report, "name": run.file_name})
+
+
+@practice_admin_required
+def import_run_progress(request, pk: int):
+    """How far the run got, for the progress page's script."""
+    run = selectors.import_run_of(user=request.user, run_id=pk)
+    if run is None:
+        raise Http404
+    return JsonResponse(
+        {
+            "stage": run.stage,
+            "label": selectors.stage_label(run),
+            "done": run.done,
+            "total": run.total,
+            "finished": run.finished,
+        }
+    )
 
 
 @require_POST
 @practice_admin_required
-def ehr_import_confirm(request):
-    pending = request.session.pop(PENDING, None)
-    path = _upload_path(pending["token"]) if pending else None
-    if path is None or not path.exists():
-        messages.error(request, "Nothing is waiting to be imported: choose the file again.")
-        return redirect("staff:import")
+def import_run_confirm(request, pk: int):
+    if selectors.import_run_of(user=request.user, run_id=pk) is None:
+        raise Http404
     try:
-        with path.open("rb") as file:
-            report = import_file(file, name=pending["name"], dry_run=False, by=request.user)
-    except ImportFileError as error:
+        run = services.import_run_confirm(
+            preview_id=pk, by=request.user, client_address=client_address(request)
+        )
+    except services.ImportNotConfirmable as error:
         messages.error(request, str(error))
-        return redirect("staff:import")
-    finally:
-        path.unlink(missing_ok=True)
-    return render(request, "staff/import_done.html", {"report": report, "name": pending["name"]})
-
-
-def _upload_path(token: str) -> Path:
-    folder = Path(settings.IMPORT_UPLOAD_DIR)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder / f"{token}.upload"
-
-
-def _discard_pending(request) -> None:
-    """A new upload replaces one previewed but never confirmed."""
-    pending = request.session.pop(PENDING, None)
-    if pending:
-        _upload_path(pending["token"]).unlink(missing_ok=True)
+        return redirect("staff:import-run", pk)
+    return redirect("staff:import-run", run.pk)

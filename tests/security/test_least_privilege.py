@@ -31,7 +31,7 @@ from twilio.request_validator import RequestValidator
 from accounts.models import ADMIN_GROUP
 from patients.models import Appointment, Patient
 from registration import services
-from registration.models import AuditEvent, SelfRegistrationRequest, WelcomeMessage
+from registration.models import AuditEvent, ImportRun, SelfRegistrationRequest, WelcomeMessage
 from registration.tokens import email_verification_token
 from registration.views import provider_hooks
 from tests.factories import (
@@ -149,6 +149,16 @@ def world(db, settings):
         address=father.contact.email,
         by=front_desk,
     )
+    # The admin's finished preview of a file (the file itself has since gone: confirming says so).
+    preview = ImportRun.objects.create(
+        started_by=admin,
+        file_name="patients.csv",
+        dry_run=True,
+        stage=ImportRun.Stage.DONE,
+        report={"kind": "patients (CSV)", "counts": [], "seconds": 0.1, "problems": [], "problem_count": 0},
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
 
     uid_d = urlsafe_base64_encode(force_bytes(parent_d.pk))
     world = World(
@@ -220,7 +230,9 @@ def world(db, settings):
         ),
         "staff:audit": Probe(reverse("staff:audit")),
         "staff:import": Probe(reverse("staff:import"), data={}),
-        "staff:import-confirm": Probe(reverse("staff:import-confirm"), data={}),
+        "staff:import-run": Probe(reverse("staff:import-run", args=[preview.pk])),
+        "staff:import-progress": Probe(reverse("staff:import-progress", args=[preview.pk])),
+        "staff:import-confirm": Probe(reverse("staff:import-confirm", args=[preview.pk]), data={}),
         "portal:start": Probe(reverse("portal:start")),
         "portal:pin-start": Probe(
             reverse("portal:pin-start"),
