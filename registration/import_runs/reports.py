@@ -5,6 +5,13 @@ from dataclasses import dataclass, field
 from patients.importing import ImportReport, Problem
 
 PROBLEMS_KEPT = 1000  # a file rejected line by line would otherwise store every line; the count is kept
+# Row labels of the report's table; a soft hyphen (\u00ad) lets the longest break on a phone.
+KIND_LABELS = {
+    "patients": "Patients",
+    "contacts": "Contacts",
+    "links": "Contacts on charts",
+    "appointments": "Appoint\u00adments",
+}
 
 
 def report_to_json(report: ImportReport) -> dict:
@@ -49,6 +56,10 @@ class StoredReport:
             warning_count=data.get("warning_count", 0),
             skipped=[(name, count) for name, count in data.get("skipped", [])],
         )
+
+    @property
+    def rows(self) -> list[tuple[str, dict[str, int]]]:
+        return [(KIND_LABELS.get(kind, kind.capitalize()), counts) for kind, counts in self.counts.items()]
 
     @property
     def rejected(self) -> int:

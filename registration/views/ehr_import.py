@@ -7,6 +7,7 @@ is shown only to the admin who started it: its file is theirs to confirm, as whe
 session; another admin gets 404, as for a run that does not exist.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -28,8 +29,12 @@ def ehr_import(request):
             upload=form.cleaned_data["file"], by=request.user, client_address=client_address(request)
         )
         return redirect("staff:import-run", run.pk)
-    recent = selectors.import_runs_recent(user=request.user)
-    return render(request, "staff/import.html", {"form": form, "recent": recent})
+    context = {
+        "form": form,
+        "recent": selectors.import_runs_recent(user=request.user),
+        "wait_minutes": settings.IMPORT_UPLOAD_MAX_AGE // 60,
+    }
+    return render(request, "staff/import.html", context)
 
 
 @practice_admin_required
