@@ -13,6 +13,7 @@ from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, User
 from accounts.roles import is_staff_member
 from patients.models import PatientContact
 from registration.models import AuditEvent, PortalStatus, WelcomeMessage
+from registration.services import patient_invitation_refusal
 
 
 class StaffAuthenticationForm(AuthenticationForm):
@@ -161,19 +162,22 @@ class AuthenticateForm(forms.Form):
         choices = []
         for candidate in candidates:
             patient = candidate.patient
+            # Still listed, so staff see why the request matches; authenticating it is refused.
+            refusal = patient_invitation_refusal(patient)
+            state = "" if refusal is None else f" [{refusal.state}: cannot be authenticated]"
             for link in patient.contact_links.all():
                 choices.append(
                     (
                         f"{patient.pk}:{link.contact_id}",
                         f"{patient.full_name} ({patient.date_of_birth:%m/%d/%Y}, {patient.mrn}) "
-                        f"as {link.contact.full_name}, {link.get_relationship_display()}",
+                        f"as {link.contact.full_name}, {link.get_relationship_display()}{state}",
                     )
                 )
             choices.append(
                 (
                     f"{patient.pk}:new",
                     f"{patient.full_name} ({patient.date_of_birth:%m/%d/%Y}, "
-                    f"{patient.mrn}), adding the parent to the chart",
+                    f"{patient.mrn}), adding the parent to the chart{state}",
                 )
             )
         self.fields["match"].choices = choices

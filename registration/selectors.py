@@ -131,6 +131,9 @@ def appointment_rows_for_day(day: date, *, now: datetime | None = None) -> list[
             "patient__last_name",
             "patient__first_name",
             "patient__date_of_birth",
+            "patient__active",  # the EHR's word: a deceased child or an inactive chart is not invited
+            "patient__deceased",
+            "patient__deceased_on",
             "provider",
             "visit_type",
             "portal_status",

@@ -83,14 +83,15 @@ class AppointmentMismatch(RegistrationError):
 class PatientNotInvitable(RegistrationError):
     """The EHR says nobody is to be invited to this patient's portal (`patient_invitation_refusal`).
 
-    `state` is the short word staff see on lists ("Deceased", "Inactive in the EHR").
+    `state` is the short word staff see on lists ("Deceased", "Inactive in the EHR"); `counted` is the
+    same within a sentence ("2 deceased").
     """
 
-    state = ""
+    state = counted = ""
 
 
 class PatientDeceased(PatientNotInvitable):
-    state = "Deceased"
+    state, counted = "Deceased", "deceased"
 
     def __init__(self, *, on: date | None = None):
         when = f" (on {on.isoformat()})" if on else ""
@@ -101,7 +102,7 @@ class PatientDeceased(PatientNotInvitable):
 
 
 class PatientInactive(PatientNotInvitable):
-    state = "Inactive in the EHR"
+    state, counted = "Inactive in the EHR", "inactive in the EHR"
     message = (
         "This chart is inactive in the EHR (merged or no longer seen here): no PIN or welcome message "
         "can be sent, and no parent can be given access. Look for the child's current chart."

@@ -17,6 +17,8 @@ from django.utils.safestring import mark_safe
 
 from patients.templatetags.patients import age
 from registration.models import PortalStatus
+from registration.services import invitation_refusal, patient_invitation_refusal
+from registration.services.errors import PatientDeceased, PatientInactive, PatientNotInvitable
 from registration.views.pins import new_form_token
 
 register = template.Library()
@@ -24,6 +26,12 @@ register = template.Library()
 _BADGES = {
     status: format_html('<span class="status status-{}">{}</span>', status.value, status.label)
     for status in PortalStatus
+}
+# The EHR's word on a chart that nobody is invited to: shown beside the portal status, in place of
+# the buttons that would invite.
+_STATE_BADGES = {
+    error: format_html('<span class="status status-{}">{}</span>', css, error.state)
+    for error, css in ((PatientDeceased, "deceased"), (PatientInactive, "inactive"))
 }
 _IDS = (2_147_483_647, 2_147_483_646)  # stand for a row's ids in a URL reversed once per table
 
@@ -42,6 +50,20 @@ def status_badge(status: str) -> str:
     return _BADGES[PortalStatus(status)]
 
 
+@register.filter
+def not_invitable(patient) -> PatientNotInvitable | None:
+    """Why nobody may be invited to this patient's portal (its `state`, and the sentence staff read),
+    or None: `{% with refusal=patient|not_invitable %}`."""
+    return patient_invitation_refusal(patient)
+
+
+@register.filter
+def ehr_state_badge(patient) -> str:
+    """ "Deceased" or "Inactive in the EHR" as a badge; nothing for a patient who may be invited."""
+    refusal = patient_invitation_refusal(patient)
+    return "" if refusal is None else _STATE_BADGES[type(refusal)]
+
+
 @register.simple_tag
 def appointment_rows(appointments, day) -> str:
     """The dashboard's table body, from `selectors.appointment_rows_for_day`: one row per appointment."""
@@ -51,12 +73,20 @@ def appointment_rows(appointments, day) -> str:
     rows = []
     for a in appointments:
         starts = timezone.localtime(a["starts_at"])
-        register = (
-            ""
-            if a["portal_status"] == PortalStatus.REGISTERED
-            else f'<a class="button small" href="{register_url.format(a["patient_id"])}'
-            f'?appointment={a["pk"]}">Register</a>'
+        refusal = invitation_refusal(
+            active=a["patient__active"],
+            deceased=a["patient__deceased"],
+            deceased_on=a["patient__deceased_on"],
         )
+        if refusal is not None:  # the state instead of Register: nobody is invited to this portal
+            register = _STATE_BADGES[type(refusal)]
+        elif a["portal_status"] == PortalStatus.REGISTERED:
+            register = ""
+        else:
+            register = (
+                f'<a class="button small" href="{register_url.format(a["patient_id"])}'
+                f'?appointment={a["pk"]}">Register</a>'
+            )
         rows.append(
             f'<tr><td class="nowrap"><a href="{appointment_url.format(a["pk"])}">'
             f"{starts.hour % 12 or 12}:{starts.minute:02d} {'AM' if starts.hour < 12 else 'PM'}</a></td>"
@@ -80,12 +110,14 @@ def patient_rows(context, patients, path) -> str:
     rows = []
     for p in patients:
         first, last = escape(p.first_name), escape(p.last_name)
+        refusal = patient_invitation_refusal(p)
+        state = "" if refusal is None else " " + _STATE_BADGES[type(refusal)]
         contacts = []
         for link in p.contact_links.all():
             name = escape(link.contact.full_name)
             form = (
                 ""
-                if p.portal_status == PortalStatus.REGISTERED
+                if p.portal_status == PortalStatus.REGISTERED or refusal is not None
                 else f'<form method="post" action="{pin_url.format(p.pk, link.contact_id)}" class="inline">'
                 f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
                 f'<input type="hidden" name="path" value="{escape(path)}">'
@@ -98,7 +130,7 @@ def patient_rows(context, patients, path) -> str:
         rows.append(
             f'<tr><td><a href="{chart_url.format(p.pk)}">{last}, {first}</a></td>'
             f'<td>{p.date_of_birth:%m/%d/%Y} <span class="muted">({age(p.date_of_birth)})</span></td>'
-            f"<td>{escape(p.mrn)}</td><td>{_BADGES[PortalStatus(p.portal_status)]}</td>"
+            f"<td>{escape(p.mrn)}</td><td>{_BADGES[PortalStatus(p.portal_status)]}{state}</td>"
             f'<td><ul class="contact-actions">{"".join(contacts) or _NO_CONTACTS}</ul></td></tr>'
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every text value above is escaped, the rest are ids

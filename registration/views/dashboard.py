@@ -1,6 +1,7 @@
 """The dashboard: a day's appointment list (path 2), the funnel and waiting self-registrations (path 4);
 and the statistics page."""
 
+from collections import Counter
 from datetime import timedelta
 
 from django.shortcuts import render
@@ -69,7 +70,10 @@ def _totals_by_path(weekly) -> list[tuple[str, int]]:
 @require_POST
 @staff_member_required
 def register_all(request):
-    """Send a welcome message to every not-yet-registered patient of the day who has a reachable contact."""
+    """Send a welcome message to every not-yet-registered patient of the day who has a reachable contact.
+
+    Deceased children and inactive charts are skipped, and counted by reason for staff.
+    """
     now = timezone.now()
     day = _chosen_day(request)
     appointments = [
@@ -80,7 +84,13 @@ def register_all(request):
     patients = {a.patient_id: a for a in appointments}  # one message per patient, not per appointment
     first_reachable = selectors.first_reachable_links(patients)
     sent, skipped = [], []
+    not_invitable: Counter[str] = Counter()  # "deceased": 2, said in the summary staff see
     for patient_id, appointment in patients.items():
+        if (refusal := services.patient_invitation_refusal(appointment.patient)) is not None:
+            # Said before "no contact": it is the reason that matters. welcome_invite checks again.
+            skipped.append((appointment.patient, str(refusal)))
+            not_invitable[refusal.counted] += 1
+            continue
         link = first_reachable.get(patient_id)
         if link is None:
             skipped.append((appointment.patient, "no family contact with an email or cell phone"))
@@ -96,11 +106,17 @@ def register_all(request):
                 appointment=appointment,
                 client_address=client_address(request),
             )
-        except services.RegistrationError as error:
+        except services.RegistrationError as error:  # an import marked the child meanwhile, among others
             skipped.append((appointment.patient, str(error)))
+            if isinstance(error, services.PatientNotInvitable):
+                not_invitable[error.counted] += 1
         else:
             sent.append((appointment.patient, message))
     # Read the messages back: with an immediate task backend they have been sent already.
     fresh = WelcomeMessage.objects.in_bulk([message.pk for _, message in sent])
     sent = [(patient, fresh[message.pk]) for patient, message in sent]
-    return render(request, "staff/register_all_done.html", {"day": day, "sent": sent, "skipped": skipped})
+    return render(
+        request,
+        "staff/register_all_done.html",
+        {"day": day, "sent": sent, "skipped": skipped, "not_invitable": sorted(not_invitable.items())},
+    )

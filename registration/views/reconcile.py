@@ -30,12 +30,15 @@ def _page(request, self_registration, *, authenticate_form=None, decline_form=No
 
 
 def _initial_match(request, candidates) -> dict:
-    """Preselect what staff came with (from a duplicate warning), else the best candidate's first contact."""
+    """Preselect what staff came with (from a duplicate warning), else the best candidate's first contact
+    unless that child is deceased or the chart inactive."""
     patient, contact = request.GET.get("patient", ""), request.GET.get("contact", "")
     if patient.isdigit() and contact.isdigit():
         return {"match": f"{patient}:{contact}"}
-    if candidates and candidates[0].score >= selectors.STRONG_MATCH:
-        best = candidates[0].patient
+    if not candidates or candidates[0].score < selectors.STRONG_MATCH:
+        return {}
+    best = candidates[0].patient
+    if services.patient_invitation_refusal(best) is None:  # never preselect a child nobody may see
         first_link = next(iter(best.contact_links.all()), None)
         return {"match": f"{best.pk}:{first_link.contact_id if first_link else 'new'}"}
     return {}
