@@ -105,6 +105,9 @@ def test_confirming_twice_imports_once(admin, post_and_run):
     again = post_and_run(admin, reverse("staff:import-confirm", args=[preview.pk]))
 
     assert again.request["PATH_INFO"] == first.request["PATH_INFO"]  # the same import's page
+    preview_page = admin.get(reverse("staff:import-run", args=[preview.pk])).content.decode()
+    assert "Import these records" not in preview_page
+    assert f'href="{first.request["PATH_INFO"]}"' in preview_page  # "See the import of this file"
     assert ImportRun.objects.filter(dry_run=False).count() == 1
     assert Patient.objects.filter(mrn="EHR001").count() == 1
     assert FamilyContact.objects.filter(email="ada.quill@example.org").count() == 1
