@@ -3,6 +3,8 @@
 At 100,000 patients the demo writes about 1.4 million rows. Building a model instance per row and
 preparing every field through the ORM cost more than the rest of the run together, so on PostgreSQL
 rows go straight to COPY (with ids taken from the table's sequence first, when the caller needs them).
+A table that COPY has at least doubled since it was last analyzed is analyzed at once (see
+`_statistics_keep_up`).
 Rows are plain dicts of database-ready values keyed by attribute name (`patient_id`, not `patient`);
 fields left out get the model's default.
 """
@@ -42,7 +44,31 @@ def _copy(model: type[Model], rows: list[dict], *, ids: bool) -> list[int]:
             for field in json_fields:
                 values[field.attname] = field.get_db_prep_save(values[field.attname], connection)
             copy.write_row([*pks[i : i + 1], *(values[f.attname] for f in fields)])
+    _statistics_keep_up(meta.db_table)
     return pks
+
+
+def _statistics_keep_up(table: str) -> None:
+    """ANALYZE `table` if it has at least doubled (in pages) since it was last analyzed.
+
+    The plans PostgreSQL caches for foreign-key checks (one lookup per inserted row) are made from the
+    statistics of the tables they read, and only ANALYZE makes them again. Without autovacuum (this
+    machine's PostgreSQL) a table filled from empty keeps the statistics of an empty table, every
+    check scans the whole referenced table, and the seed grows quadratically: 20,000 patients took
+    243 s here, against 78 s with ANALYZE between chunks. Analyzing right after the COPY that grew the
+    table also fixes the checks that read it in the same chunk. Only while the table is small against
+    what is added: once it holds thousands of rows its checks are index lookups that stay right, so a
+    100,000-patient seed analyzes each table about six times (a fraction of a second each).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_relation_size(oid) / current_setting('block_size')::int >= 2 * relpages"
+            " FROM pg_class WHERE oid = %s::regclass",
+            [table],
+        )
+        (grown,) = cursor.fetchone()
+        if grown:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
 def _default(field):
