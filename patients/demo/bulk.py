@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from accounts.models import User
+from patients.bulk_insert import insert
 from registration import pins as codes
 from registration.models import AuditEvent, Path, Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
 
@@ -33,7 +34,6 @@ from .families import (
 )
 from .families import request_submitted_at as submitted_at
 from .records import Written
-from .rows import insert
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from patients import names
+from patients.bulk_insert import insert
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 
 from .families import Child, Family
-from .rows import insert
 
 
 @dataclass

@@ -183,28 +183,29 @@ def mrn_identifier(identifiers, today: date) -> dict:
     there is (athenahealth); one whose system says "mrn". Ended identifiers (`period`, use "old") and
     national or insurance numbers are never chosen.
     """
-    usable = []
+    usable = []  # (identifier, its type labels)
     for identifier in _dicts(identifiers):
         system, value = _str(identifier.get("system")), _str(identifier.get("value"))
         if not value or identifier.get("use") == "old" or _ended(identifier, today):
             continue
-        if system.lower() in NOT_MRN_SYSTEMS or _type_labels(identifier) & NOT_MRN_TYPES:
+        labels = _type_labels(identifier)
+        if system.lower() in NOT_MRN_SYSTEMS or labels & NOT_MRN_TYPES:
             continue
-        usable.append(identifier)
+        usable.append((identifier, labels))
     for system in settings.EHR_MRN_SYSTEMS:
-        for identifier in usable:
+        for identifier, _ in usable:
             if _str(identifier.get("system")).lower() == system.lower():
                 return identifier
     for label in settings.EHR_MRN_TYPES:
-        labelled = [i for i in usable if label.upper() in _type_labels(i)]
+        labelled = [identifier for identifier, labels in usable if label.upper() in labels]
         if labelled:
             # An official or usual one before a secondary; among those, the latest to start.
             labelled.sort(key=_period_start, reverse=True)
             labelled.sort(key=lambda i: i.get("use") not in ("official", "usual"))
             return labelled[0]
     if len(usable) == 1:
-        return usable[0]
-    by_system = [i for i in usable if "mrn" in _str(i.get("system")).lower()]
+        return usable[0][0]
+    by_system = [i for i, _ in usable if "mrn" in _str(i.get("system")).lower()]
     if len(by_system) == 1:
         return by_system[0]
     seen = sorted({label for i in _dicts(identifiers) for label in _type_labels(i)} or {"none"})

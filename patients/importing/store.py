@@ -8,6 +8,8 @@ registration app (PINs, accounts, accesses, statuses) is touched.
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
+from patients import names
+from patients.bulk_insert import insert
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration.models import AuditEvent
 
@@ -65,7 +67,14 @@ class Store:
                 patient = existing.get(rec.key)
                 if patient is None:
                     new.append(
-                        Patient(mrn=rec.mrn, mrn_system=rec.mrn_system, source_id=rec.source_id, **wanted)
+                        {
+                            "mrn": rec.mrn,
+                            "mrn_system": rec.mrn_system,
+                            "source_id": rec.source_id,
+                            "search_name": names.search_name(rec.first_name, rec.last_name),
+                            "sort_name": names.sort_name(rec.first_name, rec.last_name),
+                            **wanted,
+                        }
                     )
                     continue
                 # A chart imported from a CSV (no system) is adopted by the first file that names one.
@@ -80,11 +89,13 @@ class Store:
                 else:
                     self.count("patients", "unchanged")
                 self.patient_ids[rec.key] = patient.pk
-            Patient.objects.bulk_create(new, batch_size=CHUNK)
+            ids = insert(Patient, new, ids=True)
             Patient.objects.bulk_update(
                 changed, [*fields, "mrn_system", "source_id", "search_name", "sort_name"], batch_size=500
             )
-            self.patient_ids.update((p_key(p), p.pk) for p in new)
+            self.patient_ids.update(
+                ((row["mrn_system"], row["mrn"]), pk) for row, pk in zip(new, ids, strict=True)
+            )
             self.count("patients", "created", len(new))
             self.count("patients", "updated", len(changed))
             self.advance(len(chunk))
@@ -193,11 +204,14 @@ class Store:
                 )
             )
         before = {pk: contact_values(c) for pk, c in stored.items()}
-        new: dict[tuple, FamilyContact] = {}
+        new: dict[tuple, dict] = {}  # the values of each new contact
         first_patient: dict[int | tuple, int] = {}
         for (rec, pid), target in zip(todo, targets, strict=True):
-            contact = stored[target] if isinstance(target, int) else new.setdefault(target, FamilyContact())
-            apply(contact, rec)
+            if isinstance(target, int):
+                for name, value in given(rec).items():
+                    setattr(stored[target], name, value)
+            else:
+                new.setdefault(target, {}).update(given(rec))
             first_patient.setdefault(target, pid)
         changed, audits = [], []
         for pk, contact in stored.items():
@@ -218,7 +232,7 @@ class Store:
                         details={"changed": moved, "file": self.file_name[:200]},
                     )
                 )
-        FamilyContact.objects.bulk_create(list(new.values()), batch_size=CHUNK)
+        new_ids = dict(zip(new, insert(FamilyContact, list(new.values()), ids=True), strict=True))
         FamilyContact.objects.bulk_update(changed, CONTACT_FIELDS, batch_size=500)
         AuditEvent.objects.bulk_create(audits, batch_size=CHUNK)
         self.count("contacts", "created", len(new))
@@ -227,21 +241,19 @@ class Store:
         # Links: one per patient and contact; the relationship follows the EHR.
         new_links, changed_links, seen = [], [], set()
         for (rec, pid), target in zip(todo, targets, strict=True):
-            cid = target if isinstance(target, int) else new[target].pk
+            cid = target if isinstance(target, int) else new_ids[target]
             if (pid, cid) in seen:
                 continue
             seen.add((pid, cid))
             if (pid, cid) not in link_rows:
-                new_links.append(
-                    PatientContact(patient_id=pid, contact_id=cid, relationship=rec.relationship)
-                )
+                new_links.append({"patient_id": pid, "contact_id": cid, "relationship": rec.relationship})
             elif link_rows[(pid, cid)][1] != rec.relationship:
                 changed_links.append(
                     PatientContact(id=link_rows[(pid, cid)][0], relationship=rec.relationship)
                 )
             else:
                 self.count("links", "unchanged")
-        PatientContact.objects.bulk_create(new_links, batch_size=CHUNK)
+        insert(PatientContact, new_links)
         PatientContact.objects.bulk_update(changed_links, ["relationship"], batch_size=500)
         self.count("links", "created", len(new_links))
         self.count("links", "updated", len(changed_links))
@@ -282,14 +294,14 @@ class Store:
                 }
                 appointment = existing.get(rec.source_id)
                 if appointment is None:
-                    new.append(Appointment(source_id=rec.source_id, **wanted))
+                    new.append({"source_id": rec.source_id, **wanted})
                 elif any(getattr(appointment, f) != v for f, v in wanted.items()):
                     for f, v in wanted.items():
                         setattr(appointment, f, v)
                     changed.append(appointment)
                 else:
                     self.count("appointments", "unchanged")
-            Appointment.objects.bulk_create(new, batch_size=CHUNK)
+            insert(Appointment, new)
             Appointment.objects.bulk_update(changed, fields, batch_size=500)
             self.count("appointments", "created", len(new))
             self.count("appointments", "updated", len(changed))
@@ -329,12 +341,13 @@ def share_key(rec: r.ContactRecord) -> tuple:
     return ("row", rec.position)
 
 
-def apply(contact: FamilyContact, rec: r.ContactRecord) -> None:
-    """Set what the record gives; a blank email, phone or language leaves the stored one."""
-    contact.first_name, contact.last_name = rec.first_name, rec.last_name
+def given(rec: r.ContactRecord) -> dict[str, str]:
+    """Return the fields a record sets: a blank email, phone or language leaves the stored one."""
+    values = {"first_name": rec.first_name, "last_name": rec.last_name}
     for name in (*PHONE_AND_EMAIL, "preferred_language", "source_id"):
         if value := getattr(rec, name):
-            setattr(contact, name, value)
+            values[name] = value
+    return values
 
 
 def contact_values(contact: FamilyContact) -> dict[str, str]:

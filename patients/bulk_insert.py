@@ -1,0 +1,89 @@
+"""Inserting many rows fast: PostgreSQL's COPY there, `bulk_create` elsewhere.
+
+The demo writes about 1.4 million rows at 100,000 patients, and an EHR import 500,000 for a practice
+that size. Building a model instance per row and preparing every field through the ORM cost more than
+the rest of either run together, so on PostgreSQL rows go straight to COPY (with ids taken from the
+table's sequence first, when the caller needs them). Values must be what the database stores: folded
+names and E.164 phone numbers included (`bulk_create`, used elsewhere, computes the folded names).
+A table that COPY has at least doubled since it was last analyzed is analyzed at once (see
+`_statistics_keep_up`).
+Rows are plain dicts of database-ready values keyed by attribute name (`patient_id`, not `patient`);
+fields left out get the model's default.
+"""
+
+from django.db import connection
+from django.db.models import JSONField, Model
+from django.utils import timezone
+
+BATCH_SIZE = 5_000
+
+
+def insert(model: type[Model], rows: list[dict], *, ids: bool = False) -> list[int]:
+    """Insert `rows` into `model`'s table; return their ids, in order, if `ids`."""
+    if not rows:
+        return []
+    if connection.vendor == "postgresql":
+        return _copy(model, rows, ids=ids)
+    objects = [model(**row) for row in rows]
+    model._default_manager.bulk_create(objects, batch_size=BATCH_SIZE)
+    return [obj.pk for obj in objects] if ids else []
+
+
+def _copy(model: type[Model], rows: list[dict], *, ids: bool) -> list[int]:
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key and not f.generated]
+    defaults = {f.attname: _default(f) for f in fields}
+    json_fields = [f for f in fields if isinstance(f, JSONField)]
+    columns = [f.column for f in fields]
+    pks = _ids_reserve(meta.db_table, meta.pk.column, len(rows)) if ids else []
+    if ids:
+        columns.insert(0, meta.pk.column)
+    quote = connection.ops.quote_name
+    sql = f"COPY {quote(meta.db_table)} ({', '.join(map(quote, columns))}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for i, row in enumerate(rows):
+            values = {**defaults, **row}
+            for field in json_fields:
+                values[field.attname] = field.get_db_prep_save(values[field.attname], connection)
+            copy.write_row([*pks[i : i + 1], *(values[f.attname] for f in fields)])
+    _statistics_keep_up(meta.db_table)
+    return pks
+
+
+def _statistics_keep_up(table: str) -> None:
+    """ANALYZE `table` if it has at least doubled (in pages) since it was last analyzed.
+
+    The plans PostgreSQL caches for foreign-key checks (one lookup per inserted row) are made from the
+    statistics of the tables they read, and only ANALYZE makes them again. Without autovacuum (this
+    machine's PostgreSQL) a table filled from empty keeps the statistics of an empty table, every
+    check scans the whole referenced table, and the seed grows quadratically: 20,000 patients took
+    243 s here, against 78 s with ANALYZE between chunks. Analyzing right after the COPY that grew the
+    table also fixes the checks that read it in the same chunk. Only while the table is small against
+    what is added: once it holds thousands of rows its checks are index lookups that stay right, so a
+    100,000-patient seed analyzes each table about six times (a fraction of a second each).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_relation_size(oid) / current_setting('block_size')::int >= 2 * relpages"
+            " FROM pg_class WHERE oid = %s::regclass",
+            [table],
+        )
+        (grown,) = cursor.fetchone()
+        if grown:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+def _default(field):
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return timezone.now()
+    return field.get_default()
+
+
+def _ids_reserve(table: str, column: str, count: int) -> list[int]:
+    """Take `count` ids from the table's sequence, so later inserts by anyone never collide with them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, column, count],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
