@@ -42,8 +42,11 @@ def search_name(first_name: str, last_name: str) -> str:
     return (" " + " ".join(words))[:SEARCH_NAME_LENGTH]
 
 
+def folded(text: str) -> str:
+    """Return a name folded to its words: "López-García" -> "LOPEZ GARCIA"."""
+    return " ".join(typed_words(text))
+
+
 def sort_name(first_name: str, last_name: str) -> str:
     """Return "LAST FIRST" folded, so López sorts beside Lopez on every database."""
-    last = " ".join(typed_words(last_name))
-    first = " ".join(typed_words(first_name))
-    return f"{last} {first}"[:SORT_NAME_LENGTH]
+    return f"{folded(last_name)} {folded(first_name)}"[:SORT_NAME_LENGTH]

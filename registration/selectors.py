@@ -347,6 +347,8 @@ def reconcile_candidates(request: SelfRegistrationRequest, *, limit: int = 10) -
     Ranked in SQL, so only the best `limit` are loaded. A patient who shares only the birth date is
     shown only when nobody matches better: in a large practice dozens of children share each birthday.
     """
+    # Names compare folded, as staff search does: a parent typing "Lopez" means López.
+    child_first, child_last = request.child_first_name, request.child_last_name
     by_email = Q(contact__email__iexact=request.parent_email)
     by_phone = Q(contact__cell_phone=request.parent_cell_phone) if request.parent_cell_phone else None
     # One index lookup each, united: OR-ed in one WHERE, they made PostgreSQL read every patient.
@@ -354,9 +356,7 @@ def reconcile_candidates(request: SelfRegistrationRequest, *, limit: int = 10) -
         Patient.objects.filter(date_of_birth=request.child_date_of_birth)
         .values_list("pk")
         .union(
-            Patient.objects.filter(
-                last_name__iexact=request.child_last_name, first_name__iexact=request.child_first_name
-            ).values_list("pk"),
+            Patient.objects.filter(sort_name=names.sort_name(child_first, child_last)).values_list("pk"),
             PatientContact.objects.filter(by_email | by_phone if by_phone else by_email).values_list(
                 "patient_id"
             ),
@@ -365,8 +365,8 @@ def reconcile_candidates(request: SelfRegistrationRequest, *, limit: int = 10) -
     links = PatientContact.objects.filter(patient=OuterRef("pk"))
     score = (
         _points(Q(date_of_birth=request.child_date_of_birth), 3)
-        + _points(Q(last_name__iexact=request.child_last_name), 2)
-        + _points(Q(first_name__iexact=request.child_first_name), 2)
+        + _points(Q(sort_name__startswith=f"{names.folded(child_last)} "), 2)
+        + _points(Q(sort_name__endswith=f" {names.folded(child_first)}"), 2)
         + _points(Exists(links.filter(by_email)), 3)
         + (_points(Exists(links.filter(by_phone)), 3) if by_phone else Value(0))
     )
@@ -393,10 +393,10 @@ def _candidate(patient: Patient, request: SelfRegistrationRequest) -> Candidate:
     if patient.date_of_birth == request.child_date_of_birth:
         reasons.append("date of birth")
         score += 3
-    if patient.last_name.casefold() == request.child_last_name.casefold():
+    if names.folded(patient.last_name) == names.folded(request.child_last_name):
         reasons.append("last name")
         score += 2
-    if patient.first_name.casefold() == request.child_first_name.casefold():
+    if names.folded(patient.first_name) == names.folded(request.child_first_name):
         reasons.append("first name")
         score += 2
     contacts = [link.contact for link in patient.contact_links.all()]

@@ -179,3 +179,14 @@ def test_healthz_answers_without_a_session_or_a_known_host(client):
     assert response.status_code == 200
     assert response.content == b"ok\n"
     assert "no-store" in response["Cache-Control"]
+
+
+def test_reconcile_compares_names_as_staff_search_does_accents_and_case_ignored():
+    """A parent types "jose lopez garcia"; the chart says José López-García, born another day."""
+    child = PatientFactory(first_name="José", last_name="López-García", date_of_birth=dt.date(2019, 5, 1))
+    PatientFactory(first_name="Jose", last_name="Lopez", date_of_birth=dt.date(2019, 5, 2))
+    request = _request_for("jose", "lopez garcia", dt.date(2019, 5, 3), email="new@example.org")
+    candidates = selectors.reconcile_candidates(request)
+    assert [c.patient for c in candidates][:1] == [child]
+    assert candidates[0].reasons == ["last name", "first name"]
+    assert candidates[0].score == 4
