@@ -218,3 +218,13 @@ def test_audit_trail_filters_by_patient_mrn(admin_client, staff):
     assert [e.patient for e in page.context["page"]] == [one.patient]
     unknown = admin_client.get(reverse("staff:audit"), {"mrn": "NOPE"})
     assert b"No patient has that MRN" in unknown.content
+
+
+@pytest.mark.django_db
+def test_the_chart_shows_every_phone_the_ehr_gave_with_which_one_is_texted(front_desk_client):
+    contact = FamilyContactFactory(cell_phone="", home_phone="+12025550143", work_phone="+13015550144")
+    link = PatientContactFactory(contact=contact)
+    page = front_desk_client.get(reverse("staff:patient-chart", args=[link.patient.pk])).content.decode()
+    assert '(202) 555-0143 <span class="muted">home</span>' in page
+    assert '(301) 555-0144 <span class="muted">work</span>' in page
+    assert "no cell" in page
