@@ -39,6 +39,9 @@ class PhoneField(PhoneNumberField):
         assigned = model_instance.__dict__.get(self.attname)
         return assigned if isinstance(assigned, str) else super().pre_save(model_instance, add)
 
+    def from_db_value(self, value, expression, connection):
+        return value  # parsed when read (the descriptor): loading many rows parses none
+
     def get_prep_value(self, value):
         if isinstance(value, str) and self.E164.fullmatch(value):
             return value

@@ -193,34 +193,27 @@ class Store:
             key = share_key(rec)
             targets.append(cid if cid is not None else resolved.get(key, key))
 
-        # Existing contacts: apply every record (later rows win) and save what changed.
+        # Existing contacts: apply every record (later rows win) and save what changed. Compared as
+        # stored values (E.164 strings), not models: a second import of 200,000 unchanged contacts
+        # built and parsed 600,000 phone numbers only to find them equal.
         existing_ids = sorted({t for t in targets if isinstance(t, int)})
-        stored: dict[int, FamilyContact] = {}
+        before: dict[int, dict] = {}
         for chunk in chunks(existing_ids):
-            stored.update(
-                (c.pk, c)
-                for c in FamilyContact.objects.filter(pk__in=chunk).only(
-                    "id", "first_name", "last_name", *CONTACT_FIELDS[2:]
-                )
-            )
-        before = {pk: contact_values(c) for pk, c in stored.items()}
+            for row in FamilyContact.objects.filter(pk__in=chunk).values("id", *CONTACT_FIELDS):
+                before[row.pop("id")] = {name: str(value or "") for name, value in row.items()}
+        after = {pk: dict(values) for pk, values in before.items()}
         new: dict[tuple, dict] = {}  # the values of each new contact
         first_patient: dict[int | tuple, int] = {}
         for (rec, pid), target in zip(todo, targets, strict=True):
-            if isinstance(target, int):
-                for name, value in given(rec).items():
-                    setattr(stored[target], name, value)
-            else:
-                new.setdefault(target, {}).update(given(rec))
+            (after[target] if isinstance(target, int) else new.setdefault(target, {})).update(given(rec))
             first_patient.setdefault(target, pid)
         changed, audits = [], []
-        for pk, contact in stored.items():
-            after = contact_values(contact)
-            if after == before[pk]:
+        for pk, values in after.items():
+            if values == before[pk]:
                 self.count("contacts", "unchanged")
                 continue
-            changed.append(contact)
-            moved = {f: [before[pk][f], after[f]] for f in PHONE_AND_EMAIL if before[pk][f] != after[f]}
+            changed.append(FamilyContact(pk=pk, **values))
+            moved = {f: [before[pk][f], values[f]] for f in PHONE_AND_EMAIL if before[pk][f] != values[f]}
             if moved:
                 audits.append(
                     AuditEvent(
@@ -347,12 +340,4 @@ def given(rec: r.ContactRecord) -> dict[str, str]:
     for name in (*PHONE_AND_EMAIL, "preferred_language", "source_id"):
         if value := getattr(rec, name):
             values[name] = value
-    return values
-
-
-def contact_values(contact: FamilyContact) -> dict[str, str]:
-    values = {name: getattr(contact, name) for name in CONTACT_FIELDS}
-    for name in ("cell_phone", "home_phone", "work_phone"):
-        phone = values[name]
-        values[name] = phone.as_e164 if hasattr(phone, "as_e164") else str(phone or "")
     return values
