@@ -2,15 +2,13 @@
 by typing the name without its accents."""
 
 import json
-import logging
-import signal
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from patients.models import FamilyContact, Patient
 from registration.models import ImportRun
+from tests.task_queue import db_worker_batch
 
 from .pages import DESKTOP, horizontal_overflow, nav, row
 
@@ -64,19 +62,7 @@ def task_worker(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.IMPORT_UPLOAD_DIR = tmp_path / "imports"
 
-    def run() -> None:
-        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-        loggers = [logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")]
-        levels = [logger.level for logger in loggers]
-        try:
-            call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-            for logger, level in zip(loggers, levels, strict=True):
-                logger.setLevel(level)
-
-    return run
+    return db_worker_batch
 
 
 def test_admin_imports_a_fhir_bundle_and_finds_the_child_without_accents(

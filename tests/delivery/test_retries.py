@@ -1,13 +1,10 @@
 """Sending through providers that fail: retries with back-off, giving up, and never sending twice."""
 
 import datetime as dt
-import logging
-import signal
 import sys
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
 from django.tasks import default_task_backend
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +18,7 @@ from registration.services import welcome_delivery
 from registration.services.errors import PinNotAccepted, PinReplaced
 from registration.tasks import refused_for_good, send_welcome_message
 from tests.factories import AppointmentFactory, NewAccountFactory, PatientContactFactory
+from tests.task_queue import db_worker_batch
 
 from . import fakes
 from .support import EMAIL, SMS, codes_in, pin_forms
@@ -587,7 +585,7 @@ def test_retries_through_the_database_queue(staff, email_provider, settings, sto
     for _ in range(10):
         if not DBTaskResult.objects.ready().exists():
             break
-        _db_worker_batch()
+        db_worker_batch()
 
     message.refresh_from_db()
     assert (message.status, message.attempts) == (Status.SENT, 3)
@@ -603,20 +601,6 @@ def test_retries_through_the_database_queue(staff, email_provider, settings, sto
     stored = " ".join(value.upper() for _, _, value in stored_text())
     for code in codes:
         assert not [form for form in pin_forms(code) if form in stored]
-
-
-def _db_worker_batch() -> None:
-    """Run `manage.py db_worker --batch`, putting back the signal handlers and log levels it sets."""
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    loggers = [logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")]
-    levels = [logger.level for logger in loggers]
-    try:
-        call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
 
 
 # ---------------------------------------------------------------- refused for good

@@ -1,9 +1,7 @@
 """The Import page's runs on the task queue: the database queue and its worker, the progress staff
 watch while the import's transaction is open, and the files deleted whatever becomes of a run."""
 
-import logging
 import os
-import signal
 import threading
 import time
 from datetime import timedelta
@@ -24,6 +22,7 @@ from registration.import_runs.progress import ProgressRecorder
 from registration.import_runs.uploads import upload_save
 from registration.models import AuditEvent, ImportRun
 from tests.factories import admin_user
+from tests.task_queue import db_worker_batch
 
 HEADER = (
     "mrn,patient_first_name,patient_last_name,date_of_birth,sex,contact_id,contact_first_name,"
@@ -54,20 +53,6 @@ def database_queue(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # as in production
 
 
-def _db_worker_batch() -> None:
-    """Run `manage.py db_worker --batch`, putting back the signal handlers and log levels it sets."""
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    loggers = [logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")]
-    levels = [logger.level for logger in loggers]
-    try:
-        call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
-
-
 # ---------------------------------------------------------------- the database queue and its worker
 
 
@@ -84,7 +69,7 @@ def test_the_worker_runs_the_preview_and_then_the_import_and_the_file_is_deleted
     assert queued.args_kwargs == {"args": [run.pk], "kwargs": {}}, "the queue holds the run's id only"
     assert (run.stage, run.done, run.total) == ("queued", 0, 0)
 
-    _db_worker_batch()
+    db_worker_batch()
     run.refresh_from_db()
     print("dry run:", run.stage, run.done, run.total, run.report["counts"])
     assert run.stage == "done" and run.done == run.total > 0, "the progress reached the end"
@@ -96,7 +81,7 @@ def test_the_worker_runs_the_preview_and_then_the_import_and_the_file_is_deleted
 
     import_url = client.post(reverse("staff:import-confirm", args=[run.pk]))["Location"]
     assert client.get(import_url).templates[0].name == "staff/import_progress.html"
-    _db_worker_batch()
+    db_worker_batch()
     done = client.get(import_url)
     assert done.templates[0].name == "staff/import_done.html"
     assert Patient.objects.filter(mrn__startswith="Q").count() == 30
@@ -114,7 +99,7 @@ def test_a_run_that_fails_on_the_worker_deletes_its_file(database_queue, uploads
     run = services.import_run_start(upload=wrong, by=admin)
     assert len(_waiting(uploads)) == 1
 
-    _db_worker_batch()
+    db_worker_batch()
     run.refresh_from_db()
     print("failed:", run.error)
     assert run.stage == "failed" and run.error and run.upload_token == ""
@@ -145,7 +130,7 @@ def test_staff_watch_the_progress_move_while_the_worker_imports(database_queue):
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        _db_worker_batch()
+        db_worker_batch()
     finally:
         stop.set()
         watcher.join()
