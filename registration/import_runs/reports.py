@@ -15,7 +15,7 @@ KIND_LABELS = {
 
 
 def report_to_json(report: ImportReport) -> dict:
-    warnings = getattr(report, "warnings", [])  # read by the FHIR reader of issue 11 onwards
+    warnings = report.warnings
     return {
         "kind": report.kind,
         # Pairs, not an object: PostgreSQL's jsonb keeps an object's keys in an order of its own.
@@ -25,7 +25,7 @@ def report_to_json(report: ImportReport) -> dict:
         "problem_count": len(report.problems),
         "warnings": [[p.position, p.reason] for p in warnings[:PROBLEMS_KEPT]],
         "warning_count": len(warnings),
-        "skipped": sorted(getattr(report, "skipped", {}).items()),
+        "skipped": sorted(report.skipped.items()),
     }
 
 
