@@ -48,8 +48,8 @@ class PatientSearchForm(forms.Form):
         required=False,
         max_length=200,
         help_text=(
-            "The start of each name, in any order (“smi jo” finds Jordan Smith), an MRN, a date of birth, "
-            "or a parent's email or cell phone"
+            "The start of each name, in any order, accents and apostrophes optional (“smi jo” finds "
+            "Jordan Smith, “lopez” finds López), an MRN, a date of birth, or a parent's email or cell phone"
         ),
     )
     status = forms.ChoiceField(
