@@ -112,7 +112,8 @@ def test_staff_watch_the_progress_move_while_the_worker_imports(database_queue):
     """The page's JSON, asked every 20 ms from another thread (another connection, as another web
     worker would) while `db_worker` runs the dry run: the numbers move during the import's transaction."""
     admin = admin_user()
-    run = services.import_run_start(upload=_patients_csv(3000), by=admin)
+    # Enough rows that saving lasts a good many polls, now that new rows are written with COPY.
+    run = services.import_run_start(upload=_patients_csv(12000), by=admin)
     seen: list[tuple[str, int, int]] = []
     stop = threading.Event()
 
@@ -120,9 +121,12 @@ def test_staff_watch_the_progress_move_while_the_worker_imports(database_queue):
         client = Client()
         client.force_login(admin)
         try:
-            while not stop.is_set():
+            while True:
+                finished = stop.is_set()  # read before the poll, so the last poll follows the worker's end
                 state = client.get(reverse("staff:import-progress", args=[run.pk])).json()
                 seen.append((state["stage"], state["done"], state["total"]))
+                if finished:
+                    break
                 time.sleep(0.02)
         finally:
             connection.close()
