@@ -59,7 +59,7 @@ loadtest: install-dev
 	.venv/bin/python loadtest/run.py --seconds $(LOADTEST_SECONDS) --users $(LOADTEST_USERS)
 
 ## bench: staff pages at 10,000 and 100,000 patients on PostgreSQL (127.0.0.1, user postgres), against
-## issue 6's targets; seeds the two databases the first time (about 2 minutes), then reuses them.
+## issue 6's targets; seeds the two databases the first time (about 5 minutes on 2 cores), then reuses them.
 ## Prints a table and writes bench/results.json. Not part of `test`.
 BENCH_REQUESTS ?= 80
 .PHONY: bench bench-server
