@@ -330,18 +330,17 @@ def _relationship(concepts, extensions, position: str, batch: r.Batch) -> str:
     Cerner sends a generic code (GT, FAMMEMB) with the real relation in an extension: the most
     specific relationship found anywhere wins. Nothing known reads as "other", with a warning.
     """
-    found, given = [], []
     concepts = _dicts(concepts)
-    for concept in [*concepts, *_extension_concepts(extensions)]:
-        concepts.extend(_extension_concepts(concept.get("extension")))  # Cerner's relation extension
-    for concept in [*concepts, *_extension_concepts(extensions)]:
+    concepts += [nested for c in concepts for nested in _extension_concepts(c.get("extension"))]
+    concepts += _extension_concepts(extensions)
+    readings = []  # (what was sent, the relationship it names, or None)
+    for concept in concepts:
         for _, code, display in _concept_codes(concept):
-            for text, rel in ((code, _code_or_word(code)), (display, relationships.from_text(display))):
-                if text:
-                    (found.append(rel) if rel is not None else given.append(text))
-        if text := _str(concept.get("text")):
-            rel = relationships.from_text(text)
-            (found.append(rel) if rel is not None else given.append(text))
+            readings += [(code, _code_or_word(code)), (display, relationships.from_text(display))]
+        text = _str(concept.get("text"))
+        readings.append((text, relationships.from_text(text) if text else None))
+    found = [rel for sent, rel in readings if sent and rel is not None]
+    given = [sent for sent, rel in readings if sent and rel is None]
     best = relationships.most_specific(found)
     if best is None:
         what = f"relationship {given[0]!r} is not one we know" if given else "no relationship given"
