@@ -6,7 +6,7 @@ folder of Bundles, one per patient, beside hospital and practitioner Bundles. Co
 appointments name their patient, so the files holding patients are read first whatever their names.
 """
 
-import json
+import re
 from pathlib import Path
 
 READABLE = (".csv", ".json", ".ndjson", ".jsonl")
@@ -29,21 +29,24 @@ def export_files(paths: list[Path]) -> list[Path]:
     return sorted(unique, key=lambda p: (_rank(p), str(p)))
 
 
+RESOURCE_TYPE = re.compile(r'"resourceType"\s*:\s*"(\w+)"')
+
+
 def _rank(path: Path) -> int:
-    """Guess from the file's first line what it holds; a file that can't be read goes last."""
+    """Guess from the file's start what it holds; a file that can't be read goes last.
+
+    The first `resourceType` is the file's own (a Bundle, or the first NDJSON line's resource) in
+    every export seen: exporters write it first, pretty-printed or not.
+    """
     try:
         with path.open("rb") as file:
             head = file.read(65_536).decode("utf-8-sig", errors="replace").lstrip()
     except OSError:
         return OTHER
-    first_line = head.split("\n", 1)[0].strip()
     if path.suffix.lower() == ".csv":
-        columns = {c.strip().lower() for c in first_line.split(",")}
+        columns = {c.strip().lower() for c in head.split("\n", 1)[0].split(",")}
         return APPOINTMENTS if "appointment_id" in columns or "starts_at" in columns else PATIENTS
-    if head.startswith("{") and '"Bundle"' in head[:2000]:
-        return PATIENTS
-    try:
-        resource_type = json.loads(first_line).get("resourceType")
-    except (ValueError, AttributeError, RecursionError):
+    found = RESOURCE_TYPE.search(head)
+    if found is None:
         return OTHER
-    return RANKS.get(resource_type, OTHER)
+    return PATIENTS if found[1] == "Bundle" else RANKS.get(found[1], OTHER)

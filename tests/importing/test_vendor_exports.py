@@ -438,3 +438,17 @@ def test_a_dry_run_of_a_folder_sees_its_own_patients_and_saves_nothing(tmp_path,
     out = capsys.readouterr().out
     assert "contacts            4 created" in out and "rejected" in out
     assert not Patient.objects.exists() and not FamilyContact.objects.exists()
+
+
+def test_single_pretty_printed_resources_in_a_folder_are_read_patients_first(tmp_path):
+    """HL7's examples come one resource a file, indented: appointment-*.json sorts before patient-*."""
+    visit = {
+        "resourceType": "Appointment",
+        "id": "example",
+        "start": "2026-12-01T09:00:00-05:00",
+        "participant": [{"actor": {"reference": "Patient/p1"}}],
+    }
+    (tmp_path / "appointment-example.json").write_text(json.dumps(visit, indent=2))
+    (tmp_path / "patient-example.json").write_text(json.dumps(patient_resource(), indent=2))
+    call_command("import_ehr", str(tmp_path))  # exit status 0: nothing rejected
+    assert Appointment.objects.get().patient.mrn == "X1"
