@@ -10,6 +10,7 @@ all let through. A refused try is removed again, so waiting out the window is al
 
 import ipaddress
 import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -62,7 +63,7 @@ def rate_limit_try(action: str, *, address: str | None, account: str | None = No
     """Count a try at `action` against its limits; raise `RateLimited` if it would go over one."""
     limits = action_limits(action)
     at = now()
-    values = {"address": address_bucket(address), "account": (account or "").strip().casefold()}
+    values = {"address": address_bucket(address), "account": account_identity(account)}
     keys = {per: _key(action, per, values[per]) for per in dict.fromkeys(limit.per for limit in limits)}
     hits = Hit.objects.bulk_create([Hit(key=key, at=at) for key in keys.values()])
     hit_ids = tuple(hit.pk for hit in hits)
@@ -84,6 +85,13 @@ def rate_limit_try(action: str, *, address: str | None, account: str | None = No
         Hit.objects.filter(pk__in=hit_ids).delete()
         raise RateLimited(action, retry_after=max(1, math.ceil(max(waits))))
     return Attempt(hit_ids=hit_ids, account_key=keys.get("account"))
+
+
+def account_identity(typed: str | None) -> str:
+    """The account a typed name means, as sign-in finds it: NFKC and case folded (a full-width
+    "FrontDesk" is "frontdesk"), so no spelling of one account gets a budget of its own."""
+    folded = unicodedata.normalize("NFKC", (typed or "").strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)
 
 
 def action_limits(action: str) -> list[Limit]:
