@@ -364,6 +364,12 @@ class AuditEvent(models.Model):
             "contact_updated_by_import",
             _("Contact's email or phone updated by import"),
         )
+        PATIENT_CREATED_BY_IMPORT = "patient_created_by_import", _("Patient added by import")
+        PATIENT_UPDATED_BY_IMPORT = (
+            "patient_updated_by_import",
+            _("Patient's name, birth date, sex or EHR status changed by import"),
+        )
+        CONTACT_ADDED_BY_IMPORT = "contact_added_by_import", _("Family contact added to the chart by import")
         IMPORT_STARTED = "import_started", _("EHR import started")
         IMPORT_FINISHED = "import_finished", _("EHR import finished")
         IMPORT_DISCARDED = "import_discarded", _("EHR import file deleted without importing")

@@ -34,6 +34,20 @@ class Store:
         self.patient_ids: dict[tuple[str, str], int] = {}  # (MRN system, MRN) -> id
         self.patient_ids_by_source: dict[str, int] = {}
 
+    def event(
+        self, action: str, patient_id: int, changed: dict | None = None, *, contact: int | None = None
+    ) -> dict:
+        """An audit row, as `insert` writes it: every record the import adds or changes is audited."""
+        details = {"file": self.file_name[:200], **({"changed": changed} if changed else {})}
+        return {
+            "action": action,
+            "at": self.now,
+            "actor_id": self.by.pk if self.by else None,
+            "patient_id": patient_id,
+            "contact_id": contact,
+            "details": details,
+        }
+
     def count(self, kind: str, outcome: str, n: int = 1) -> None:
         self.batch.counts[kind][outcome] += n
 
@@ -53,7 +67,7 @@ class Store:
         fields = ["first_name", "last_name", "date_of_birth", "sex", "active", "deceased", "deceased_on"]
         for chunk in chunks(self.batch.patients):
             existing = self._patients_existing(chunk, ["source_id", "mrn_system", *fields])
-            new, changed = [], []
+            new, changed, events = [], [], []
             for rec in chunk:
                 wanted = {
                     "first_name": rec.first_name,
@@ -81,11 +95,17 @@ class Store:
                 wanted["mrn_system"] = rec.mrn_system or patient.mrn_system
                 if rec.source_id:
                     wanted["source_id"] = rec.source_id
-                if any(getattr(patient, f) != v for f, v in wanted.items()):
+                moved = {
+                    f: [str(getattr(patient, f)), str(v)]
+                    for f, v in wanted.items()
+                    if getattr(patient, f) != v
+                }
+                if moved:
                     for f, v in wanted.items():
                         setattr(patient, f, v)
                     patient.names_fold()
                     changed.append(patient)
+                    events.append(self.event(AuditEvent.Action.PATIENT_UPDATED_BY_IMPORT, patient.pk, moved))
                 else:
                     self.count("patients", "unchanged")
                 self.patient_ids[rec.key] = patient.pk
@@ -96,6 +116,8 @@ class Store:
             self.patient_ids.update(
                 ((row["mrn_system"], row["mrn"]), pk) for row, pk in zip(new, ids, strict=True)
             )
+            events += [self.event(AuditEvent.Action.PATIENT_CREATED_BY_IMPORT, pk) for pk in ids]
+            insert(AuditEvent, events)
             self.count("patients", "created", len(new))
             self.count("patients", "updated", len(changed))
             self.advance(len(chunk))
@@ -247,6 +269,15 @@ class Store:
             else:
                 self.count("links", "unchanged")
         insert(PatientContact, new_links)
+        insert(
+            AuditEvent,
+            [
+                self.event(
+                    AuditEvent.Action.CONTACT_ADDED_BY_IMPORT, row["patient_id"], contact=row["contact_id"]
+                )
+                for row in new_links
+            ],
+        )
         PatientContact.objects.bulk_update(changed_links, ["relationship"], batch_size=500)
         self.count("links", "created", len(new_links))
         self.count("links", "updated", len(changed_links))

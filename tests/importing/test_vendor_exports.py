@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 from patients.importing import ImportFileError, import_file
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration import selectors
+from registration.models import AuditEvent
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 VENDOR_SAMPLES = [
@@ -452,3 +453,28 @@ def test_single_pretty_printed_resources_in_a_folder_are_read_patients_first(tmp
     (tmp_path / "patient-example.json").write_text(json.dumps(patient_resource(), indent=2))
     call_command("import_ehr", str(tmp_path))  # exit status 0: nothing rejected
     assert Appointment.objects.get().patient.mrn == "X1"
+
+
+def test_every_record_the_import_adds_or_changes_is_audited(staff):
+    """Issue 12, finding 9: new patients, new contacts on a chart and a changed birth date (the
+    second factor of a PIN) were written without an audit event."""
+    run("p.ndjson", ndjson(patient_resource(contact=[contact()])))
+    added = AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_CREATED_BY_IMPORT).get()
+    linked = AuditEvent.objects.filter(action=AuditEvent.Action.CONTACT_ADDED_BY_IMPORT).get()
+    assert added.patient.mrn == linked.patient.mrn == "X1" and linked.contact.first_name == "Elena"
+    assert added.details == {"file": "p.ndjson"}
+    report = import_file(
+        io.BytesIO(ndjson(patient_resource(birthDate="2019-04-13"))),
+        name="fix.ndjson",
+        dry_run=False,
+        by=staff,
+    )
+    assert report.counts["patients"]["updated"] == 1
+    changed = AuditEvent.objects.get(action=AuditEvent.Action.PATIENT_UPDATED_BY_IMPORT)
+    assert changed.actor == staff
+    assert changed.details == {
+        "file": "fix.ndjson",
+        "changed": {"date_of_birth": ["2019-04-12", "2019-04-13"]},
+    }
+    run("p.ndjson", ndjson(patient_resource(birthDate="2019-04-13")))  # unchanged: nothing more
+    assert AuditEvent.objects.count() == 3

@@ -240,6 +240,7 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     row = [moved.patient.mrn, moved.patient.first_name, moved.patient.last_name]
     row += [moved.patient.date_of_birth.isoformat(), moved.contact.first_name, moved.contact.last_name]
     export = f"{header},relationship,email\n{','.join(row)},{moved.relationship},new.address@example.org\n"
+    export += "Z9001,Nueva,Niña,2020-01-01,Ana,Niña,mother,ana.nina@example.org\n"  # a new child and parent
     import_file(io.BytesIO(export.encode()), name="patients.csv", dry_run=False, by=admin)
     # The Import page: a file replaced by another before it was checked; the other checked and imported.
     settings.IMPORT_UPLOAD_DIR = tmp_path / "imports"
