@@ -36,14 +36,16 @@ lint: install-dev
 
 ## deploy-check: Django's deployment checklist on the production settings, warnings included.
 ## Values come from the environment when set; otherwise stand-ins. The mailer must be a real provider:
-## the check refuses console, file and memory backends (mail.E001), and an anymail mailer needs its
-## webhook secret (registration.E001). It reads no credentials.
+## the check refuses console, file and memory backends (mail.E001), an anymail mailer needs its
+## webhook secret (registration.E001), and texts must not go to the outbox (registration.E002). It
+## reads no credentials.
 deploy-check: install-dev
 	DJANGO_SETTINGS_MODULE=portalreg.settings.production \
 	SECRET_KEY="$${SECRET_KEY:-$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-portal.example.org}" \
 	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portalreg}" \
 	MAIL_BACKEND="$${MAIL_BACKEND:-anymail.backends.postmark.EmailBackend}" \
+	SMS_BACKEND="$${SMS_BACKEND:-registration.sms.TwilioSmsBackend}" \
 	ANYMAIL="$${ANYMAIL:-{\"WEBHOOK_SECRET\": \"stand-in:not-a-secret\"}}" \
 	.venv/bin/python manage.py check --deploy --fail-level WARNING
 

@@ -22,3 +22,18 @@ def anymail_webhook_secret_check(app_configs, **kwargs):
             id="registration.E001",
         )
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def sms_outbox_check(app_configs, **kwargs):
+    """Texts written to files are not sent: a deployment would show PINs as sent that nobody received."""
+    if settings.SMS_BACKEND != "registration.sms.OutboxSmsBackend":
+        return []
+    return [
+        checks.Error(
+            "SMS_BACKEND is the outbox: texts (welcome PINs among them) would be written to files in "
+            "OUTBOX_DIR and recorded as sent.",
+            hint="Set SMS_BACKEND=registration.sms.TwilioSmsBackend and the TWILIO_* settings.",
+            id="registration.E002",
+        )
+    ]

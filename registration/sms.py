@@ -39,9 +39,12 @@ class OutboxSmsBackend:
 
     def send(self, *, to: str, body: str, reference: str) -> str:
         outbox = Path(settings.OUTBOX_DIR)
-        outbox.mkdir(parents=True, exist_ok=True)
-        # One file per message reference: a repeated send overwrites rather than adds a copy.
+        outbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # One file per message reference: a repeated send overwrites rather than adds a copy. Readable
+        # by the app's user alone: the text holds a PIN.
         path = outbox / f"sms-{reference}.json"
+        path.touch(mode=0o600)
+        path.chmod(0o600)
         path.write_text(
             json.dumps(
                 {

@@ -124,3 +124,20 @@ def test_the_pin_never_shows_in_a_repr(invite, logs):
     assert _found([repr(context)], [code]) == []
     claimed = welcome_delivery.welcome_message_claim(message_id=message.pk)
     assert _found([repr(claimed)], [claimed.code]) == []
+
+
+def test_a_text_in_the_outbox_is_readable_by_the_apps_user_alone(outbox_dir):
+    """Issue 12, finding 5: outbox files were world-readable (0644), and each holds a PIN."""
+    import stat
+
+    from registration.sms import OutboxSmsBackend
+
+    old = outbox_dir / "sms-7.json"
+    outbox_dir.mkdir(parents=True)
+    old.write_text("{}")
+    old.chmod(0o644)  # written before the change: tightened when sent again
+    OutboxSmsBackend().send(to="+12025550143", body="PIN 7KQF-X82Z-913P", reference="7")
+    OutboxSmsBackend().send(to="+12025550143", body="PIN 7KQF-X82Z-913P", reference="8")
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in outbox_dir.iterdir()}
+    assert modes == {"sms-7.json": 0o600, "sms-8.json": 0o600}
+    print(f"outbox files: {', '.join(f'{name} {mode:o}' for name, mode in sorted(modes.items()))}")

@@ -143,7 +143,14 @@ def test_production_cookies_are_secure_and_https_is_strict(client, settings, par
 def deploy_check(**extra) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=production_env(MAIL_BACKEND="anymail.backends.postmark.EmailBackend", MAIL_OPTIONS="{}", **extra),
+        env=production_env(
+            **{
+                "MAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+                "MAIL_OPTIONS": "{}",
+                "SMS_BACKEND": "registration.sms.TwilioSmsBackend",
+                **extra,
+            }
+        ),
         cwd=django_settings.BASE_DIR,
         capture_output=True,
         text=True,
@@ -164,6 +171,15 @@ def test_deploy_check_fails_when_the_email_providers_webhook_has_no_secret():
     with_other_settings_only = deploy_check(ANYMAIL=json.dumps({"POSTMARK_SERVER_TOKEN": "x"}))
     assert with_other_settings_only.returncode == 1
     print("check --deploy with an anymail mailer and no WEBHOOK_SECRET: fails with registration.E001")
+
+
+def test_deploy_check_fails_when_texts_would_go_to_the_outbox():
+    """Issue 12, finding 5: production defaulted to writing texts (PINs) to files and calling them sent."""
+    secret = json.dumps({"WEBHOOK_SECRET": "user:" + secrets.token_urlsafe(20)})
+    outbox = deploy_check(ANYMAIL=secret, SMS_BACKEND="registration.sms.OutboxSmsBackend")
+    assert outbox.returncode == 1
+    assert "registration.E002" in outbox.stderr and "SMS_BACKEND" in outbox.stderr
+    print("check --deploy with SMS_BACKEND the outbox: fails with registration.E002")
 
 
 def test_every_response_refuses_the_browser_features_no_page_uses(client, parent, settings):
