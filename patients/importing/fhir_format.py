@@ -18,7 +18,6 @@ from . import relationships
 from .report import ImportFileError
 
 Rel = PatientContact.Relationship
-KIND_OF = {"Patient": "patients", "RelatedPerson": "contacts", "Appointment": "appointments"}
 READ_ORDER = ("Patient", "RelatedPerson", "Appointment")
 
 # FHIR Appointment.status to ours.

@@ -15,6 +15,7 @@ from .report import ImportFileError, ImportReport
 from .store import Store
 
 Progress = Callable[[str, int, int], None]
+TOO_DEEP = object()  # what `_parsed` gives for JSON nested beyond Python's stack
 
 
 def import_file(
@@ -102,9 +103,6 @@ def read(text: str, *, name: str, progress: Callable[[int, int], None]) -> Batch
             "reads."
         )
     return csv_format.read_csv(text, today=today, progress=progress)
-
-
-TOO_DEEP = object()
 
 
 def _parsed(text: str):

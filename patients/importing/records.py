@@ -118,9 +118,6 @@ class Batch:
         self.patients.append(record)
         return True
 
-    def counts_rejected(self) -> int:
-        return sum(outcome["rejected"] for outcome in self.counts.values())
-
     def reject(self, kind: str, position: str, reason: str) -> None:
         self.counts[kind]["rejected"] += 1
         self.problems.append(Problem(position, reason))
