@@ -373,6 +373,15 @@ class AuditEvent(models.Model):
         IMPORT_STARTED = "import_started", _("EHR import started")
         IMPORT_FINISHED = "import_finished", _("EHR import finished")
         IMPORT_DISCARDED = "import_discarded", _("EHR import file deleted without importing")
+        SIGNED_IN = "signed_in", _("Signed in")
+        SIGNED_OUT = "signed_out", _("Signed out")
+        SIGN_IN_FAILED = "sign_in_failed", _("Sign-in refused: wrong password or unknown account")
+        ADMIN_ADDED = "admin_added", _("Record added in the admin")
+        ADMIN_CHANGED = "admin_changed", _("Record changed in the admin")
+        ADMIN_DELETED = "admin_deleted", _("Record deleted in the admin")
+        ENROLLMENT_CODE_SENT = "enrollment_code_sent", _("Sign-up code sent to the contact on file")
+        ENROLLMENT_CODE_PROVED = "enrollment_code_proved", _("Sign-up proved by the code sent on file")
+        ENROLLMENT_CODE_FAILED = "enrollment_code_failed", _("Wrong sign-up code entered")
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
