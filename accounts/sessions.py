@@ -39,7 +39,7 @@ def session_ended(session, now: int) -> str | None:
     limits = settings.SESSION_TIMEOUTS[session.get(KIND, "parent")]
     if now - session.get(SEEN_AT, 0) > limits["idle"]:
         return "idle"
-    if limits["total"] is not None and now - session.get(SIGNED_IN_AT, 0) > limits["total"]:
+    if now - session.get(SIGNED_IN_AT, 0) > limits["total"]:
         return "total"
     return None
 

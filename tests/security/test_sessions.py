@@ -59,17 +59,33 @@ def test_staff_are_signed_out_12_hours_after_signing_in_however_active():
 
 def test_parents_are_signed_out_after_30_minutes_idle_and_not_before(parent):
     browser = signed_in(parent.user)
-    back_in_time(browser, signed_in_at=13 * HOUR, seen_at=30 * MINUTE - 1)
-    active_all_day = browser.get(reverse("portal:home"))
+    back_in_time(browser, signed_in_at=HOUR, seen_at=30 * MINUTE - 1)
+    just_in_time = browser.get(reverse("portal:home"))
     back_in_time(browser, seen_at=30 * MINUTE + 1)
     browser.cookies["django_language"] = "es"
     idle = browser.get(reverse("portal:home"), follow=True)
 
-    assert active_all_day.status_code == 200
+    assert just_in_time.status_code == 200
     assert idle.redirect_chain[0][0].startswith(reverse("portal:sign-in"))
     assert "Se cerró su sesión tras 30 minutos sin actividad" in idle.content.decode()
+    print("parent idle 29 min 59 s: page served; idle 30 min 1 s: signed out, told why in their language")
+
+
+def test_parents_are_signed_out_12_hours_after_signing_in_however_active(parent):
+    """Issue 12, finding 10: a parent's session, kept active, lasted for ever."""
+    browser = signed_in(parent.user)
+    back_in_time(browser, signed_in_at=12 * HOUR - 1, seen_at=MINUTE)
+    within = browser.get(reverse("portal:home"))
+    back_in_time(browser, signed_in_at=12 * HOUR + 1, seen_at=MINUTE)
+    browser.cookies["django_language"] = "es"
+    after = browser.get(reverse("portal:home"), follow=True)
+
+    assert within.status_code == 200
+    assert after.redirect_chain[0][0].startswith(reverse("portal:sign-in"))
+    assert "Se cerró su sesión 12 horas después de iniciarla" in after.content.decode()
+    assert "_auth_user_id" not in browser.session
     print(
-        "parent idle 29 min 59 s (13 h after sign-in): page served; idle 30 min 1 s: signed out, "
+        "parent active, 11 h 59 min 59 s after sign-in: page served; 12 h 0 min 1 s: signed out, "
         "told why in their language"
     )
 
