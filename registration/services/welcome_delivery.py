@@ -155,9 +155,13 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def welcome_message_provider_report(
-    *, provider_message_id: str, outcome: str, now: datetime | None = None
+    *, channel: str, provider_message_id: str, outcome: str, now: datetime | None = None
 ) -> WelcomeMessage | None:
-    """Record a provider's delivery report (delivered, bounced, undelivered); unknown ids are ignored."""
+    """Record a provider's delivery report (delivered, bounced, undelivered); unknown ids are ignored.
+
+    Only a message of the reporting provider's `channel` is looked up: an email provider's report
+    never settles a text (issue 12, finding 6), nor Twilio's an email.
+    """
     status = PROVIDER_OUTCOMES.get(outcome)
     if status is None or not provider_message_id:
         return None
@@ -166,7 +170,7 @@ def welcome_message_provider_report(
         message = (
             WelcomeMessage.objects.select_for_update(of=("self",))
             .select_related("pin")
-            .filter(provider_message_id=provider_message_id)
+            .filter(channel=channel, provider_message_id=provider_message_id)
             .first()
         )
         if message is None or message.status not in _AFTER_SENDING or message.status == status:

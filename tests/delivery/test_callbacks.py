@@ -1,5 +1,7 @@
 """Delivery reports: Twilio's signed status callback and anymail's tracking signal."""
 
+import base64
+
 import pytest
 from anymail.signals import AnymailTrackingEvent, tracking
 from django.test import Client
@@ -225,5 +227,69 @@ def test_anymail_events_that_settle_nothing_change_nothing(sent_email, event_typ
 @pytest.mark.parametrize("message_id", ["test-99", "", None])
 def test_anymail_events_for_unknown_messages_are_ignored(sent_email, message_id):
     _track("bounced", message_id)
+
+    _assert_unchanged(sent_email)
+
+
+# ---------------------------------------------------------------- email, through anymail's webhook (HTTP)
+
+EMAIL_HOOK = "/hooks/anymail/postmark/tracking/"  # MAIL_TRACKING_ESP is postmark in the tests
+WEBHOOK_SECRET = "anymail:webhook-secret-for-tests"
+
+
+def _postmark_bounce(message_id):
+    return {
+        "RecordType": "Bounce",
+        "Type": "HardBounce",
+        "MessageID": message_id,
+        "Email": "x@example.org",
+        "BouncedAt": "2026-11-30T12:00:00Z",
+    }
+
+
+def _post_to_email_hook(client, report, secret=WEBHOOK_SECRET):
+    headers = {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()} if secret else {}
+    return client.post(EMAIL_HOOK, report, content_type="application/json", headers=headers)
+
+
+def test_the_email_webhook_refuses_every_report_while_no_secret_is_set(csrf_client, sent_email, settings):
+    """Issue 12, finding 6: with no WEBHOOK_SECRET, anymail took anyone's reports (with a warning)."""
+    settings.ANYMAIL = {}
+    forged = _postmark_bounce(sent_email.provider_message_id)
+
+    answers = [_post_to_email_hook(csrf_client, forged, secret) for secret in (None, "any:thing")]
+
+    assert [answer.status_code for answer in answers] == [403, 403]
+    _assert_unchanged(sent_email)
+    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET}
+    assert _post_to_email_hook(csrf_client, forged).status_code == 200
+    sent_email.refresh_from_db()
+    assert sent_email.status == Status.BOUNCED
+    print(
+        "no webhook secret set: a bounce without credentials and one with made-up credentials, both 403, "
+        "the email unchanged; with the secret set, the provider's bounce is taken (200, bounced)"
+    )
+
+
+def test_an_email_providers_report_never_changes_a_text(csrf_client, sent_text_message, settings):
+    """Issue 12, finding 6: a bounce through the email webhook, carrying a text's Twilio id, bounced it."""
+    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET}
+
+    bounce = _post_to_email_hook(csrf_client, _postmark_bounce(sent_text_message.provider_message_id))
+    unknown = _post_to_email_hook(csrf_client, _postmark_bounce("no-such-message"))
+
+    assert (bounce.status_code, unknown.status_code) == (200, 200)  # providers retry on errors
+    _assert_unchanged(sent_text_message)
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.WELCOME_STATUS).exists()
+    print(
+        "a signed email bounce carrying a text's provider id: 200, the text still sent, no status event; "
+        "one for an unknown id: 200, nothing changed"
+    )
+
+
+def test_a_twilio_report_never_changes_an_email(csrf_client, sent_email, fake_twilio):
+    params = _twilio_params(sent_email, "undelivered")
+
+    assert _post(csrf_client, params, _sign(params)).status_code == 204
 
     _assert_unchanged(sent_email)

@@ -178,7 +178,9 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     assert send_welcome_message.call(invited.pk) == "sent"
     invited.refresh_from_db()
     services_welcome.welcome_message_provider_report(
-        provider_message_id=invited.provider_message_id, outcome="delivered"
+        channel=WelcomeMessage.Channel.SMS,
+        provider_message_id=invited.provider_message_id,
+        outcome="delivered",
     )
     codes += [PIN_IN_TEXT.search(body).group() for body in SmsProviderDownOnce.bodies]
     services.pin_redeem(
