@@ -17,6 +17,7 @@ if not ALLOWED_HOSTS or not set(ALLOWED_HOSTS) <= {"127.0.0.1", "localhost", "::
 
 SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = False
-SESSION_COOKIE_NAME, CSRF_COOKIE_NAME = "sessionid", "csrftoken"  # __Host- cookies must be Secure
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = DEVICE_COOKIE_SECURE = False
+# __Host- cookies must be Secure
+SESSION_COOKIE_NAME, CSRF_COOKIE_NAME, DEVICE_COOKIE_NAME = "sessionid", "csrftoken", "device"
 STATIC_ROOT = env.path("LOADTEST_STATIC_ROOT")  # collectstatic into the run's temporary folder

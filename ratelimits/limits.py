@@ -1,8 +1,11 @@
 """Rate limits: sliding windows over tries recorded in the database, which every app process shares.
 
 The limits are data, in `settings.RATE_LIMITS`: for each action, a list of (tries, window in seconds,
-counted per), where "address" is the client's address and "account" the account name that was typed,
-whether or not such an account exists. Keys are HMACs, so no address or email is stored.
+counted per), where "address" is the client's address, "account" the account name that was typed,
+whether or not such an account exists, and "device" a browser that signed in to that account before
+(its device cookie, `ratelimits/devices.py`). A try from such a browser is counted against its device's
+limits instead of the account's; any other try, against the account's and not a device's. Keys are HMACs,
+so no address, email or cookie is stored.
 
 A try is recorded before it is counted: requests racing past a limit may all be refused, but never
 all let through. A refused try is removed again, so waiting out the window is always enough.
@@ -21,7 +24,7 @@ from django.utils.timezone import now  # the clock: tests move it instead of sle
 
 from .models import Hit
 
-SCOPES = ("address", "account")
+SCOPES = ("address", "account", "device")
 
 
 @dataclass(frozen=True)
@@ -45,25 +48,30 @@ class Attempt:
     """A try that was within the limits and is now counted."""
 
     hit_ids: tuple[int, ...]
-    account_key: str | None
+    forgotten_keys: tuple[str, ...]
 
     def succeeded(self) -> None:
-        """Stop counting this try and the account's earlier ones: for limits that count failures.
+        """Stop counting this try and the earlier ones of its account or device: for limits that count
+        failures.
 
-        Only the account's tries are forgotten, not the address's: otherwise someone guessing at many
-        accounts could reset their address's count by signing in to an account of their own.
+        The address's tries are not forgotten: otherwise someone guessing at many accounts could reset
+        their address's count by signing in to an account of their own.
         """
-        counted = Q(pk__in=self.hit_ids)
-        if self.account_key:
-            counted |= Q(key=self.account_key)
-        Hit.objects.filter(counted).delete()
+        Hit.objects.filter(Q(pk__in=self.hit_ids) | Q(key__in=self.forgotten_keys)).delete()
 
 
-def rate_limit_try(action: str, *, address: str | None, account: str | None = None) -> Attempt:
-    """Count a try at `action` against its limits; raise `RateLimited` if it would go over one."""
-    limits = action_limits(action)
+def rate_limit_try(
+    action: str, *, address: str | None, account: str | None = None, device: str | None = None
+) -> Attempt:
+    """Count a try at `action` against its limits; raise `RateLimited` if it would go over one.
+
+    `device` is the nonce of a device cookie the browser holds for `account`: the try then counts
+    against the device's limits instead of the account's.
+    """
+    skipped = "account" if device else "device"
+    limits = [limit for limit in action_limits(action) if limit.per != skipped]
     at = now()
-    values = {"address": address_bucket(address), "account": account_identity(account)}
+    values = {"address": address_bucket(address), "account": account_identity(account), "device": device}
     keys = {per: _key(action, per, values[per]) for per in dict.fromkeys(limit.per for limit in limits)}
     hits = Hit.objects.bulk_create([Hit(key=key, at=at) for key in keys.values()])
     hit_ids = tuple(hit.pk for hit in hits)
@@ -84,7 +92,8 @@ def rate_limit_try(action: str, *, address: str | None, account: str | None = No
     if waits:
         Hit.objects.filter(pk__in=hit_ids).delete()
         raise RateLimited(action, retry_after=max(1, math.ceil(max(waits))))
-    return Attempt(hit_ids=hit_ids, account_key=keys.get("account"))
+    forgotten = tuple(key for per, key in keys.items() if per != "address")
+    return Attempt(hit_ids=hit_ids, forgotten_keys=forgotten)
 
 
 def account_identity(typed: str | None) -> str:

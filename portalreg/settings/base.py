@@ -146,6 +146,9 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
+# A browser that signed in to an account has its own sign-in budget for it (ratelimits/devices.py).
+DEVICE_COOKIE_NAME = "device"
+DEVICE_COOKIE_SECURE = False
 
 # Automatic logoff, in seconds: "idle" since the last request, "total" since signing in. Staff: a staff
 # role or the Django admin; anyone else is a parent. accounts/sessions.py
@@ -163,12 +166,20 @@ SESSION_COOKIE_AGE = 12 * 60 * 60
 # from to X-Forwarded-For. 0: the client is REMOTE_ADDR. registration/views/common.py: client_address()
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
-# Tries allowed per action, as (tries, window in seconds, counted per "address" or "account"), in
-# sliding windows counted in the database (ratelimits/limits.py). Sign-in counts failures only; its
-# per-account limits are the cool-off, and cap a day's failures at NIST SP 800-63B's 100.
+# Tries allowed per action, as (tries, window in seconds, counted per "address", "account" or "device"),
+# in sliding windows counted in the database (ratelimits/limits.py). Sign-in counts failures only; its
+# per-account limits are the cool-off, and cap a day's failures at NIST SP 800-63B's 100. A browser
+# that signed in to the account before counts against its device's limits instead (issue 12, finding
+# 3: anyone could lock anyone out), so the owner still signs in there while a guesser is locked out.
 RATE_LIMITS = {
     "pin_redeem": [(20, 60, "address")],
-    "sign_in": [(5, 15 * 60, "account"), (100, 24 * 60 * 60, "account"), (30, 60, "address")],
+    "sign_in": [
+        (5, 15 * 60, "account"),
+        (100, 24 * 60 * 60, "account"),
+        (5, 15 * 60, "device"),
+        (100, 24 * 60 * 60, "device"),
+        (30, 60, "address"),
+    ],
     "sign_up": [(10, 60 * 60, "address")],
     "password_reset": [(10, 60 * 60, "address"), (5, 60 * 60, "account")],
     # "Send the link again" (confirm your email): per address, and per email typed.

@@ -29,3 +29,5 @@ LANGUAGE_COOKIE_SECURE = True
 # __Host-: the browser accepts these cookies only if Secure, for this host alone and the whole site.
 SESSION_COOKIE_NAME = "__Host-sessionid"
 CSRF_COOKIE_NAME = "__Host-csrftoken"
+DEVICE_COOKIE_NAME = "__Host-device"
+DEVICE_COOKIE_SECURE = True

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from ratelimits.devices import device_cookie_set, device_nonce
 from ratelimits.limits import RateLimited, rate_limit_try
 
 
@@ -50,13 +51,17 @@ def too_many_tries(request: HttpRequest, limited: RateLimited) -> HttpResponse:
 class SignInRateLimits:
     """For a sign-in view: refuse tries beyond `RATE_LIMITS["sign_in"]`, per typed account and address.
 
-    Failed tries count; a successful one does not, and clears the account's earlier failures.
+    A browser holding a device cookie for the typed account (it signed in to it before) is counted on
+    its own budget instead of the account's, so a guesser elsewhere cannot lock the owner out of it.
+    Failed tries count; a successful one does not, clears the earlier failures of its account or
+    device, and gives the browser a device cookie for the account.
     """
 
     def post(self, request, *args, **kwargs):
+        typed = request.POST.get("username")
         try:
             self.attempt = rate_limit_try(
-                "sign_in", address=client_address(request), account=request.POST.get("username")
+                "sign_in", address=client_address(request), account=typed, device=device_nonce(request, typed)
             )
         except RateLimited as limited:
             return too_many_tries(request, limited)
@@ -64,4 +69,6 @@ class SignInRateLimits:
 
     def form_valid(self, form):
         self.attempt.succeeded()
-        return super().form_valid(form)
+        response = super().form_valid(form)
+        device_cookie_set(response, self.request, account=self.request.POST.get("username"))
+        return response

@@ -98,7 +98,7 @@ def test_every_page_carries_the_security_headers(client):
 def test_cookies_are_httponly_and_samesite(client, parent):
     client.get(reverse("portal:sign-in"))
     client.post(reverse("portal:sign-in"), {"username": parent.user.email, "password": PARENT_PASSWORD})
-    for name in ("sessionid", "csrftoken", "django_language"):
+    for name in ("sessionid", "csrftoken", "django_language", "device"):
         cookie = client.cookies[name]
         assert cookie["httponly"] and cookie["samesite"] == "Lax", name
 
@@ -110,6 +110,8 @@ def test_production_cookies_are_secure_and_https_is_strict(client, settings, par
         "CSRF_COOKIE_SECURE",
         "CSRF_COOKIE_NAME",
         "LANGUAGE_COOKIE_SECURE",
+        "DEVICE_COOKIE_NAME",
+        "DEVICE_COOKIE_SECURE",
         "SECURE_SSL_REDIRECT",
         "SECURE_HSTS_SECONDS",
         "SECURE_HSTS_INCLUDE_SUBDOMAINS",
@@ -129,14 +131,15 @@ def test_production_cookies_are_secure_and_https_is_strict(client, settings, par
     assert plain_http.status_code == 301 and plain_http["Location"].startswith("https://")
     assert form["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
     csrf, session = form.cookies.get("__Host-csrftoken"), sign_in.cookies.get("__Host-sessionid")
-    language = sign_in.cookies["django_language"]
-    for cookie in (session, csrf):
+    language, device = sign_in.cookies["django_language"], sign_in.cookies.get("__Host-device")
+    for cookie in (session, csrf, device):
         assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
         assert cookie["path"] == "/" and not cookie["domain"]  # what __Host- requires
     assert language["secure"] and language["samesite"] == "Lax"
     print(
         "production settings: http redirected to https; HSTS one year with subdomains and preload; "
-        "__Host-sessionid and __Host-csrftoken Secure, HttpOnly, SameSite=Lax; language cookie Secure, Lax"
+        "__Host-sessionid, __Host-csrftoken and __Host-device Secure, HttpOnly, SameSite=Lax; language "
+        "cookie Secure, Lax"
     )
 
 
