@@ -35,10 +35,10 @@ lint: install-dev
 	.venv/bin/python manage.py makemigrations --check --dry-run
 
 ## deploy-check: Django's deployment checklist on the production settings, warnings included.
-## Values come from the environment when set; otherwise stand-ins. The mailer must be a real provider:
-## the check refuses console, file and memory backends (mail.E001), an anymail mailer needs its
-## webhook secret (registration.E001), and texts must not go to the outbox (registration.E002). It
-## reads no credentials.
+## Values come from the environment when set; otherwise stand-ins. The providers must be real: the
+## production settings refuse to start (so this check too) with a mailer that sends nothing (mail.E001,
+## registration.E003), an anymail mailer without its webhook secret (registration.E001), or texts to
+## the outbox (registration.E002). It reads no credentials.
 deploy-check: install-dev
 	DJANGO_SETTINGS_MODULE=portalreg.settings.production \
 	SECRET_KEY="$${SECRET_KEY:-$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')}" \

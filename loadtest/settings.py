@@ -2,7 +2,8 @@
 
 production.py makes every cookie Secure (with the __Host- prefix) and redirects http to https, which
 a load generator on loopback cannot follow without TLS in front. This module relaxes exactly that,
-and refuses to load unless ALLOWED_HOSTS is loopback only, so it cannot serve a real host by mistake.
+and production's refusal to start with texts going to the outbox (the run sends none), and refuses to
+load unless ALLOWED_HOSTS is loopback only, so it cannot serve a real host by mistake.
 Everything else (PostgreSQL's connection pool, Argon2, the rate limits, the headers, the database
 task queue, anymail) is production's.
 """
@@ -21,3 +22,6 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = DEVICE_COO
 # __Host- cookies must be Secure
 SESSION_COOKIE_NAME, CSRF_COOKIE_NAME, DEVICE_COOKIE_NAME = "sessionid", "csrftoken", "device"
 STATIC_ROOT = env.path("LOADTEST_STATIC_ROOT")  # collectstatic into the run's temporary folder
+# The one exception to production's refusal of stand-in providers, on loopback only: the run sends no
+# texts (the outbox SMS backend stays), and its fake Postmark posts no delivery reports.
+REFUSE_STAND_IN_PROVIDERS = False

@@ -1,8 +1,17 @@
-"""Deployment checks of this project's own settings, run by `manage.py check --deploy`."""
+"""Deployment checks of this project's own settings, run by `manage.py check --deploy`, and by the
+production settings at every start-up (`production_refusals`, registration/apps.py)."""
 
 from anymail.utils import get_anymail_setting
 from django.conf import settings
 from django.core import checks
+from django.core.checks.mail import check_mailers_production_backend
+
+# Mailers that send nothing, besides Django's own (which its check --deploy refuses as mail.E001).
+STAND_IN_MAILERS = {
+    "registration.outbox_mail.OutboxEmailBackend",
+    "anymail.backends.console.EmailBackend",
+    "anymail.backends.test.EmailBackend",
+}
 
 
 @checks.register(checks.Tags.security, deploy=True)
@@ -36,4 +45,34 @@ def sms_outbox_check(app_configs, **kwargs):
             hint="Set SMS_BACKEND=registration.sms.TwilioSmsBackend and the TWILIO_* settings.",
             id="registration.E002",
         )
+    ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def stand_in_mailer_check(app_configs, **kwargs):
+    """Emails written to files or the console are not sent either."""
+    backend = settings.MAILERS["default"]["BACKEND"]
+    if backend not in STAND_IN_MAILERS:
+        return []
+    return [
+        checks.Error(
+            f"The mailer ({backend}) sends nothing: emails (welcome PINs among them) would be recorded "
+            "as sent.",
+            hint="Set MAIL_BACKEND to a provider's, e.g. anymail.backends.postmark.EmailBackend.",
+            id="registration.E003",
+        )
+    ]
+
+
+def production_refusals() -> list[checks.CheckMessage]:
+    """What keeps the production settings from starting: a mailer or SMS backend that sends nothing,
+    or an email provider's webhook without its secret (issue 12, findings 5 and 6).
+
+    Checked when the app loads, not only by `check --deploy`: gunicorn runs no system checks.
+    """
+    return [
+        *check_mailers_production_backend(None),
+        *stand_in_mailer_check(None),
+        *anymail_webhook_secret_check(None),
+        *sms_outbox_check(None),
     ]

@@ -141,3 +141,22 @@ def test_a_text_in_the_outbox_is_readable_by_the_apps_user_alone(outbox_dir):
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in outbox_dir.iterdir()}
     assert modes == {"sms-7.json": 0o600, "sms-8.json": 0o600}
     print(f"outbox files: {', '.join(f'{name} {mode:o}' for name, mode in sorted(modes.items()))}")
+
+
+def test_an_email_in_the_outbox_is_readable_by_the_apps_user_alone(outbox_dir, settings):
+    """Issue 12, finding 5: the default mailer, Django's file mailer, wrote each email 0644 (the umask's)."""
+    import stat
+
+    from django.core import mail
+
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "registration.outbox_mail.OutboxEmailBackend",
+            "OPTIONS": {"file_path": str(outbox_dir)},
+        }
+    }
+    mail.send_mail("Your PIN", "PIN 7KQF-X82Z-913P", None, ["parent@example.org"])
+    [written] = outbox_dir.iterdir()
+    assert "7KQF-X82Z-913P" in written.read_text()
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    print(f"emailed outbox file: {written.name} {stat.S_IMODE(written.stat().st_mode):o}")

@@ -318,6 +318,8 @@ def manage(tmp_path):
         "TWILIO_ACCOUNT_SID": fakes.TWILIO_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": fakes.TWILIO_AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": fakes.TWILIO_FROM_NUMBER,
+        "MAIL_BACKEND": "anymail.backends.postmark.EmailBackend",  # production refuses file mailers
+        "MAIL_OPTIONS": "{}",
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "LOG_LEVEL": "WARNING",
     }
@@ -325,15 +327,13 @@ def manage(tmp_path):
 
     def run(*args, twilio_url: str, postmark_url: str = "") -> subprocess.Popen:
         log = (tmp_path / f"{args[0]}-{len(started)}.log").open("w")
-        mail = {}
-        if postmark_url:  # emails through anymail's Postmark backend, to the fake Postmark
-            mail = {
-                "MAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
-                "MAIL_OPTIONS": "{}",
-                "ANYMAIL": json.dumps(
-                    {"POSTMARK_SERVER_TOKEN": POSTMARK_TOKEN, "POSTMARK_API_URL": postmark_url}
-                ),
-            }
+        # Emails through anymail's Postmark backend, to the fake Postmark (or, with none, a closed port).
+        anymail = {
+            "POSTMARK_SERVER_TOKEN": POSTMARK_TOKEN,
+            "POSTMARK_API_URL": postmark_url or "http://127.0.0.1:9/",
+            "WEBHOOK_SECRET": "fault-test:not-a-secret",
+        }
+        mail = {"ANYMAIL": json.dumps(anymail)}
         # Our own manage.py, with arguments from this test.
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "manage.py", *args],

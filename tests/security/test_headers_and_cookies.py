@@ -8,7 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from django.apps import apps
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.urls import reverse
 
@@ -20,6 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 def production_env(**extra) -> dict:
+    """The environment of a production deployment: real providers (the settings refuse to start
+    otherwise), with made-up credentials; `extra` changes it."""
     inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # for Playwright
     return {
         **inherited,
@@ -27,6 +31,10 @@ def production_env(**extra) -> dict:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "portal.example.org",
         "DATABASE_URL": "sqlite:///:memory:",
+        "MAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+        "MAIL_OPTIONS": "{}",
+        "ANYMAIL": json.dumps({"WEBHOOK_SECRET": "user:" + secrets.token_urlsafe(20)}),
+        "SMS_BACKEND": "registration.sms.TwilioSmsBackend",
         **extra,
     }
 
@@ -143,17 +151,10 @@ def test_production_cookies_are_secure_and_https_is_strict(client, settings, par
     )
 
 
-def deploy_check(**extra) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=production_env(
-            **{
-                "MAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
-                "MAIL_OPTIONS": "{}",
-                "SMS_BACKEND": "registration.sms.TwilioSmsBackend",
-                **extra,
-            }
-        ),
+def run_with_production_settings(*command: str, **extra) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603  (our own interpreter and code)
+        [sys.executable, *command],
+        env=production_env(**extra),
         cwd=django_settings.BASE_DIR,
         capture_output=True,
         text=True,
@@ -161,28 +162,85 @@ def deploy_check(**extra) -> subprocess.CompletedProcess:
 
 
 def test_deploy_check_passes_with_production_settings():
-    run = deploy_check(ANYMAIL=json.dumps({"WEBHOOK_SECRET": "user:" + secrets.token_urlsafe(20)}))
+    run = run_with_production_settings("manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert run.returncode == 0, run.stdout + run.stderr
     print(f"manage.py check --deploy --fail-level WARNING: {run.stdout.strip()}")
 
 
-def test_deploy_check_fails_when_the_email_providers_webhook_has_no_secret():
-    """Without the shared secret, anymail refuses every delivery report, and nothing would say why."""
-    without = deploy_check(ANYMAIL="{}")
-    assert without.returncode == 1
-    assert "registration.E001" in without.stderr and "WEBHOOK_SECRET" in without.stderr
-    with_other_settings_only = deploy_check(ANYMAIL=json.dumps({"POSTMARK_SERVER_TOKEN": "x"}))
-    assert with_other_settings_only.returncode == 1
-    print("check --deploy with an anymail mailer and no WEBHOOK_SECRET: fails with registration.E001")
+PROVIDERS = ("MAIL_BACKEND", "MAIL_OPTIONS", "ANYMAIL", "SMS_BACKEND")
 
 
-def test_deploy_check_fails_when_texts_would_go_to_the_outbox():
-    """Issue 12, finding 5: production defaulted to writing texts (PINs) to files and calling them sent."""
-    secret = json.dumps({"WEBHOOK_SECRET": "user:" + secrets.token_urlsafe(20)})
-    outbox = deploy_check(ANYMAIL=secret, SMS_BACKEND="registration.sms.OutboxSmsBackend")
-    assert outbox.returncode == 1
-    assert "registration.E002" in outbox.stderr and "SMS_BACKEND" in outbox.stderr
-    print("check --deploy with SMS_BACKEND the outbox: fails with registration.E002")
+def test_production_refuses_to_start_without_real_providers_as_gunicorn_and_the_worker_load_it():
+    """Issue 12, finding 5: production defaulted to writing texts (PINs) and emails to files and calling
+    them sent, and only `check --deploy`, which gunicorn never runs, said so."""
+    served = run_with_production_settings("-c", "import portalreg.wsgi")  # what gunicorn loads
+    assert served.returncode == 0, served.stderr
+    runs = {
+        "gunicorn": ("-c", "import portalreg.wsgi"),
+        "the task worker": ("manage.py", "db_worker", "--batch"),
+    }
+    for name, command in runs.items():
+        env = {k: v for k, v in production_env().items() if k not in PROVIDERS}  # production's defaults
+        started = subprocess.run(  # noqa: S603  (our own interpreter and code)
+            [sys.executable, *command], env=env, cwd=django_settings.BASE_DIR, capture_output=True, text=True
+        )
+        assert started.returncode != 0 and "ImproperlyConfigured" in started.stderr, name
+        assert "registration.E002: " in started.stderr and "registration.E003: " in started.stderr, name
+    print(
+        "production settings with real providers: the WSGI application loads; with the default providers "
+        "(texts and emails to the outbox) neither it nor manage.py db_worker starts: registration.E002, E003"
+    )
+
+
+POSTMARK = {"default": {"BACKEND": "anymail.backends.postmark.EmailBackend"}}
+# What the production settings refuse to start with, and the check that says so.
+STAND_INS = {
+    "texts to the outbox": ({"SMS_BACKEND": "registration.sms.OutboxSmsBackend"}, "registration.E002"),
+    "emails to the outbox (the default mailer)": (
+        {"MAILERS": {"default": {"BACKEND": "registration.outbox_mail.OutboxEmailBackend"}}},
+        "registration.E003",
+    ),
+    "Django's file mailer": (
+        {"MAILERS": {"default": {"BACKEND": "django.core.mail.backends.filebased.EmailBackend"}}},
+        "mail.E001",
+    ),
+    "Django's console mailer": (
+        {"MAILERS": {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}},
+        "mail.E001",
+    ),
+    "Django's memory mailer": (
+        {"MAILERS": {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}},
+        "mail.E001",
+    ),
+    "anymail's test mailer": (
+        {"MAILERS": {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}},
+        "registration.E003",
+    ),
+    "anymail without the webhook secret": ({"ANYMAIL": {}}, "registration.E001"),
+    "anymail with other settings only": ({"ANYMAIL": {"POSTMARK_SERVER_TOKEN": "x"}}, "registration.E001"),
+}
+
+
+def test_production_refuses_every_stand_in_provider_and_a_webhook_without_its_secret(settings):
+    """Issue 12, findings 5 and 6, each stand-in alone, through the app's start-up (registration/apps.py)."""
+    settings.REFUSE_STAND_IN_PROVIDERS = True
+    settings.SMS_BACKEND = "registration.sms.TwilioSmsBackend"
+    real = {"MAILERS": POSTMARK, "ANYMAIL": {"WEBHOOK_SECRET": "user:" + secrets.token_urlsafe(20)}}
+    registration = apps.get_app_config("registration")
+    for name, value in real.items():
+        setattr(settings, name, value)
+    registration.ready()  # real providers: starts
+    refused = {}
+    for name, (stand_in, check) in STAND_INS.items():
+        for setting, value in {**real, **stand_in}.items():
+            setattr(settings, setting, value)
+        with pytest.raises(ImproperlyConfigured, match=f"{check}: "):
+            registration.ready()
+        refused[name] = check
+        settings.SMS_BACKEND = "registration.sms.TwilioSmsBackend"
+    print(
+        f"production start-up with real providers: starts; refused with {len(refused)} stand-ins: {refused}"
+    )
 
 
 def test_every_response_refuses_the_browser_features_no_page_uses(client, parent, settings):
