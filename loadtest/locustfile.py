@@ -8,8 +8,8 @@
 - Parents without a PIN sign up and name a child.
 
 Every parent visit is a new visitor from an address of its own (X-Forwarded-For, with the app told
-to trust one proxy): the per-address rate limits are meant for one client, and a load generator is
-one address standing in for many. POSTs do not follow redirects, so each response counts once.
+to trust 127.0.0.1 as its proxy): the per-address rate limits are meant for one client, and a load
+generator is one address standing in for many. POSTs do not follow redirects, so each response counts once.
 Response times and status codes go to LOADTEST_RESULTS when the run stops.
 """
 

@@ -85,9 +85,10 @@ class Run:
             "ALLOWED_HOSTS": "127.0.0.1",
             "DEBUG": "false",
             "SECURE_SSL_REDIRECT": "false",
-            # Each locust visitor sends its own X-Forwarded-For, as a proxy would add it: without this
-            # every visitor would be one address and the per-address rate limits would refuse most.
-            "TRUSTED_PROXY_COUNT": "1",
+            # Each locust visitor sends its own X-Forwarded-For, as a proxy would add it, from 127.0.0.1,
+            # our "proxy": without this every visitor would be one address, and the per-address rate
+            # limits would refuse most.
+            "TRUSTED_PROXIES": "127.0.0.1",
             "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
             "MAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
             "MAIL_OPTIONS": "{}",

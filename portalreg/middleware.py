@@ -3,6 +3,36 @@ from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers
 
+from .proxies import is_trusted_proxy, trusted_proxy_networks
+
+# What a proxy tells the app about the request; Django reads the last three only when told to
+# (SECURE_PROXY_SSL_HEADER, USE_X_FORWARDED_HOST, USE_X_FORWARDED_PORT).
+FORWARDED_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+)
+
+
+class ForwardedHeadersMiddleware:
+    """Drop the X-Forwarded-* headers of a request that did not come from one of our proxies
+    (`settings.TRUSTED_PROXIES`).
+
+    Django takes X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER) from any peer: a client connecting past
+    the proxy could say https and be served as if over TLS, without the redirect (issue 12, finding 10).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        trusted_proxy_networks()  # a mistyped TRUSTED_PROXIES stops the start, not the first request
+
+    def __call__(self, request):
+        if not is_trusted_proxy(request.META.get("REMOTE_ADDR")):
+            for header in FORWARDED_HEADERS:
+                request.META.pop(header, None)
+        return self.get_response(request)
+
 
 class NoStoreMiddleware:
     """Keep every page out of browser and proxy caches (`Cache-Control: no-store`).

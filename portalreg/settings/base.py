@@ -34,6 +34,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portalreg.middleware.ForwardedHeadersMiddleware",  # first: no one reads a client's forged headers
     "portalreg.middleware.HealthCheckMiddleware",  # first: balancers probe by address, over plain HTTP
     "django.middleware.security.SecurityMiddleware",
     "portalreg.middleware.PermissionsPolicyMiddleware",  # before whitenoise: static files get it too
@@ -162,9 +163,11 @@ SESSION_TIMEOUTS = {
 # A session's row expires 12 hours after its last use (`clearsessions` deletes it), not Django's 2 weeks.
 SESSION_COOKIE_AGE = 12 * 60 * 60
 
-# How many proxies of our own stand in front of the app, each appending the address it was connected
-# from to X-Forwarded-For. 0: the client is REMOTE_ADDR. registration/views/common.py: client_address()
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Our own proxies' addresses or networks (e.g. 10.0.0.0/24), each appending the address it was
+# connected from to X-Forwarded-For. X-Forwarded-For and -Proto are believed only from them, and the
+# client is the right-most X-Forwarded-For entry not among them (portalreg/proxies.py). Empty: the
+# client is REMOTE_ADDR, and a TLS proxy's X-Forwarded-Proto is not believed either.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # Tries allowed per action, as (tries, window in seconds, counted per "address", "account" or "device"),
 # in sliding windows counted in the database (ratelimits/limits.py). Sign-in counts failures only; its

@@ -1,9 +1,7 @@
-import ipaddress
-
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from portalreg.proxies import address_normalized, forwarded_client, is_trusted_proxy
 from ratelimits.devices import device_cookie_set, device_nonce
 from ratelimits.limits import RateLimited, rate_limit_try
 
@@ -11,22 +9,13 @@ from ratelimits.limits import RateLimited, rate_limit_try
 def client_address(request: HttpRequest) -> str | None:
     """The address the request came from, for the audit trail and rate limits.
 
-    Behind `TRUSTED_PROXY_COUNT` proxies of our own, each appending the address it was connected from
-    to X-Forwarded-For, it is the entry that many from the right: the one the outermost proxy saw.
-    Entries further left came from the client and prove nothing. A request with fewer entries did not
-    pass through every proxy; its REMOTE_ADDR is used.
+    From one of our proxies (`TRUSTED_PROXIES`), the client it forwarded in X-Forwarded-For
+    (portalreg/proxies.py); from anyone else, the peer itself, whatever X-Forwarded-For it sent.
     """
-    address = request.META.get("REMOTE_ADDR")
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
-        forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [entry for entry in forwarded if entry]
-        if len(forwarded) >= proxies:
-            address = forwarded[-proxies]
-    try:
-        return str(ipaddress.ip_address(address or ""))
-    except ValueError:
-        return None
+    peer = request.META.get("REMOTE_ADDR")
+    if is_trusted_proxy(peer):
+        return forwarded_client(request.META.get("HTTP_X_FORWARDED_FOR", ""), proxy=peer)
+    return address_normalized(peer)
 
 
 def rate_limit_refusal(
