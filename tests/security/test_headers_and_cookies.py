@@ -192,30 +192,21 @@ def test_production_refuses_to_start_without_real_providers_as_gunicorn_and_the_
     )
 
 
-POSTMARK = {"default": {"BACKEND": "anymail.backends.postmark.EmailBackend"}}
+def _mailer(backend: str) -> dict:
+    return {"MAILERS": {"default": {"BACKEND": backend}}}
+
+
 # What the production settings refuse to start with, and the check that says so.
 STAND_INS = {
     "texts to the outbox": ({"SMS_BACKEND": "registration.sms.OutboxSmsBackend"}, "registration.E002"),
     "emails to the outbox (the default mailer)": (
-        {"MAILERS": {"default": {"BACKEND": "registration.outbox_mail.OutboxEmailBackend"}}},
+        _mailer("registration.outbox_mail.OutboxEmailBackend"),
         "registration.E003",
     ),
-    "Django's file mailer": (
-        {"MAILERS": {"default": {"BACKEND": "django.core.mail.backends.filebased.EmailBackend"}}},
-        "mail.E001",
-    ),
-    "Django's console mailer": (
-        {"MAILERS": {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}},
-        "mail.E001",
-    ),
-    "Django's memory mailer": (
-        {"MAILERS": {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}},
-        "mail.E001",
-    ),
-    "anymail's test mailer": (
-        {"MAILERS": {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}},
-        "registration.E003",
-    ),
+    "Django's file mailer": (_mailer("django.core.mail.backends.filebased.EmailBackend"), "mail.E001"),
+    "Django's console mailer": (_mailer("django.core.mail.backends.console.EmailBackend"), "mail.E001"),
+    "Django's memory mailer": (_mailer("django.core.mail.backends.locmem.EmailBackend"), "mail.E001"),
+    "anymail's test mailer": (_mailer("anymail.backends.test.EmailBackend"), "registration.E003"),
     "anymail without the webhook secret": ({"ANYMAIL": {}}, "registration.E001"),
     "anymail with other settings only": ({"ANYMAIL": {"POSTMARK_SERVER_TOKEN": "x"}}, "registration.E001"),
 }
@@ -225,7 +216,10 @@ def test_production_refuses_every_stand_in_provider_and_a_webhook_without_its_se
     """Issue 12, findings 5 and 6, each stand-in alone, through the app's start-up (registration/apps.py)."""
     settings.REFUSE_STAND_IN_PROVIDERS = True
     settings.SMS_BACKEND = "registration.sms.TwilioSmsBackend"
-    real = {"MAILERS": POSTMARK, "ANYMAIL": {"WEBHOOK_SECRET": "user:" + secrets.token_urlsafe(20)}}
+    real = {
+        **_mailer("anymail.backends.postmark.EmailBackend"),
+        "ANYMAIL": {"WEBHOOK_SECRET": "user:" + secrets.token_urlsafe(20)},
+    }
     registration = apps.get_app_config("registration")
     for name, value in real.items():
         setattr(settings, name, value)
