@@ -14,6 +14,7 @@ from accounts.roles import is_staff_member
 from patients.models import PatientContact
 from registration.models import AuditEvent, PortalStatus, WelcomeMessage
 from registration.services import patient_invitation_refusal
+from registration.services.errors import DisableReasonRequired
 
 
 class StaffAuthenticationForm(AuthenticationForm):
@@ -209,7 +210,11 @@ class DisableDuplicateForm(forms.Form):
     first = forms.IntegerField(widget=forms.HiddenInput)
     second = forms.IntegerField(widget=forms.HiddenInput)
     keep = forms.IntegerField(error_messages={"required": "Choose the account to keep."})
-    reason = forms.CharField(label="Note (optional)", required=False, max_length=500)
+    reason = forms.CharField(
+        error_messages={"required": DisableReasonRequired.message},
+        label="Reason (kept in the audit trail)",
+        max_length=500,
+    )
 
     def clean(self):
         data = super().clean()

@@ -422,13 +422,14 @@ class DuplicatePair:
         return self.first, self.second
 
 
-def duplicate_account_candidates() -> list[tuple[int, int, list[str]]]:
+def duplicate_account_candidates(*, among: tuple[int, int] | None = None) -> list[tuple[int, int, list[str]]]:
     """Suspected duplicate accounts, as (account id, account id, reasons): two on one family contact,
     two with one cell phone, or a waiting self-registration from one that matches a child the other
     already sees.
 
-    A pass over every portal access and account (~100 ms at 100,000 patients): for the task that keeps
-    the registration snapshot (registration/snapshots.py), not for a page.
+    Over every account, a pass over every portal access and account (~100 ms at 100,000 patients): for
+    the task that keeps the registration snapshot (registration/snapshots.py), not for a page. `among`
+    two accounts, the same rule for that pair alone (`duplicate_account_reasons`).
     """
     reasons: dict[tuple[int, int], list[str]] = {}
 
@@ -436,13 +437,17 @@ def duplicate_account_candidates() -> list[tuple[int, int, list[str]]]:
         if a != b:
             reasons.setdefault((min(a, b), max(a, b)), []).append(reason)
 
-    enabled_accesses = PortalAccess.objects.filter(account__disabled_at__isnull=True)
+    all_accesses, all_accounts = PortalAccess.objects.all(), PortalAccount.objects.all()
+    all_requests = SelfRegistrationRequest.objects.all()
+    if among is not None:
+        all_accesses = all_accesses.filter(account_id__in=among)
+        all_accounts = all_accounts.filter(pk__in=among)
+        all_requests = all_requests.filter(account_id__in=among)
+    enabled_accesses = all_accesses.filter(account__disabled_at__isnull=True)
     # Grouped without the join to accounts (an index-only scan); the few contacts found are then
     # checked against enabled accounts only.
     shared_contacts = (
-        PortalAccess.objects.values("contact_id")
-        .annotate(n=Count("account_id", distinct=True))
-        .filter(n__gt=1)
+        all_accesses.values("contact_id").annotate(n=Count("account_id", distinct=True)).filter(n__gt=1)
     )
     by_contact: dict[int, list[int]] = {}
     for row in enabled_accesses.filter(contact_id__in=shared_contacts.values("contact_id")).values(
@@ -453,9 +458,9 @@ def duplicate_account_candidates() -> list[tuple[int, int, list[str]]]:
         for other in accounts[1:]:
             note(accounts[0], other, "same family contact")
 
-    enabled = PortalAccount.objects.filter(disabled_at__isnull=True).exclude(cell_phone="")
+    enabled = all_accounts.filter(disabled_at__isnull=True).exclude(cell_phone="")
     shared_phones = (
-        PortalAccount.objects.exclude(cell_phone="")
+        all_accounts.exclude(cell_phone="")
         .values("cell_phone")
         .annotate(n=Count("pk"))
         .filter(n__gt=1)
@@ -482,10 +487,10 @@ def duplicate_account_candidates() -> list[tuple[int, int, list[str]]]:
         )
         .exclude(account_id=OuterRef("account_id"))
     )
+    if among is not None:
+        sees_same_child = sees_same_child.filter(account_id__in=among)
     waiting = (
-        SelfRegistrationRequest.objects.filter(
-            status=SelfRegistrationRequest.Status.AWAITING, account__disabled_at__isnull=True
-        )
+        all_requests.filter(status=SelfRegistrationRequest.Status.AWAITING, account__disabled_at__isnull=True)
         .annotate(other=Subquery(sees_same_child.values("account_id")[:1]))
         .filter(other__isnull=False)
         .values_list("account_id", "other")
@@ -494,6 +499,12 @@ def duplicate_account_candidates() -> list[tuple[int, int, list[str]]]:
         note(requester, other, "waiting request for a child the other sees")
 
     return [(a, b, sorted(set(why))) for (a, b), why in sorted(reasons.items())]
+
+
+def duplicate_account_reasons(first_id: int, second_id: int) -> list[str]:
+    """Why the two accounts are suggested as one parent's (the duplicates page's rule); empty if not."""
+    pairs = duplicate_account_candidates(among=(first_id, second_id))
+    return pairs[0][2] if pairs else []
 
 
 def duplicate_account_pairs(

@@ -1,3 +1,4 @@
+import itertools
 import os
 
 import pytest
@@ -78,6 +79,24 @@ def make_portal_account(issue_pin):
         return access.account
 
     return make
+
+
+@pytest.fixture
+def make_duplicate_accounts(make_portal_account):
+    """Make two accounts the duplicates page pairs ("same cell phone"), one parent's who signed up twice.
+
+    Each redeems a PIN for its link (or a new chart's), as `make_portal_account` does.
+    """
+
+    def make(first_link=None, second_link=None) -> tuple[PortalAccount, PortalAccount]:
+        phone = f"+1312555{next(DUPLICATE_PHONES):04d}"
+        first = make_portal_account(first_link, cell_phone=phone)
+        return first, make_portal_account(second_link, cell_phone=phone)
+
+    return make
+
+
+DUPLICATE_PHONES = itertools.count(200)
 
 
 @pytest.fixture

@@ -187,6 +187,9 @@ RATE_LIMITS = {
     "password_reset": [(10, 60 * 60, "address"), (5, 60 * 60, "account")],
     # "Send the link again" (confirm your email): per address, and per email typed.
     "verify_resend": [(10, 60 * 60, "address"), (3, 60 * 60, "account")],
+    # "You already have an account", sent when someone signs up with an address that has one: at most
+    # one an hour per address (issue 12, finding 8), counted by the task worker; the page never says.
+    "sign_up_notice": [(1, 60 * 60, "account")],
 }
 
 

@@ -9,9 +9,10 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.sessions import user_sessions_end
 from registration.models import AuditEvent, Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
+from registration.selectors import duplicate_account_reasons
 
 from .audit import audit_record
-from .errors import AccountDisabled, EmailInUse, SameAccount
+from .errors import AccountDisabled, DisableReasonRequired, EmailInUse, NotSuggestedDuplicates, SameAccount
 from .pin_rules import pins_revoke
 
 
@@ -62,20 +63,24 @@ def account_disable_duplicate(
     duplicate: PortalAccount,
     keep: PortalAccount,
     by: User,
-    reason: str = "",
+    reason: str,
     now: datetime | None = None,
     client_address: str | None = None,
 ) -> PortalAccount:
     """Disable a parent's duplicate account and move what it could see to the account they keep.
 
-    The duplicate can no longer sign in, and the sessions it is signed in to end. Its accesses and
-    waiting self-registration requests move to the kept account (an access to a child the kept account
-    already sees stays behind, inert). Live PINs issued to the family contacts it was registered as are
-    revoked, so the duplicate cannot be re-created from them. Returns the kept account.
+    Only a pair the duplicates page suggests now (`duplicate_account_reasons`), and only with a reason:
+    otherwise an admin could move any family's children into any account. The duplicate can no longer
+    sign in, and the sessions it is signed in to end. Its accesses and waiting self-registration
+    requests move to the kept account (an access to a child the kept account already sees stays behind,
+    inert). Live PINs issued to the family contacts it was registered as are revoked, so the duplicate
+    cannot be re-created from them. Returns the kept account.
     """
     now = now or timezone.now()
     if duplicate.pk == keep.pk:
         raise SameAccount()
+    if not reason.strip():
+        raise DisableReasonRequired()
     with transaction.atomic(durable=True):
         # Waiting requests before accounts, the order self_registration_authenticate locks them in.
         list(
@@ -96,6 +101,10 @@ def account_disable_duplicate(
             raise AccountDisabled(
                 "One of these accounts is already disabled. Reload the page to see what was done."
             )
+        # Asked with both accounts locked, so a merge of either cannot change the answer meanwhile.
+        suggested_because = duplicate_account_reasons(duplicate.pk, keep.pk)
+        if not suggested_because:
+            raise NotSuggestedDuplicates()
 
         kept_patient_ids = set(keep.accesses.values_list("patient_id", flat=True))
         accesses = list(duplicate.accesses.all())
@@ -133,6 +142,7 @@ def account_disable_duplicate(
                 "left_access_ids": [a.pk for a in accesses if a.pk not in moved],
                 "moved_request_ids": requests,
                 "revoked_pin_ids": revoked,
+                "suggested_because": suggested_because,
                 "reason": reason.strip(),
             },
         )

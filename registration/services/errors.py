@@ -71,6 +71,13 @@ class SameAccount(RegistrationError):
     message = _("Choose two different accounts: the one to keep and the duplicate to disable.")
 
 
+class NotSuggestedDuplicates(RegistrationError):
+    message = _(
+        "These two accounts are not a suggested duplicate pair, so neither can be disabled into the other. "
+        "Reload the duplicate accounts page to see the pairs as they are now."
+    )
+
+
 # ---- staff operations
 class ContactNotOnChart(RegistrationError):
     message = _("That family contact is not on this patient's chart. Add them to the chart first.")
@@ -145,6 +152,10 @@ class RequestAlreadyDecided(RegistrationError):
 
 class ReasonRequired(RegistrationError):
     message = _("Give a reason: the parent will be told it.")
+
+
+class DisableReasonRequired(ReasonRequired):
+    message = _("Give a reason for disabling the duplicate: it is kept in the audit trail.")
 
 
 class InvalidChild(RegistrationError):

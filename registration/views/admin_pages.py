@@ -23,29 +23,32 @@ def duplicate_accounts(request):
 @practice_admin_required
 def disable_duplicate(request):
     form = DisableDuplicateForm(request.POST)
-    if not form.is_valid():
-        for error in form.errors.values():
-            messages.error(request, " ".join(error))
-        return redirect("staff:duplicates")
-    keep = get_object_or_404(PortalAccount.objects.select_related("user"), pk=form.cleaned_data["keep"])
-    duplicate = get_object_or_404(
-        PortalAccount.objects.select_related("user"), pk=form.cleaned_data["duplicate"]
+    if form.is_valid():
+        accounts = PortalAccount.objects.select_related("user")
+        keep = get_object_or_404(accounts, pk=form.cleaned_data["keep"])
+        duplicate = get_object_or_404(accounts, pk=form.cleaned_data["duplicate"])
+        try:
+            services.account_disable_duplicate(
+                duplicate=duplicate,
+                keep=keep,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                client_address=client_address(request),
+            )
+        except services.RegistrationError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"Disabled {duplicate.user.email}: it can no longer sign in. {keep.user.email} is kept.",
+            )
+            return redirect("staff:duplicates")
+    return render(
+        request,
+        "staff/duplicates.html",
+        {"duplicates": snapshots.duplicate_pairs(), "refused": form},
+        status=400,
     )
-    try:
-        services.account_disable_duplicate(
-            duplicate=duplicate,
-            keep=keep,
-            by=request.user,
-            reason=form.cleaned_data["reason"],
-            client_address=client_address(request),
-        )
-    except services.RegistrationError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(
-            request, f"Disabled {duplicate.user.email}: it can no longer sign in. {keep.user.email} is kept."
-        )
-    return redirect("staff:duplicates")
 
 
 @practice_admin_required

@@ -190,13 +190,13 @@ def test_an_email_whose_sender_died_mid_send_is_released_and_sent(
 
 @pytest.mark.django_db
 def test_an_email_no_longer_needed_is_cancelled_not_sent(
-    make_portal_account, admin, email_provider, emails_cron
+    make_portal_account, make_duplicate_accounts, admin, email_provider, emails_cron
 ):
-    confirmed, duplicate, kept = make_portal_account(), make_portal_account(), make_portal_account()
+    confirmed, (duplicate, kept) = make_portal_account(), make_duplicate_accounts()
     to_confirmed = services.parent_email_queue(account=confirmed, kind=Kind.VERIFY)
     to_duplicate = services.parent_email_queue(account=duplicate, kind=Kind.PASSWORD_RESET)
     services.portal_account_verify_email(account=confirmed)  # e.g. with the link of an earlier email
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin)
+    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
 
     assert emails_cron() == EMAIL_LINE.format(0, 0, 0)
 
@@ -276,12 +276,12 @@ def test_no_link_token_is_stored_in_any_table(
 
 @pytest.mark.django_db
 def test_send_the_link_again_answers_the_same_for_every_address_and_emails_only_an_unconfirmed_account(
-    make_portal_account, admin, email_provider, django_capture_on_commit_callbacks
+    make_portal_account, make_duplicate_accounts, admin, email_provider, django_capture_on_commit_callbacks
 ):
     unconfirmed, confirmed = make_portal_account(), make_portal_account()
     services.portal_account_verify_email(account=confirmed)
-    disabled, kept = make_portal_account(), make_portal_account()
-    services.account_disable_duplicate(duplicate=disabled, keep=kept, by=admin)
+    disabled, kept = make_duplicate_accounts()
+    services.account_disable_duplicate(duplicate=disabled, keep=kept, by=admin, reason="Signed up twice")
     addresses = {
         "an unconfirmed account's, typed in capitals": unconfirmed.user.email.upper(),
         "a confirmed account's": confirmed.user.email,

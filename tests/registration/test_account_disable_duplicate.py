@@ -1,11 +1,13 @@
 """A practice admin disables a parent's duplicate account and keeps the other one."""
 
 import datetime as dt
+import re
 from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import authenticate
 from django.test import Client
+from django.urls import reverse
 
 from registration import services
 from registration.models import (
@@ -17,8 +19,8 @@ from registration.models import (
     SelfRegistrationRequest,
 )
 from registration.selectors import patient_portal_status
-from registration.services.errors import AccountDisabled, SameAccount
-from tests.factories import ChildDetailsFactory, PatientContactFactory
+from registration.services.errors import AccountDisabled, NotSuggestedDuplicates, ReasonRequired, SameAccount
+from tests.factories import ChildDetailsFactory, NewAccountFactory, PatientContactFactory
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 PASSWORD = "a long enough pass phrase"
@@ -53,6 +55,7 @@ def family(staff, issue_pin, make_portal_account):
 
 
 def _disable(family, admin, **kwargs):
+    kwargs.setdefault("reason", "Signed up twice")
     return services.account_disable_duplicate(
         duplicate=family.duplicate, keep=family.kept, by=admin, **kwargs
     )
@@ -169,13 +172,14 @@ def test_disable_writes_one_audit_event(family, admin):
         "left_access_ids": [],
         "moved_request_ids": [family.waiting.pk],
         "revoked_pin_ids": [family.youngest_pin.pk],
+        "suggested_because": ["same family contact"],
         "reason": "Signed up twice",
     }
 
 
 def test_same_account_twice_is_refused(family, admin):
     with pytest.raises(SameAccount):
-        services.account_disable_duplicate(duplicate=family.kept, keep=family.kept, by=admin)
+        services.account_disable_duplicate(duplicate=family.kept, keep=family.kept, by=admin, reason="Twice")
 
     family.kept.refresh_from_db()
     assert not family.kept.is_disabled
@@ -187,7 +191,7 @@ def test_disabling_an_already_disabled_account_is_refused(family, admin, make_po
     third = make_portal_account()
 
     with pytest.raises(AccountDisabled):
-        services.account_disable_duplicate(duplicate=family.duplicate, keep=third, by=admin)
+        services.account_disable_duplicate(duplicate=family.duplicate, keep=third, by=admin, reason="Twice")
     with pytest.raises(AccountDisabled):
         _disable(family, admin)
 
@@ -201,8 +205,137 @@ def test_keeping_a_disabled_account_is_refused(family, admin, make_portal_accoun
     other = make_portal_account()
 
     with pytest.raises(AccountDisabled):
-        services.account_disable_duplicate(duplicate=other, keep=family.duplicate, by=admin)
+        services.account_disable_duplicate(duplicate=other, keep=family.duplicate, by=admin, reason="Twice")
 
     other.refresh_from_db()
     assert not other.is_disabled
     assert other.accesses.count() == 1
+
+
+# ---------------------------------------------------------------- only a suggested pair, with a reason
+
+
+def _what_the_accounts_see(*accounts) -> list:
+    return [
+        sorted(PortalAccess.objects.filter(account=a).values_list("patient", flat=True)) for a in accounts
+    ]
+
+
+def test_two_unrelated_accounts_are_refused_and_nothing_moves(admin, make_portal_account):
+    """Issue 12, finding 4: an admin moved one family's children into another family's account."""
+    victim, attacker = make_portal_account(), make_portal_account()
+    seen_before = _what_the_accounts_see(victim, attacker)
+
+    with pytest.raises(NotSuggestedDuplicates):
+        services.account_disable_duplicate(duplicate=victim, keep=attacker, by=admin, reason="Same parent")
+
+    assert _what_the_accounts_see(victim, attacker) == seen_before
+    victim.refresh_from_db()
+    assert not victim.is_disabled and victim.user.is_active
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_DISABLED).exists()
+    print(f"two unrelated accounts: refused ({NotSuggestedDuplicates.message}); children seen {seen_before}")
+
+
+@pytest.mark.parametrize("reason", ["", "  \n "])
+def test_a_suggested_pair_without_a_reason_is_refused(family, admin, reason):
+    seen_before = _what_the_accounts_see(family.duplicate, family.kept)
+
+    with pytest.raises(ReasonRequired, match="reason for disabling the duplicate"):
+        _disable(family, admin, reason=reason)
+
+    assert _what_the_accounts_see(family.duplicate, family.kept) == seen_before
+    family.duplicate.refresh_from_db()
+    assert not family.duplicate.is_disabled
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_DISABLED).exists()
+
+
+@pytest.mark.parametrize("why", ["same cell phone", "waiting request for a child the other sees"])
+def test_each_kind_of_suggested_pair_may_be_disabled(
+    admin, staff, make_portal_account, make_duplicate_accounts, why
+):
+    if why == "same cell phone":
+        duplicate, kept = make_duplicate_accounts()
+    else:
+        link = PatientContactFactory()
+        kept = make_portal_account(link)
+        child = ChildDetailsFactory(
+            first_name=link.patient.first_name,
+            last_name=link.patient.last_name,
+            date_of_birth=link.patient.date_of_birth,
+        )
+        [request] = services.self_registration_submit(
+            children=[child], new_account=NewAccountFactory(email=link.contact.email)
+        )
+        duplicate = request.account
+
+    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
+
+    event = AuditEvent.objects.get(action=AuditEvent.Action.ACCOUNT_DISABLED)
+    assert event.details["suggested_because"] == [why]
+
+
+# ---------------------------------------------------------------- the duplicate accounts page
+
+
+def _post_disable(client, first, second, keep, reason):
+    return client.post(
+        reverse("staff:disable-duplicate"),
+        {"first": first.pk, "second": second.pk, "keep": keep.pk, "reason": reason},
+    )
+
+
+def test_the_page_refuses_two_unrelated_accounts(admin, make_portal_account, make_duplicate_accounts):
+    """Issue 12, finding 4, replayed: the form posted by hand with another family's account."""
+    make_duplicate_accounts()  # a real pair is on the page
+    victim, attacker = make_portal_account(), make_portal_account()
+    seen_before = _what_the_accounts_see(victim, attacker)
+    client = Client()
+    client.force_login(admin)
+
+    response = _post_disable(client, victim, attacker, attacker, "Same parent")
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "not a suggested duplicate pair" in page and "Nothing was changed." in page
+    assert _what_the_accounts_see(victim, attacker) == seen_before
+    assert not PortalAccount.objects.filter(disabled_at__isnull=False).exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_DISABLED).exists()
+    print(
+        f"posted an unrelated pair ({victim.pk}, {attacker.pk}): {response.status_code}, "
+        f"children seen before and after {seen_before}, 0 audit events"
+    )
+
+
+def test_the_page_asks_for_a_reason_and_keeps_what_was_chosen(admin, make_duplicate_accounts):
+    duplicate, kept = make_duplicate_accounts()
+    client = Client()
+    client.force_login(admin)
+    form = client.get(reverse("staff:duplicates")).content.decode()
+    assert re.search(r'<input type="text" id="reason-1" name="reason" maxlength="500" required', form)
+
+    response = _post_disable(client, duplicate, kept, kept, "   ")
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Give a reason for disabling the duplicate: it is kept in the audit trail." in page
+    assert f'value="{kept.pk}" required checked' in page
+    duplicate.refresh_from_db()
+    assert not duplicate.is_disabled
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_DISABLED).exists()
+
+
+def test_the_page_disables_a_suggested_pair_with_its_reason(admin, make_duplicate_accounts):
+    duplicate, kept = make_duplicate_accounts()
+    client = Client()
+    client.force_login(admin)
+
+    response = _post_disable(client, duplicate, kept, kept, "Signed up again with a work email")
+
+    assert response.status_code == 302
+    duplicate.refresh_from_db()
+    assert duplicate.merged_into == kept
+    event = AuditEvent.objects.get(action=AuditEvent.Action.ACCOUNT_DISABLED)
+    assert (event.actor, event.account) == (admin, duplicate)
+    assert event.details["reason"] == "Signed up again with a work email"
+    assert event.details["suggested_because"] == ["same cell phone"]
+    print(f"a suggested pair with a reason: {response.status_code}, audit details {event.details}")

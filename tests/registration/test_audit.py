@@ -124,6 +124,7 @@ def test_manager_update_and_delete_are_refused(event):
 
 
 PASSWORDS = ["first parent's pass phrase", "second parent's pass phrase", "refused parent's pass phrase"]
+PARENTS_PHONE = "+13125550193"
 
 
 class SmsProviderDownOnce:
@@ -163,7 +164,7 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     access = services.pin_redeem(
         code=second.code.lower(),
         child_birth_date=eldest.patient.date_of_birth,
-        new_account=NewAccountFactory(password=PASSWORDS[0]),
+        new_account=NewAccountFactory(password=PASSWORDS[0], cell_phone=PARENTS_PHONE),
     )
     # A welcome text: the first attempt fails (the provider's error quotes the text), the retry is
     # sent, the provider reports it delivered, and the parent uses the PIN it carried.
@@ -205,14 +206,17 @@ def test_no_audit_event_holds_a_pin_or_a_password(
         )
 
     requests = services.self_registration_submit(
-        children=ChildDetailsFactory.build_batch(2), new_account=NewAccountFactory(password=PASSWORDS[1])
+        children=ChildDetailsFactory.build_batch(2),
+        new_account=NewAccountFactory(password=PASSWORDS[1], cell_phone=PARENTS_PHONE),  # a duplicate
     )
     third = PatientContactFactory()
     services.self_registration_authenticate(
         request=requests[0], patient=third.patient, contact=third.contact, by=staff
     )
     services.self_registration_decline(request=requests[1], reason="Unknown child.", by=staff)
-    services.account_disable_duplicate(duplicate=requests[0].account, keep=access.account, by=admin)
+    services.account_disable_duplicate(
+        duplicate=requests[0].account, keep=access.account, by=admin, reason="Signed up twice"
+    )
     # A welcome email whose sender died mid-send: it may or may not have gone out.
     stuck = PatientContactFactory()
     maybe_sent = services.welcome_invite(

@@ -178,13 +178,15 @@ def test_staff_authenticating_one_request_at_once_grant_one_access():
     assert AuditEvent.objects.filter(action=AuditEvent.Action.SELF_REGISTRATION_AUTHENTICATED).count() == 1
 
 
-def test_admins_disabling_one_duplicate_at_once_disable_it_once(make_portal_account):
-    duplicate, kept = make_portal_account(), make_portal_account()
+def test_admins_disabling_one_duplicate_at_once_disable_it_once(make_duplicate_accounts):
+    duplicate, kept = make_duplicate_accounts()
     admins = [StaffFactory(role="Practice admin") for _ in range(4)]
 
     outcomes = run_at_once(
         [
-            lambda admin=admin: services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin)
+            lambda admin=admin: services.account_disable_duplicate(
+                duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice"
+            )
             for admin in admins
         ]
     )
@@ -196,13 +198,17 @@ def test_admins_disabling_one_duplicate_at_once_disable_it_once(make_portal_acco
     assert kept.accesses.count() == 2
 
 
-def test_admins_merging_a_pair_in_opposite_directions_at_once_merge_once(make_portal_account, admin):
-    first, second = make_portal_account(), make_portal_account()
+def test_admins_merging_a_pair_in_opposite_directions_at_once_merge_once(make_duplicate_accounts, admin):
+    first, second = make_duplicate_accounts()
 
     outcomes = run_at_once(
         [
-            lambda: services.account_disable_duplicate(duplicate=first, keep=second, by=admin),
-            lambda: services.account_disable_duplicate(duplicate=second, keep=first, by=admin),
+            lambda: services.account_disable_duplicate(
+                duplicate=first, keep=second, by=admin, reason="Twice"
+            ),
+            lambda: services.account_disable_duplicate(
+                duplicate=second, keep=first, by=admin, reason="Twice"
+            ),
         ]
     )
 
@@ -256,11 +262,12 @@ def wait_until_blocked(count: int) -> None:
             time.sleep(0.01)
 
 
-def test_redeeming_into_an_account_while_it_is_disabled_ends_cleanly(issue_pin, make_portal_account, admin):
+def test_redeeming_into_an_account_while_it_is_disabled_ends_cleanly(
+    issue_pin, make_duplicate_accounts, admin
+):
     eldest = PatientContactFactory()
     youngest = PatientContactFactory(contact=eldest.contact)
-    duplicate = make_portal_account(eldest)
-    kept = make_portal_account()
+    duplicate, kept = make_duplicate_accounts(eldest)
     issued = issue_pin(youngest)
 
     with transaction.atomic():
@@ -271,7 +278,11 @@ def test_redeeming_into_an_account_while_it_is_disabled_ends_cleanly(issue_pin, 
             )
         )
         wait_until_blocked(1)
-        disable = start(lambda: services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin))
+        disable = start(
+            lambda: services.account_disable_duplicate(
+                duplicate=duplicate, keep=kept, by=admin, reason="Twice"
+            )
+        )
         wait_until_blocked(2)
     outcomes = [redeem(), disable()]
 
@@ -294,15 +305,19 @@ def test_authenticating_a_request_while_its_account_is_disabled_ends_cleanly(
 ):
     link = PatientContactFactory()
     [request] = services.self_registration_submit(
-        children=[ChildDetailsFactory()], new_account=NewAccountFactory()
+        children=[ChildDetailsFactory()], new_account=NewAccountFactory(cell_phone="+13125550192")
     )
     duplicate = request.account
-    kept = make_portal_account()
+    kept = make_portal_account(cell_phone="+13125550192")  # one cell phone: a suggested pair
     assert duplicate.pk < kept.pk  # accounts are locked in id order
 
     with transaction.atomic():
         PortalAccount.objects.select_for_update().get(pk=kept.pk)  # the kept account is busy
-        disable = start(lambda: services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin))
+        disable = start(
+            lambda: services.account_disable_duplicate(
+                duplicate=duplicate, keep=kept, by=admin, reason="Twice"
+            )
+        )
         wait_until_blocked(1)
         authenticate = start(
             lambda: services.self_registration_authenticate(

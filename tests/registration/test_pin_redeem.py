@@ -351,8 +351,11 @@ def test_new_account_with_an_email_in_use_is_refused_and_nothing_is_half_saved(
         PortalAccount.objects.count(),
         PortalAccess.objects.count(),
     ) == counts_before
-    assert AuditEvent.objects.count() == events_before
+    # Said to the PIN's holder, so it spent one of the PIN's tries (issue 12, finding 8).
+    assert AuditEvent.objects.count() == events_before + 1
+    assert AuditEvent.objects.latest("pk").action == AuditEvent.Action.PIN_REDEEM_FAILED
     _assert_pin_live(issued.pin)
+    assert issued.pin.failed_attempts == 1
     assert patient_portal_status(issued.pin.patient) == PortalStatus.PENDING
 
 
@@ -361,9 +364,9 @@ def test_new_account_with_a_staff_members_email_is_refused(staff, issue_pin):
         _redeem(issue_pin(), new_account=NewAccountFactory(email=staff.email))
 
 
-def test_disabled_account_is_refused(issue_pin, make_portal_account, admin):
-    duplicate, kept = make_portal_account(), make_portal_account()
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin)
+def test_disabled_account_is_refused(issue_pin, make_duplicate_accounts, admin):
+    duplicate, kept = make_duplicate_accounts()
+    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
     issued = issue_pin()
 
     with pytest.raises(AccountDisabled):

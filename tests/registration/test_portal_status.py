@@ -13,6 +13,7 @@ from tests.factories import ChildDetailsFactory, NewAccountFactory, PatientConta
 
 # Every step happens at T0 or within the hour. Today, not a fixed date: children are born before it.
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0)
+PARENTS_PHONE = "+13125550191"
 NOT_REGISTERED = PortalStatus.NOT_REGISTERED
 PENDING = PortalStatus.PENDING
 REGISTERED = PortalStatus.REGISTERED
@@ -46,7 +47,7 @@ class Family:
         )
 
     def _redeem(self, birth_date=None, **account):
-        account = account or {"new_account": NewAccountFactory()}
+        account = account or {"new_account": NewAccountFactory(cell_phone=PARENTS_PHONE)}
         return services.pin_redeem(
             code=self.issued.code,
             child_birth_date=birth_date or self.issued.pin.patient.date_of_birth,
@@ -80,7 +81,9 @@ class Family:
 
     def merge_account_into_another(self):
         keeper = self._account_elsewhere()
-        services.account_disable_duplicate(duplicate=self.account, keep=keeper, by=self.admin, now=T0)
+        services.account_disable_duplicate(
+            duplicate=self.account, keep=keeper, by=self.admin, reason="Signed up twice", now=T0
+        )
 
     def siblings_account(self):
         self._issue(self.sibling)
@@ -88,12 +91,14 @@ class Family:
 
     def disable_siblings_account(self):
         keeper = self._account_elsewhere()
-        services.account_disable_duplicate(duplicate=self.sibling_account, keep=keeper, by=self.admin, now=T0)
+        services.account_disable_duplicate(
+            duplicate=self.sibling_account, keep=keeper, by=self.admin, reason="Signed up twice", now=T0
+        )
 
     def _account_elsewhere(self) -> PortalAccount:
-        """An account the parent made by asking for a child of another practice."""
+        """An account the parent made by asking for a child of another practice (one cell phone: a pair)."""
         [request] = services.self_registration_submit(
-            children=[ChildDetailsFactory()], new_account=NewAccountFactory(), now=T0
+            children=[ChildDetailsFactory()], new_account=NewAccountFactory(cell_phone=PARENTS_PHONE), now=T0
         )
         return request.account
 

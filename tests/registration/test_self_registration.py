@@ -188,9 +188,9 @@ def test_submit_with_an_email_in_use_is_refused(make_portal_account):
     assert not SelfRegistrationRequest.objects.exists()
 
 
-def test_submit_from_a_disabled_account_is_refused(make_portal_account, admin):
-    duplicate, kept = make_portal_account(), make_portal_account()
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin)
+def test_submit_from_a_disabled_account_is_refused(make_duplicate_accounts, admin):
+    duplicate, kept = make_duplicate_accounts()
+    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
 
     with pytest.raises(AccountDisabled):
         _submit(account=duplicate)
@@ -377,9 +377,11 @@ def test_a_request_is_decided_only_once(chart, staff, first, second):
 def test_request_of_a_merged_duplicate_is_authenticated_onto_the_kept_account(
     chart, staff, admin, make_portal_account
 ):
-    request = _request_for(chart)
-    kept = make_portal_account()
-    services.account_disable_duplicate(duplicate=request.account, keep=kept, by=admin)
+    request = _request_for(chart, cell_phone="+13125550190")
+    kept = make_portal_account(cell_phone="+13125550190")  # the duplicates page pairs them
+    services.account_disable_duplicate(
+        duplicate=request.account, keep=kept, by=admin, reason="Signed up twice"
+    )
 
     access = services.self_registration_authenticate(
         request=request, patient=chart.patient, contact=chart.contact, by=staff

@@ -37,6 +37,7 @@ EXAMPLES = int(os.environ.get("BAD_INPUT_EXAMPLES", "40"))  # per form; more for
 PARSER_EXAMPLES = 200
 STAFF_PASSWORD = "correct horse battery staple"  # StaffFactory's
 PARENT_PASSWORD = "a long enough pass phrase"  # NewAccountFactory's
+PARENTS_PHONE = "+13125550194"  # the practice's parent and requester share it
 # Rows any request may touch (sessions, sign-in records, rate-limit counters, queued tasks).
 # The practice snapshot is counted from the records, never a record itself (registration/snapshots.py):
 # any staff page may retake it.
@@ -133,7 +134,7 @@ def practice(db):
     parent = services.pin_redeem(
         code=first.code,
         child_birth_date=registered.patient.date_of_birth,
-        new_account=NewAccountFactory(email="parent@example.net"),
+        new_account=NewAccountFactory(email="parent@example.net", cell_phone=PARENTS_PHONE),
     ).account
     match_link = PatientContactFactory()
     request = services.self_registration_submit(
@@ -142,7 +143,8 @@ def practice(db):
                 match_link.patient.first_name, match_link.patient.last_name, match_link.patient.date_of_birth
             )
         ],
-        new_account=NewAccountFactory(email="requester@example.net"),
+        # One cell phone: the duplicates page pairs the two accounts.
+        new_account=NewAccountFactory(email="requester@example.net", cell_phone=PARENTS_PHONE),
     )[0]
     invited = PatientContactFactory()
     message = services.welcome_invite(
@@ -403,7 +405,7 @@ FORMS: dict[str, Form] = {
             "first": str(p.parent.pk),
             "second": str(p.requester.pk),
             "keep": str(p.parent.pk),
-            "reason": "",
+            "reason": "Signed up twice",
         },
         others=lambda p: {
             "first": [str(p.requester.pk), "999999"],

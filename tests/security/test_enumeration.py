@@ -26,9 +26,11 @@ def page(response, typed: str) -> bytes:
     return CSRF_TOKEN.sub(b"", response.content).replace(typed.encode(), b"TYPED")
 
 
-def test_parent_sign_in_says_the_same_for_every_wrong_try(client, make_portal_account, admin):
-    parent, disabled, kept = make_portal_account(), make_portal_account(), make_portal_account()
-    services.account_disable_duplicate(duplicate=disabled, keep=kept, by=admin)
+def test_parent_sign_in_says_the_same_for_every_wrong_try(
+    client, make_portal_account, make_duplicate_accounts, admin
+):
+    parent, (disabled, kept) = make_portal_account(), make_duplicate_accounts()
+    services.account_disable_duplicate(duplicate=disabled, keep=kept, by=admin, reason="Signed up twice")
     staff = StaffFactory()
     tries = {
         "a parent, wrong password": (parent.user.email, "wrong guess"),

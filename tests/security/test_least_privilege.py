@@ -61,6 +61,7 @@ PARENT_PASSWORD = "a long enough pass phrase"  # NewAccountFactory's
 STAFF_PASSWORD = "correct horse battery staple"  # StaffFactory's
 WEBHOOK_SECRET = "anymail:webhook-secret-for-tests"
 TWILIO_TOKEN = "twilio-auth-token-for-tests"
+B_AND_D_PHONE = "+13125550195"  # parent B and parent D: a suggested duplicate pair
 # Rows that change with any request (sessions, sign-in records, rate-limit counters), not registration state.
 VOLATILE_TABLES = {"django_session", "accounts_usersession", "ratelimits_hit"}
 FINGERPRINTED_APPS = {"accounts", "auth", "admin", "patients", "registration", "django_tasks_database"}
@@ -131,7 +132,10 @@ def world(db, settings):
     # Family B: Bruno, registered by OTHER_PARENT.
     bruno = PatientFactory(first_name="Bruno", last_name="Brightwater", mrn="MRN-BRUNO")
     parent_b = _registered_parent(
-        PatientContactFactory(patient=bruno), front_desk, email="parent.b@example.net"
+        PatientContactFactory(patient=bruno),
+        front_desk,
+        email="parent.b@example.net",
+        cell_phone=B_AND_D_PHONE,
     )
     # Family C: Cora, with a live PIN; a parent who signed up without one has asked for her.
     cora = PatientFactory(first_name="Cora", last_name="Cobblestone", mrn="MRN-CORA")
@@ -139,7 +143,8 @@ def world(db, settings):
     pin_code = services.pin_issue(patient=cora, contact=cora_link.contact, path="chart", by=front_desk).code
     request = services.self_registration_submit(
         children=[services.ChildDetails("Cora", "Cobblestone", cora.date_of_birth)],
-        new_account=NewAccountFactory(email="parent.d@example.net"),
+        # Parent D shares parent B's cell phone, so the duplicates page pairs their accounts.
+        new_account=NewAccountFactory(email="parent.d@example.net", cell_phone=B_AND_D_PHONE),
     )[0]
     parent_d = request.account.user
     message = services.welcome_invite(
@@ -282,12 +287,12 @@ def ids_of(model) -> list[int]:
     return list(model.objects.values_list("pk", flat=True))
 
 
-def _registered_parent(link, by, *, email):
+def _registered_parent(link, by, *, email, cell_phone=""):
     issued = services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=by)
     return services.pin_redeem(
         code=issued.code,
         child_birth_date=link.patient.date_of_birth,
-        new_account=NewAccountFactory(email=email),
+        new_account=NewAccountFactory(email=email, cell_phone=cell_phone),
     ).account
 
 

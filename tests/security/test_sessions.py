@@ -132,13 +132,13 @@ def test_the_session_key_changes_at_sign_in(site, parent):
     print(f"{site} sign-in: session key before and after differ; the old one no longer exists")
 
 
-def test_disabling_an_account_ends_its_sessions_on_every_device(make_portal_account, admin):
-    duplicate, kept = make_portal_account(), make_portal_account()
+def test_disabling_an_account_ends_its_sessions_on_every_device(make_duplicate_accounts, admin):
+    duplicate, kept = make_duplicate_accounts()
     phone, laptop, kept_phone = signed_in(duplicate.user), signed_in(duplicate.user), signed_in(kept.user)
     before = [b.get(reverse("portal:home")).status_code for b in (phone, laptop, kept_phone)]
     keys = [phone.cookies["sessionid"].value, laptop.cookies["sessionid"].value]
 
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin)
+    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
     after = [b.get(reverse("portal:home")) for b in (phone, laptop)]
 
     assert before == [200, 200, 200]

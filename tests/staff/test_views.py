@@ -201,7 +201,12 @@ def test_admin_disables_a_duplicate_from_the_suspected_pairs(admin_client, staff
     assert len(page.context["duplicates"].pairs) == 1
     response = admin_client.post(
         reverse("staff:disable-duplicate"),
-        {"first": first.account.pk, "second": second.account.pk, "keep": first.account.pk},
+        {
+            "first": first.account.pk,
+            "second": second.account.pk,
+            "keep": first.account.pk,
+            "reason": "Signed up twice",
+        },
     )
     assert response.status_code == 302
     second.account.refresh_from_db()
