@@ -167,6 +167,16 @@ def parent_email_enqueue(email_id: int, *, run_after: datetime | None = None) ->
         send_parent_account_email.using(run_after=run_after).enqueue(email_id)
 
 
+@task
+def queue_parent_account_email(kind: str, account_id: int | None) -> str:
+    """Queue the email a parent's request asked for (`account_emails.parent_email_request`); nothing if
+    the address named no account, or a limit holds it back."""
+    if account_id is None:
+        return "no account"
+    queued = account_emails.parent_email_requested(account_id=account_id, kind=kind)
+    return "queued" if queued else "held back"
+
+
 # A link in the email, which holds a token, should the provider quote the email back in its error.
 _LINK = re.compile(r"https?://\S+")
 

@@ -25,6 +25,7 @@ from .errors import (
     AppointmentMismatch,
     ChildAlreadyOnAccount,
     ContactNotOnChart,
+    EmailInUse,
     InvalidAddress,
     PinAlreadyUsed,
     PinExpired,
@@ -226,8 +227,9 @@ def pin_redeem(
 
     Give either the parent's existing `account` or the details of a `new_account`, made in the same
     transaction. The PIN row is locked, so of many parents racing with one PIN exactly one succeeds.
-    A wrong date of birth counts against the PIN; after `PIN_MAX_FAILED_ATTEMPTS` it is locked. A PIN
-    whose child the EHR has since recorded as deceased, or whose chart it made inactive, is refused.
+    A wrong date of birth counts against the PIN, and so does a new account's email that has an account
+    already; after `PIN_MAX_FAILED_ATTEMPTS` it is locked. A PIN whose child the EHR has since recorded
+    as deceased, or whose chart it made inactive, is refused.
     """
     if (account is None) == (new_account is None):
         raise ValueError("Give exactly one of account and new_account.")
@@ -265,9 +267,14 @@ def pin_redeem(
         elif not usable:
             raise PinExpired()
         else:
-            return _redeem(
-                pin, account=account, new_account=new_account, now=now, client_address=client_address
-            )
+            try:
+                return _redeem(
+                    pin, account=account, new_account=new_account, now=now, client_address=client_address
+                )
+            except EmailInUse as in_use:
+                # Told to the PIN's holder, so it spends a try: else one PIN could test any number of
+                # emails for an account (issue 12, finding 8).
+                refusal = _pin_count_failure(pin, now=now, client_address=client_address, refusal=in_use)
     # The failed try is committed before the parent hears about it.
     raise refusal
 
@@ -283,7 +290,11 @@ def _pin_find_locked(parts: codes.PinParts) -> Pin | None:
     return next((pin for pin in candidates if codes.pin_secret_matches(parts, pin.secret_hash)), None)
 
 
-def _pin_count_failure(pin: Pin, *, now: datetime, client_address: str | None) -> RegistrationError:
+def _pin_count_failure(
+    pin: Pin, *, now: datetime, client_address: str | None, refusal: RegistrationError | None = None
+) -> RegistrationError:
+    """Count a failed try against the PIN, locking it at the maximum; return what to tell the parent:
+    the PIN is locked, or `refusal` (by default, that the PIN and date of birth do not match)."""
     pin.failed_attempts += 1
     locked = pin.failed_attempts >= settings.PIN_MAX_FAILED_ATTEMPTS
     if locked:
@@ -297,9 +308,10 @@ def _pin_count_failure(pin: Pin, *, now: datetime, client_address: str | None) -
         patient=pin.patient,
         contact=pin.contact,
         client_address=client_address,
-        details={"pin_id": pin.pk, "failed_attempts": pin.failed_attempts},
+        details={"pin_id": pin.pk, "failed_attempts": pin.failed_attempts}
+        | ({"refusal": type(refusal).__name__} if refusal else {}),
     )
-    return PinLocked() if locked else PinNotAccepted()
+    return PinLocked() if locked else refusal or PinNotAccepted()
 
 
 def _redeem(pin: Pin, *, account, new_account, now, client_address) -> PortalAccess:
