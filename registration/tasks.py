@@ -169,7 +169,7 @@ def parent_email_enqueue(email_id: int, *, run_after: datetime | None = None) ->
 
 @task
 def queue_parent_account_email(kind: str, account_id: int | None) -> str:
-    """Queue the email a parent's request asked for (`account_emails.parent_email_request`); nothing if
+    """Queue the email a parent's request asked for (`account_emails._request`); nothing if
     the address named no account, or a limit holds it back."""
     if account_id is None:
         return "no account"

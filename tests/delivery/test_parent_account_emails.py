@@ -241,10 +241,9 @@ def test_no_link_token_is_stored_in_any_table(
     email_provider,
     settings,
     stored_text,
-    cron,
     django_capture_on_commit_callbacks,
 ):
-    """The database queue holds each email's id only; the tokens exist in the sent emails alone."""
+    """The database queue holds email and account ids only; the tokens exist in the sent emails alone."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     parent = make_portal_account()
     with django_capture_on_commit_callbacks(execute=True):
@@ -357,7 +356,7 @@ def test_a_parent_who_redeemed_a_pin_gets_the_confirm_email_through_the_outbox(
 
 @pytest.mark.django_db(transaction=True)  # db_worker commits
 def test_password_reset_is_sent_from_the_outbox_and_its_link_sets_the_password(
-    client, make_portal_account, email_provider, settings, cron, django_capture_on_commit_callbacks
+    client, make_portal_account, email_provider, settings, django_capture_on_commit_callbacks
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # as in production
     parent = make_portal_account(email="forgetful@example.org")
