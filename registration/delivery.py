@@ -62,6 +62,30 @@ def welcome_deliver(message: WelcomeMessage, code: str) -> str:
     return (status.message_id or "") if status is not None else ""
 
 
+def enrollment_code_deliver(sent) -> str:
+    """Send a sign-up code (`services.enrollment_codes.CodeToSend`) to the contact's phone or email on
+    file, in the contact's language; return the provider's id for it ('' if it gives none)."""
+    context = {
+        "practice_name": settings.PRACTICE_NAME,
+        "first_name": sent.contact.first_name,
+        "code": _Pin(sent.code),
+        "LANGUAGE_CODE": sent.contact.preferred_language,
+    }
+    with translation.override(sent.contact.preferred_language):
+        if sent.channel == "sms":
+            body = render_to_string("portal/sms/enrollment_code.txt", context).strip()
+            reference = f"code-{sent.account.pk}-{sent.contact.pk}"
+            return sms_backend().send(to=sent.address, body=body, reference=reference)
+        email = EmailMultiAlternatives(
+            subject=render_to_string("portal/email/enrollment_code_subject.txt", context).strip(),
+            body=render_to_string("portal/email/enrollment_code.txt", context),
+            to=[sent.address],
+        )
+        email.send()
+    status = getattr(email, "anymail_status", None)
+    return (status.message_id or "") if status is not None else ""
+
+
 # A PIN as a message shows it; its first group is the PIN row's `lookup`.
 _PIN_IN_TEXT = re.compile(r"\b([0-9A-Z]{4})-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
 # The provider's clock and ours may differ: look a little before the claim.

@@ -39,7 +39,8 @@ class PortalAccount(models.Model):
         max_length=5, choices=FamilyContact.Language.choices, default=FamilyContact.Language.ENGLISH
     )
     created_at = models.DateTimeField()
-    # Set when the parent follows the link emailed to them; staff see self-registrations only after.
+    # Set when the parent confirms the link emailed to them. Until then the account cannot sign in, and
+    # staff cannot authenticate its self-registrations: anyone could have typed the address (issue 12).
     email_verified_at = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_by = models.ForeignKey(
@@ -207,6 +208,41 @@ class SelfRegistrationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.parent_email} for {self.child_first_name} {self.child_last_name} ({self.status})"
+
+
+class EnrollmentCode(models.Model):
+    """A one-time code sent, after a sign-up, to the phone or email *on file* for the family contact the
+    parent's sign-up matched (NIST SP 800-63A's enrollment code). Never to what the parent typed: a parent
+    who enters it has shown they hold the contact's own phone or mailbox. Only its hash is kept.
+    """
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("Text message")
+        EMAIL = "email", _("Email")
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Could not be sent")
+        PROVED = "proved", _("Entered by the parent")
+        LOCKED = "locked", _("Too many wrong tries")
+
+    account = models.ForeignKey(PortalAccount, on_delete=models.PROTECT, related_name="enrollment_codes")
+    contact = models.ForeignKey(FamilyContact, on_delete=models.PROTECT, related_name="+")
+    # The waiting requests whose child is on a chart this contact is on: what the code proves.
+    requests = models.ManyToManyField(SelfRegistrationRequest, related_name="enrollment_codes")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    code_hash = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    wrong_tries = models.PositiveSmallIntegerField(default=0)
+    proved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "status"], name="enrollment_code_by_account")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} code to contact {self.contact_id}, account {self.account_id} ({self.status})"
 
 
 class WelcomeMessage(models.Model):

@@ -120,6 +120,10 @@ class ParentSignInForm(AuthenticationForm):
         "invalid_login": _(
             "That email and password don't match an account. Check both, or reset your password below."
         ),
+        "unconfirmed": _(
+            "Confirm your email first: open the link we sent you when you signed up. "
+            "No message? We can send it again."
+        ),
     }
 
     username = forms.EmailField(
@@ -139,6 +143,10 @@ class ParentSignInForm(AuthenticationForm):
                 code="invalid_login",
                 params={"username": self.username_field.verbose_name},
             )
+        if account.email_verified_at is None:
+            # Said only to someone who typed the right password. An unconfirmed account may have been
+            # made by anyone with someone else's address: it signs in once its owner confirms it.
+            raise ValidationError(self.error_messages["unconfirmed"], code="unconfirmed")
 
 
 class VerificationResendForm(forms.Form):
@@ -146,4 +154,30 @@ class VerificationResendForm(forms.Form):
 
     email = forms.EmailField(
         label=_("Email"), max_length=150, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+
+
+class EnrollmentCodeForm(forms.Form):
+    """The code the practice may have sent to the phone or email it has on file for the parent."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        help_text=_("6 digits, from a text or email sent by the practice."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class EmailConfirmForm(forms.Form):
+    """Confirm an address from the emailed link. The link's key arrives in the page's #fragment, which
+    browsers never send, so it stays out of access logs; a script copies it into `key`. The password is
+    asked unless this browser is the one that chose it: a link alone must not hand anyone an account
+    somebody else made with their address."""
+
+    key = forms.CharField(widget=forms.HiddenInput, max_length=200)
+    password = forms.CharField(
+        label=_("Password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )

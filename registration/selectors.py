@@ -25,6 +25,7 @@ from patients import names
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration.models import (
     AuditEvent,
+    EnrollmentCode,
     Path,
     Pin,
     PortalAccess,
@@ -335,31 +336,43 @@ class Candidate:
     patient: Patient  # annotated with portal_status, contact links prefetched
     score: int
     reasons: list[str]
+    # The contact on this chart who entered the code sent to their phone or email on file.
+    proved_contact_id: int | None = None
 
 
-# More than a birth date alone: a name or a parent's email or phone as well.
+# More than a birth date alone: a name, the parent's confirmed email, or a code entered.
 STRONG_MATCH = 5
+# A code sent to the contact on file and entered by the parent outranks anything typed.
+PROVED_BY_CODE = 10
 
 
-def reconcile_candidates(request: SelfRegistrationRequest, *, limit: int = 10) -> list[Candidate]:
-    """Patients that may match the request, best first: date of birth, names, the parent's email or phone.
+def reconcile_candidates(
+    request: SelfRegistrationRequest, *, limit: int = 10, proofs: list[EnrollmentCode] | None = None
+) -> list[Candidate]:
+    """Patients that may match the request, best first: a code sent to a contact on file and entered
+    (`proofs`, read here unless given),
+    date of birth, names, the parent's email once confirmed.
 
-    Ranked in SQL, so only the best `limit` are loaded. A patient who shares only the birth date is
-    shown only when nobody matches better: in a large practice dozens of children share each birthday.
+    What the parent typed proves nothing: an email counts only once its owner confirmed it, a phone
+    never (no code goes to a typed phone). Ranked in SQL, so only the best `limit` are loaded. A
+    patient who shares only the birth date is shown only when nobody matches better: in a large
+    practice dozens of children share each birthday.
     """
     # Names compare folded, as staff search does: a parent typing "Lopez" means López.
     child_first, child_last = request.child_first_name, request.child_last_name
-    by_email = Q(contact__email__iexact=request.parent_email)
-    by_phone = Q(contact__cell_phone=request.parent_cell_phone) if request.parent_cell_phone else None
+    proofs = {
+        code.contact_id: code for code in (enrollment_code_proofs(request) if proofs is None else proofs)
+    }
+    by_email = Q(contact__email__iexact=request.parent_email) if request.account.email_verified_at else None
+    by_proof = Q(contact_id__in=list(proofs)) if proofs else None
+    evidence = [q for q in (by_email, by_proof) if q is not None]
     # One index lookup each, united: OR-ed in one WHERE, they made PostgreSQL read every patient.
     ids = (
         Patient.objects.filter(date_of_birth=request.child_date_of_birth)
         .values_list("pk")
         .union(
             Patient.objects.filter(sort_name=names.sort_name(child_first, child_last)).values_list("pk"),
-            PatientContact.objects.filter(by_email | by_phone if by_phone else by_email).values_list(
-                "patient_id"
-            ),
+            *[PatientContact.objects.filter(q).values_list("patient_id") for q in evidence],
         )
     )
     links = PatientContact.objects.filter(patient=OuterRef("pk"))
@@ -367,8 +380,8 @@ def reconcile_candidates(request: SelfRegistrationRequest, *, limit: int = 10) -
         _points(Q(date_of_birth=request.child_date_of_birth), 3)
         + _points(Q(sort_name__startswith=f"{names.folded(child_last)} "), 2)
         + _points(Q(sort_name__endswith=f" {names.folded(child_first)}"), 2)
-        + _points(Exists(links.filter(by_email)), 3)
-        + (_points(Exists(links.filter(by_phone)), 3) if by_phone else Value(0))
+        + (_points(Exists(links.filter(by_email)), 3) if by_email else Value(0))
+        + (_points(Exists(links.filter(by_proof)), PROVED_BY_CODE) if by_proof else Value(0))
     )
     patients = (
         patients_with_portal_status(Patient.objects.filter(pk__in=ids))
@@ -378,18 +391,36 @@ def reconcile_candidates(request: SelfRegistrationRequest, *, limit: int = 10) -
             Prefetch("contact_links", PatientContact.objects.select_related("contact").order_by("pk"))
         )[:limit]
     )
-    candidates = [_candidate(patient, request) for patient in patients]
+    candidates = [_candidate(patient, request, proofs) for patient in patients]
     if candidates and candidates[0].score >= STRONG_MATCH:
         candidates = [c for c in candidates if c.score >= STRONG_MATCH]
     return candidates
+
+
+def enrollment_code_proofs(request: SelfRegistrationRequest) -> list[EnrollmentCode]:
+    """The codes sent to contacts on file that the parent entered, covering this request."""
+    proved = request.enrollment_codes.filter(status=EnrollmentCode.Status.PROVED)
+    return list(proved.select_related("contact").order_by("pk"))
 
 
 def _points(condition, points: int) -> Case:
     return Case(When(condition, then=Value(points)), default=Value(0))
 
 
-def _candidate(patient: Patient, request: SelfRegistrationRequest) -> Candidate:
-    reasons, score = [], 0
+_PROVED_BY = {
+    EnrollmentCode.Channel.SMS: "proved by a code sent to the {who}'s phone on file",
+    EnrollmentCode.Channel.EMAIL: "proved by a code sent to the {who}'s email on file",
+}
+
+
+def _candidate(patient: Patient, request: SelfRegistrationRequest, proofs: dict) -> Candidate:
+    reasons, score, proved_contact_id = [], 0, None
+    for link in patient.contact_links.all():
+        if (code := proofs.get(link.contact_id)) is not None and proved_contact_id is None:
+            who = link.get_relationship_display().lower()
+            reasons.append(_PROVED_BY[code.channel].format(who=who))
+            score += PROVED_BY_CODE
+            proved_contact_id = link.contact_id
     if patient.date_of_birth == request.child_date_of_birth:
         reasons.append("date of birth")
         score += 3
@@ -400,13 +431,11 @@ def _candidate(patient: Patient, request: SelfRegistrationRequest) -> Candidate:
         reasons.append("first name")
         score += 2
     contacts = [link.contact for link in patient.contact_links.all()]
-    if any(c.email and c.email.casefold() == request.parent_email.casefold() for c in contacts):
-        reasons.append("parent's email")
+    email = request.parent_email.casefold()
+    if request.account.email_verified_at and any(c.email and c.email.casefold() == email for c in contacts):
+        reasons.append("parent's confirmed email")
         score += 3
-    if request.parent_cell_phone and any(c.cell_phone == request.parent_cell_phone for c in contacts):
-        reasons.append("parent's cell phone")
-        score += 3
-    return Candidate(patient=patient, score=score, reasons=reasons)
+    return Candidate(patient=patient, score=score, reasons=reasons, proved_contact_id=proved_contact_id)
 
 
 @dataclass
@@ -578,7 +607,8 @@ def portal_home(account: PortalAccount, *, now: datetime | None = None) -> dict:
             "-submitted_at", "-pk"
         )
     )
-    return {"account": account, "children": children, "requests": requests}
+    awaiting = any(r.status == SelfRegistrationRequest.Status.AWAITING for r in requests)
+    return {"account": account, "children": children, "requests": requests, "awaiting": awaiting}
 
 
 def welcome_route(contact: FamilyContact) -> tuple[str, str] | None:
@@ -599,3 +629,35 @@ def first_reachable_links(patient_ids) -> dict[int, PatientContact]:
         if link.patient_id not in reachable and welcome_route(link.contact):
             reachable[link.patient_id] = link
     return reachable
+
+
+def enrollment_code_contacts(
+    requests: list[SelfRegistrationRequest],
+) -> dict[FamilyContact, list[SelfRegistrationRequest]]:
+    """The family contacts on file that a sign-up's waiting requests name, each with the requests it
+    matches: the child by folded name and birth date on an active chart, and the parent by name.
+
+    Only these contacts' own phone or email may receive a code; what the parent typed never does.
+    """
+    matched: dict[FamilyContact, list[SelfRegistrationRequest]] = {}
+    for request in requests:
+        links = PatientContact.objects.filter(
+            patient__sort_name=names.sort_name(request.child_first_name, request.child_last_name),
+            patient__date_of_birth=request.child_date_of_birth,
+            patient__active=True,
+            patient__deceased=False,
+        ).select_related("contact")
+        for link in links:
+            if _same_parent(link.contact, request.parent_first_name, request.parent_last_name):
+                matched.setdefault(link.contact, []).append(request)
+    return matched
+
+
+def _same_parent(contact: FamilyContact, first_name: str, last_name: str) -> bool:
+    """The typed name is the contact's: the same first word of the first name, and last names where one
+    holds every word of the other ("García" for "García López", as many Spanish speakers shorten it)."""
+    typed_first, file_first = names.folded(first_name).split(), names.folded(contact.first_name).split()
+    typed_last, file_last = set(names.folded(last_name).split()), set(names.folded(contact.last_name).split())
+    if not typed_first or not file_first or not typed_last or not file_last:
+        return False
+    return typed_first[0] == file_first[0] and (typed_last <= file_last or file_last <= typed_last)

@@ -15,10 +15,10 @@ from django.tasks import default_task_backend, task
 from django.utils import timezone
 from twilio.base.exceptions import TwilioRestException
 
-from registration.delivery import TextUnreadable, welcome_deliver, welcome_text_find
+from registration.delivery import TextUnreadable, enrollment_code_deliver, welcome_deliver, welcome_text_find
 from registration.models import WelcomeMessage
 from registration.parent_emails import parent_email_deliver
-from registration.services import account_emails, welcome_delivery
+from registration.services import account_emails, enrollment_codes, welcome_delivery
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +183,27 @@ _LINK = re.compile(r"https?://\S+")
 
 def _without_links(text: str) -> str:
     return _LINK.sub("[link]", text)
+
+
+# ---------------------------------------------------------------- sign-up codes to the contact on file
+
+
+@task
+def send_enrollment_codes(account_id: int) -> str:
+    """Make and send the codes an account's waiting sign-up requests call for (none if they match no
+    contact on file). One attempt: a code not sent leaves the request to staff, as before codes."""
+    sent = 0
+    for code in enrollment_codes.enrollment_codes_make(account_id=account_id):
+        try:
+            enrollment_code_deliver(code)
+        except Exception as error:  # the provider failed: record it; staff still verify the request
+            reason = _describe(error, code.code)
+            log.warning("sign-up code for account %s failed: %s", account_id, reason)
+            enrollment_codes.enrollment_code_record(sent=code, delivered=False, error=reason)
+        else:
+            enrollment_codes.enrollment_code_record(sent=code, delivered=True)
+            sent += 1
+    return f"sent {sent}"
 
 
 @task

@@ -63,12 +63,13 @@ def issue_pin(staff):
 
 @pytest.fixture
 def make_portal_account(issue_pin):
-    """Make a parent's account the way parents do: redeem a PIN for `link` (or for a new chart).
+    """Make a parent's account the way parents do: redeem a PIN for `link` (or for a new chart), then
+    confirm the email (unless `confirmed=False`: such an account cannot sign in).
 
     The account can see that link's patient, as that link's contact.
     """
 
-    def make(link=None, **account_fields) -> PortalAccount:
+    def make(link=None, *, confirmed=True, **account_fields) -> PortalAccount:
         link = link or PatientContactFactory()
         issued = issue_pin(link)
         access = services.pin_redeem(
@@ -76,6 +77,8 @@ def make_portal_account(issue_pin):
             child_birth_date=link.patient.date_of_birth,
             new_account=NewAccountFactory(**account_fields),
         )
+        if confirmed:
+            return services.portal_account_verify_email(account=access.account)
         return access.account
 
     return make

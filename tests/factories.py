@@ -95,3 +95,17 @@ class ChildDetailsFactory(factory.Factory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     date_of_birth = factory.Faker("date_between", start_date="-12y", end_date="-1m")
+
+
+def confirmed_self_registration(**kwargs) -> list:
+    """`services.self_registration_submit`, then the parent confirms the email, as a parent must before
+    staff can authenticate (issue 12). The requests come back read again, with their confirmed account."""
+    from registration import services
+    from registration.models import SelfRegistrationRequest
+
+    requests = services.self_registration_submit(**kwargs)
+    services.portal_account_verify_email(account=requests[0].account)
+    pks = [request.pk for request in requests]
+    return list(
+        SelfRegistrationRequest.objects.select_related("account__user").filter(pk__in=pks).order_by("pk")
+    )

@@ -46,6 +46,7 @@ def family_register(family: Family, ctx: Showcase) -> Counter:
     if family.plan in (Plan.AWAITING, Plan.AUTHENTICATED):
         main = contacts[family.contacts[0].relationship]
         done += _requests_ensure(family, patients, main, ctx)
+        done += _email_verified_ensure(main.email)  # staff authenticate only confirmed accounts
         if family.plan == Plan.AUTHENTICATED:
             done += _authentications_ensure(family, patients, main, ctx)
     else:

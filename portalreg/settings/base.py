@@ -190,6 +190,8 @@ RATE_LIMITS = {
     # "You already have an account", sent when someone signs up with an address that has one: at most
     # one an hour per address (issue 12, finding 8), counted by the task worker; the page never says.
     "sign_up_notice": [(1, 60 * 60, "account")],
+    # Sign-up codes from the contact on file, per address and per account trying them.
+    "enrollment_code": [(20, 60 * 60, "address"), (10, 60 * 60, "account")],
 }
 
 
@@ -214,6 +216,10 @@ PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 PIN_VALIDITY_DAYS = env.int("PIN_VALIDITY_DAYS", default=14)
 PIN_MAX_FAILED_ATTEMPTS = 5
 PIN_HASHER = "registration.pins.PinHasher"
+# A code sent after a sign-up to the phone or email on file for the matched contact (NIST SP 800-63A,
+# 5.3.2.2): good for 10 minutes by text, 24 hours by email; 5 wrong tries end it.
+ENROLLMENT_CODE_VALIDITY_SECONDS = {"sms": 10 * 60, "email": 24 * 60 * 60}
+ENROLLMENT_CODE_MAX_WRONG_TRIES = 5
 
 
 # ---------------------------------------------------------------- email and text messages

@@ -12,6 +12,7 @@ from .account_emails import (
     parent_email_verification_resend,
 )
 from .accounts import NewAccount, account_disable_duplicate, portal_account_verify_email
+from .enrollment_codes import enrollment_code_prove
 from .errors import PatientNotInvitable, PossibleDuplicate, RegistrationError
 from .invitation_rules import invitation_refusal, patient_invitation_refusal
 from .pins import IssuedPin, pin_issue, pin_redeem, welcome_invite
@@ -30,6 +31,7 @@ __all__ = [
     "PossibleDuplicate",
     "RegistrationError",
     "account_disable_duplicate",
+    "enrollment_code_prove",
     "invitation_refusal",
     "parent_email_password_reset",
     "parent_email_queue",

@@ -164,3 +164,19 @@ class InvalidChild(RegistrationError):
 
 class RequestAlreadyWaiting(RegistrationError):
     message = _("You have already asked to see this child. The practice will verify it soon.")
+
+
+# ---- Proving who signed up: the email they gave, and the code sent to the contact on file.
+class AccountNotConfirmed(RegistrationError):
+    message = _(
+        "This parent has not confirmed their email yet. Wait until they have: until then the account "
+        "cannot sign in, and anyone could have typed these details."
+    )
+
+
+class EnrollmentCodeNotAccepted(RegistrationError):
+    # The same words whether no code was sent, the code expired, or it was mistyped: whether the sign-up
+    # matched anyone on file is not said.
+    message = _(
+        "That code doesn't match. Check it and try again; a code by text lasts 10 minutes, by email 24 hours."
+    )

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,7 @@ from .accounts import NewAccount, portal_account_lock, portal_account_make
 from .audit import audit_record
 from .errors import (
     AccountDisabled,
+    AccountNotConfirmed,
     ContactNotOnChart,
     InvalidChild,
     ReasonRequired,
@@ -96,7 +98,14 @@ def self_registration_submit(
             client_address=client_address,
             details={"request_ids": [r.pk for r in requests], "account_created": created},
         )
+        transaction.on_commit(partial(_enrollment_codes_enqueue, account.pk))
     return requests
+
+
+def _enrollment_codes_enqueue(account_id: int) -> None:
+    from registration.tasks import send_enrollment_codes  # tasks import the services
+
+    send_enrollment_codes.enqueue(account_id)
 
 
 def self_registration_authenticate(
@@ -122,6 +131,9 @@ def self_registration_authenticate(
     with transaction.atomic(durable=True):
         request = _request_lock_awaiting(request)
         account = portal_account_lock(request.account)
+        if account.email_verified_at is None:
+            # Until then the account cannot sign in, and its details are anyone's typing.
+            raise AccountNotConfirmed()
         patient_lock_invitable(patient)  # before the chart gains a contact or anyone gains access
         contact_created = contact is None
         if contact_created:

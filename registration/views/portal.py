@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.hashers import make_password
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.encoding import force_str
@@ -19,9 +19,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from registration import selectors, services
-from registration.models import ParentAccountEmail
+from registration.models import ParentAccountEmail, PortalAccount
 from registration.portal_forms import (
     ChildFormSet,
+    EmailConfirmForm,
+    EnrollmentCodeForm,
     NewAccountForm,
     ParentSignInForm,
     PinForm,
@@ -39,12 +41,32 @@ EMAIL_IN_USE_WITH_PIN = gettext_lazy(
 )
 
 
+# The account this browser made (and chose the password of), not yet confirmed: it may enter a code
+# sent to the contact on file, and confirm its email without typing the password again.
+MADE_HERE = "portal_account_made_here"
+
+
 def parent_account(user):
-    """The signed-in user's portal account, or None for anyone else (staff, anonymous, disabled)."""
+    """The signed-in user's portal account, or None for anyone else (staff, anonymous, disabled, or an
+    account whose email is not confirmed: anyone could have made it with someone else's address)."""
     if not user.is_authenticated or not user.is_active:
         return None
     account = getattr(user, "portal_account", None)
-    return None if account is None or account.is_disabled else account
+    if account is None or account.is_disabled or account.email_verified_at is None:
+        return None
+    return account
+
+
+def _account_made_here(request):
+    """The unconfirmed account this browser made, if any."""
+    account_id = request.session.get(MADE_HERE)
+    if account_id is None:
+        return None
+    return (
+        PortalAccount.objects.select_related("user")
+        .filter(pk=account_id, disabled_at__isnull=True, email_verified_at__isnull=True)
+        .first()
+    )
 
 
 def parent_required(view):
@@ -53,6 +75,9 @@ def parent_required(view):
         if not request.user.is_authenticated:
             return redirect(f"{reverse_lazy('portal:sign-in')}?next={request.get_full_path()}")
         account = parent_account(request.user)
+        unconfirmed = getattr(request.user, "portal_account", None)
+        if account is None and unconfirmed is not None and unconfirmed.email_verified_at is None:
+            return redirect("portal:sign-up-sent")  # a session from before accounts had to confirm
         if account is None:
             raise PermissionDenied
         return view(request, account, *args, **kwargs)
@@ -109,8 +134,15 @@ def pin_start(request):
             pin_form.add_error(None, str(error))
         else:
             if account is None:
-                login(request, access.account.user, backend=MODEL_BACKEND)
+                # Not signed in: the account signs in once its email is confirmed (issue 12).
+                request.session[MADE_HERE] = access.account.pk
                 services.parent_email_queue(account=access.account, kind=ParentAccountEmail.Kind.VERIFY)
+                messages.success(
+                    request,
+                    _("%(name)s is linked to your new account. Confirm your email to see them.")
+                    % {"name": access.patient.first_name},
+                )
+                return redirect("portal:sign-up-sent")
             messages.success(
                 request, _("%(name)s is now on your portal.") % {"name": access.patient.first_name}
             )
@@ -157,6 +189,7 @@ def sign_up(request):
             if account is not None:
                 messages.success(request, _("Thank you. The practice will verify your request."))
                 return redirect("portal:home")
+            request.session[MADE_HERE] = requests[0].account.pk
             services.parent_email_queue(account=requests[0].account, kind=ParentAccountEmail.Kind.VERIFY)
             return redirect("portal:sign-up-sent")
     return render(
@@ -186,9 +219,43 @@ def _typed_rows(data, prefix: str, form_class) -> list[dict]:
     return [_typed(data, f"{prefix}-{i}", form_class) for i in range(count)]
 
 
-def sign_up_sent(request):
-    """Check your email; and, for a parent who got nothing, the form to send the link again."""
-    return render(request, "portal/sign_up_sent.html", {"resend_form": VerificationResendForm()})
+def sign_up_sent(request, *, code_form=None, status=200):
+    """Check your email; the code from the contact on file, for the browser that signed up; and, for a
+    parent who got nothing, the form to send the link again."""
+    made_here = _account_made_here(request)
+    context = {"resend_form": VerificationResendForm(), "made_here": made_here}
+    if made_here is not None and made_here.self_registrations.exists():
+        context["code_form"] = code_form or EnrollmentCodeForm()
+    return render(request, "portal/sign_up_sent.html", context, status=status)
+
+
+@never_cache
+@require_POST
+@sensitive_post_parameters("code")
+def enrollment_code(request):
+    """A code the practice sent to the phone or email it has on file for the parent: proof for staff
+    that the sign-up is the contact's own. The same answer whether or not a code was ever sent."""
+    account = parent_account(request.user) or _account_made_here(request)
+    if account is None:
+        return redirect("portal:sign-in")
+    form = EnrollmentCodeForm(request.POST)
+    if form.is_valid():
+        if refused := rate_limit_refusal(request, "enrollment_code", account=str(account.pk)):
+            return refused
+        try:
+            services.enrollment_code_prove(
+                account=account, code=form.cleaned_data["code"], client_address=client_address(request)
+            )
+        except services.RegistrationError as error:
+            form.add_error("code", str(error))
+        else:
+            messages.success(request, _("Thank you: the practice will see that the code reached you."))
+            return redirect("portal:home" if parent_account(request.user) else "portal:sign-up-sent")
+    if parent_account(request.user):
+        return render(
+            request, "portal/home.html", {**selectors.portal_home(account), "code_form": form}, status=400
+        )
+    return sign_up_sent(request, code_form=form, status=400)
 
 
 @require_POST
@@ -208,9 +275,49 @@ def verify_resend(request):
     return redirect("portal:sign-up-sent")
 
 
+def verify_link_old(request, uidb64, token):
+    """A link in the form sent before the key moved into the #fragment: its key went through access
+    logs, so it is not accepted; the parent asks for a new one."""
+    return render(request, "portal/verify_failed.html", status=400)
+
+
 @never_cache
-def verify_email(request, uidb64, token):
-    """Follow the emailed link: the address is confirmed and the parent is signed in."""
+@sensitive_post_parameters("password", "key")
+def verify_email(request):
+    """Confirm an address from the emailed link, and sign in.
+
+    The browser that made the account confirms with the link alone; any other asks for the account's
+    password too, so a parent opening a link for an account someone else made with her address does
+    not confirm it, nor get signed in to it.
+    """
+    form = EmailConfirmForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "portal/verify_email.html", {"form": form})
+    user = _user_from_key(form.cleaned_data["key"])
+    if user is None:
+        return render(request, "portal/verify_failed.html", status=400)
+    made_here = request.session.get(MADE_HERE) == user.portal_account.pk
+    if not made_here:
+        if refused := rate_limit_refusal(request, "sign_in", account=user.email):
+            return refused
+        if not user.check_password(form.cleaned_data["password"]):
+            form.add_error(
+                "password",
+                _("That isn't this account's password. Type the one you chose when you signed up."),
+            )
+            return render(
+                request, "portal/verify_email.html", {"form": form, "ask_password": True}, status=400
+            )
+    services.portal_account_verify_email(account=user.portal_account, client_address=client_address(request))
+    request.session.pop(MADE_HERE, None)
+    login(request, user, backend=MODEL_BACKEND)
+    messages.success(request, _("Thank you: your email address is confirmed."))
+    return redirect("portal:home")
+
+
+def _user_from_key(key: str):
+    """The enabled parent whose 'confirm your email' link carried `key` ("uid.token"), or None."""
+    uidb64, _dot, token = key.partition(".")
     try:
         user = (
             get_user_model()
@@ -218,25 +325,30 @@ def verify_email(request, uidb64, token):
             .get(pk=force_str(urlsafe_base64_decode(uidb64)))
         )
     except (ValueError, TypeError, OverflowError, get_user_model().DoesNotExist):
-        user = None
-    if user is None or parent_account(user) is None or not email_verification_token.check_token(user, token):
-        return render(request, "portal/verify_failed.html", status=400)
-    services.portal_account_verify_email(account=user.portal_account, client_address=client_address(request))
-    login(request, user, backend=MODEL_BACKEND)
-    messages.success(request, _("Thank you: your email address is confirmed."))
-    return redirect("portal:home")
+        return None
+    account = getattr(user, "portal_account", None)
+    if not user.is_active or account is None or account.is_disabled:
+        return None
+    return user if email_verification_token.check_token(user, token) else None
 
 
 @never_cache
 @parent_required
 def home(request, account):
-    return render(request, "portal/home.html", selectors.portal_home(account))
+    return render(
+        request, "portal/home.html", {**selectors.portal_home(account), "code_form": EnrollmentCodeForm()}
+    )
 
 
 class ParentSignInView(SignInRateLimits, auth_views.LoginView):
     template_name = "portal/sign_in.html"
     authentication_form = ParentSignInForm
     next_page = "portal:home"
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.context_data["unconfirmed"] = form.has_error(NON_FIELD_ERRORS, "unconfirmed")
+        return response
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -14,7 +14,8 @@ from .common import client_address
 
 
 def _page(request, self_registration, *, authenticate_form=None, decline_form=None, status=200):
-    candidates = selectors.reconcile_candidates(self_registration)
+    proofs = selectors.enrollment_code_proofs(self_registration)
+    candidates = selectors.reconcile_candidates(self_registration, proofs=proofs)
     return render(
         request,
         "staff/reconcile.html",
@@ -22,26 +23,35 @@ def _page(request, self_registration, *, authenticate_form=None, decline_form=No
             "req": self_registration,
             "candidates": candidates,
             "authenticate_form": authenticate_form
-            or AuthenticateForm(candidates=candidates, initial=_initial_match(request, candidates)),
+            or AuthenticateForm(
+                candidates=candidates, initial=_initial_match(request, self_registration, candidates)
+            ),
             "decline_form": decline_form or DeclineForm(),
+            "proofs": proofs,
         },
         status=status,
     )
 
 
-def _initial_match(request, candidates) -> dict:
+def _initial_match(request, self_registration, candidates) -> dict:
     """Preselect what staff came with (from a duplicate warning), else the best candidate's first contact
     unless that child is deceased or the chart inactive."""
+    if self_registration.account.email_verified_at is None:
+        return {}  # nothing to authenticate until the parent confirms their email
     patient, contact = request.GET.get("patient", ""), request.GET.get("contact", "")
     if patient.isdigit() and contact.isdigit():
         return {"match": f"{patient}:{contact}"}
     if not candidates or candidates[0].score < selectors.STRONG_MATCH:
         return {}
-    best = candidates[0].patient
-    if services.patient_invitation_refusal(best) is None:  # never preselect a child nobody may see
-        first_link = next(iter(best.contact_links.all()), None)
-        return {"match": f"{best.pk}:{first_link.contact_id if first_link else 'new'}"}
-    return {}
+    best = candidates[0]
+    if (
+        services.patient_invitation_refusal(best.patient) is not None
+    ):  # never preselect a child nobody may see
+        return {}
+    if best.proved_contact_id is not None:  # the contact who entered the code sent to them
+        return {"match": f"{best.patient.pk}:{best.proved_contact_id}"}
+    first_link = next(iter(best.patient.contact_links.all()), None)
+    return {"match": f"{best.patient.pk}:{first_link.contact_id if first_link else 'new'}"}
 
 
 def _request(pk):

@@ -8,7 +8,12 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from registration import services
-from tests.factories import FamilyContactFactory, PatientContactFactory, PatientFactory
+from tests.factories import (
+    FamilyContactFactory,
+    PatientContactFactory,
+    PatientFactory,
+    confirmed_self_registration,
+)
 
 DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 768, "height": 1024}
@@ -51,7 +56,7 @@ def sign_up(*, email, parent, child, born, phone=""):
     """A parent's own sign-up without a PIN (path 4), through the service the portal uses."""
     parent_first, parent_last = parent.split(" ", 1)
     child_first, child_last = child.split(" ", 1)
-    return services.self_registration_submit(
+    return confirmed_self_registration(
         children=[services.ChildDetails(child_first, child_last, born)],
         new_account=services.NewAccount(
             email=email,

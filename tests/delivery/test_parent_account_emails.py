@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from registration import services
-from registration.models import AuditEvent, ParentAccountEmail, PortalAccount
+from registration.models import AuditEvent, ParentAccountEmail, PortalAccount, SelfRegistrationRequest
 from registration.services import account_emails
 from registration.tasks import send_parent_account_email
 from tests.factories import NewAccountFactory
@@ -23,7 +23,10 @@ from tests.task_queue import db_worker_batch
 
 Kind = ParentAccountEmail.Kind
 Status = ParentAccountEmail.Status
-LINK = re.compile(r"https?://\S+/portal/(?:verify|password-reset)/(?P<uid>[^/\s]+)/(?P<token>[^/\s]+)/")
+LINK = re.compile(
+    r"https?://\S+/portal/(?:confirm-email/#(?P<key_uid>[^.\s]+)\.(?P<key_token>\S+)"
+    r"|password-reset/(?P<uid>[^/\s]+)/(?P<token>[^/\s]+)/)"
+)
 PASSWORD = "quiet river lantern morning"
 EMAIL_LINE = "parent account emails: released {} stuck; sent {}, failed {}"
 
@@ -73,6 +76,13 @@ def _events(email, action):
     ]
 
 
+def _confirm(body: str, password: str):
+    """Follow the email's confirm link from another browser: its key (after '#') and the password."""
+    found = LINK.search(body)
+    key = f"{found['key_uid']}.{found['key_token']}"
+    return Client().post(reverse("portal:verify-email"), {"key": key, "password": password})
+
+
 def _all_events(email):
     return [e for e in AuditEvent.objects.all() if e.details.get("parent_email_id") == email.pk]
 
@@ -103,7 +113,7 @@ def test_provider_down_for_the_first_attempts_then_exactly_one_email_is_sent(
     # One audit event for the email, when it went; none per failed attempt.
     assert [e.action for e in _all_events(email)] == [AuditEvent.Action.PARENT_EMAIL_SENT]
     # The link, made when the email was sent, confirms the address.
-    verified = Client().get(LINK.search(sent.body).group().split("8000", 1)[-1])
+    verified = _confirm(sent.body, PASSWORD)
     assert verified["Location"] == reverse("portal:home")
     assert PortalAccount.objects.get().email_verified_at is not None
     print(
@@ -117,7 +127,7 @@ def test_provider_down_for_good_fails_after_the_last_attempt(
     make_portal_account, email_provider, emails_cron, no_backoff, settings, django_capture_on_commit_callbacks
 ):
     email_provider.failures_left, email_provider.error = 100, "ESP is unavailable"
-    account = make_portal_account()
+    account = make_portal_account(confirmed=False)
     with django_capture_on_commit_callbacks(execute=True):
         email = services.parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
     crons = [emails_cron() for _ in range(6)]
@@ -143,7 +153,7 @@ def test_retries_back_off_fourfold_from_the_base(settings):
 @pytest.mark.django_db
 def test_nothing_is_tried_before_it_is_due(make_portal_account, settings):
     settings.PARENT_EMAIL_RETRY_BASE_SECONDS = 60
-    email = services.parent_email_queue(account=make_portal_account(), kind=Kind.VERIFY)
+    email = services.parent_email_queue(account=make_portal_account(confirmed=False), kind=Kind.VERIFY)
     at = timezone.now()
 
     assert account_emails.parent_email_claim(email_id=email.pk, now=at).attempts == 1
@@ -162,7 +172,7 @@ def test_a_backend_that_can_defer_gets_the_retry_queued_for_its_time(
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     email_provider.failures_left = 1
     with django_capture_on_commit_callbacks(execute=True):
-        email = services.parent_email_queue(account=make_portal_account(), kind=Kind.VERIFY)
+        email = services.parent_email_queue(account=make_portal_account(confirmed=False), kind=Kind.VERIFY)
     [queued] = default_task_backend.results
     assert (queued.args, queued.kwargs, queued.task.run_after) == ([email.pk], {}, None)
 
@@ -177,7 +187,7 @@ def test_a_backend_that_can_defer_gets_the_retry_queued_for_its_time(
 def test_an_email_whose_sender_died_mid_send_is_released_and_sent(
     make_portal_account, email_provider, emails_cron
 ):
-    email = services.parent_email_queue(account=make_portal_account(), kind=Kind.VERIFY)
+    email = services.parent_email_queue(account=make_portal_account(confirmed=False), kind=Kind.VERIFY)
     account_emails.parent_email_claim(email_id=email.pk)  # the sender dies here
     ParentAccountEmail.objects.filter(pk=email.pk).update(
         sending_since=timezone.now() - dt.timedelta(minutes=11)
@@ -193,7 +203,7 @@ def test_an_email_whose_sender_died_mid_send_is_released_and_sent(
 def test_an_email_no_longer_needed_is_cancelled_not_sent(
     make_portal_account, make_duplicate_accounts, admin, email_provider, emails_cron
 ):
-    confirmed, (duplicate, kept) = make_portal_account(), make_duplicate_accounts()
+    confirmed, (duplicate, kept) = make_portal_account(confirmed=False), make_duplicate_accounts()
     to_confirmed = services.parent_email_queue(account=confirmed, kind=Kind.VERIFY)
     to_duplicate = services.parent_email_queue(account=duplicate, kind=Kind.PASSWORD_RESET)
     services.portal_account_verify_email(account=confirmed)  # e.g. with the link of an earlier email
@@ -207,7 +217,7 @@ def test_an_email_no_longer_needed_is_cancelled_not_sent(
 
 @pytest.mark.django_db
 def test_asking_again_while_an_email_waits_queues_no_second_one(make_portal_account, email_provider):
-    account = make_portal_account()
+    account = make_portal_account(confirmed=False)
     first = services.parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
     again = services.parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
     other_kind = services.parent_email_queue(account=account, kind=Kind.VERIFY)
@@ -222,7 +232,8 @@ def test_the_link_is_scrubbed_from_a_provider_error_that_quotes_the_email(
 ):
     email_provider.failures_left, email_provider.error = 1, "rejected message: {body}"
     with django_capture_on_commit_callbacks(execute=True):
-        email = services.parent_email_queue(account=make_portal_account(), kind=Kind.PASSWORD_RESET)
+        account = make_portal_account(confirmed=False)
+        email = services.parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
 
     email.refresh_from_db()
     [attempted] = email_provider.attempted
@@ -245,7 +256,7 @@ def test_no_link_token_is_stored_in_any_table(
 ):
     """The database queue holds email and account ids only; the tokens exist in the sent emails alone."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    parent = make_portal_account()
+    parent = make_portal_account(confirmed=False)
     with django_capture_on_commit_callbacks(execute=True):
         sign_up(client, email="new.parent@example.org")
         sign_up(Client(), email=parent.user.email)  # the owner is told by email instead
@@ -254,7 +265,7 @@ def test_no_link_token_is_stored_in_any_table(
     db_worker_batch()  # makes the rows the notice and the reset asked for, and sends all three
 
     assert sorted(e.subject.split()[0] for e in mail.outbox) == ["Confirm", "Reset", "You"]
-    tokens = [found["token"] for e in mail.outbox if (found := LINK.search(e.body))]
+    tokens = [found["token"] or found["key_token"] for e in mail.outbox if (found := LINK.search(e.body))]
     assert len(tokens) == 2
     ids = sorted(ParentAccountEmail.objects.values_list("pk", flat=True))
     asked = [
@@ -262,8 +273,10 @@ def test_no_link_token_is_stored_in_any_table(
         for kind in ("exists", "password_reset")
     ]
     sends = [("registration.tasks.send_parent_account_email", {"args": [pk], "kwargs": {}}) for pk in ids]
+    signed_up = SelfRegistrationRequest.objects.values_list("account_id", flat=True).distinct()
+    codes = [("registration.tasks.send_enrollment_codes", {"args": [pk], "kwargs": {}}) for pk in signed_up]
     tasks = DBTaskResult.objects.values_list("task_path", "args_kwargs")
-    assert sorted(tasks, key=repr) == sorted(asked + sends, key=repr)
+    assert sorted(tasks, key=repr) == sorted(asked + sends + codes, key=repr)
     stored = stored_text()
     found = [(table, column) for table, column, text in stored for token in tokens if token in text]
     assert found == []
@@ -281,7 +294,7 @@ def test_no_link_token_is_stored_in_any_table(
 def test_send_the_link_again_answers_the_same_for_every_address_and_emails_only_an_unconfirmed_account(
     make_portal_account, make_duplicate_accounts, admin, email_provider, django_capture_on_commit_callbacks
 ):
-    unconfirmed, confirmed = make_portal_account(), make_portal_account()
+    unconfirmed, confirmed = make_portal_account(confirmed=False), make_portal_account(confirmed=False)
     services.portal_account_verify_email(account=confirmed)
     disabled, kept = make_duplicate_accounts()
     services.account_disable_duplicate(duplicate=disabled, keep=kept, by=admin, reason="Signed up twice")
@@ -303,7 +316,7 @@ def test_send_the_link_again_answers_the_same_for_every_address_and_emails_only_
     assert b"we have sent the link again" in next(iter(pages.values()))
     [sent] = mail.outbox
     assert sent.to == [unconfirmed.user.email] and "Confirm your email" in sent.subject
-    assert Client().get(LINK.search(sent.body).group().split("8000", 1)[-1]).status_code == 302
+    assert _confirm(sent.body, "a long enough pass phrase").status_code == 302  # NewAccountFactory's
     unconfirmed.refresh_from_db()
     assert unconfirmed.email_verified_at is not None
     print(
@@ -359,7 +372,7 @@ def test_password_reset_is_sent_from_the_outbox_and_its_link_sets_the_password(
     client, make_portal_account, email_provider, settings, django_capture_on_commit_callbacks
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # as in production
-    parent = make_portal_account(email="forgetful@example.org")
+    parent = make_portal_account(email="forgetful@example.org", confirmed=False)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("portal:password-reset"), {"email": "Forgetful@Example.org"})
     assert response["Location"] == reverse("portal:password-reset-sent")
@@ -397,7 +410,7 @@ def test_staff_and_unknown_addresses_get_no_reset_email(
 def test_a_sign_up_with_an_existing_email_tells_its_owner_through_the_outbox(
     client, make_portal_account, email_provider, django_capture_on_commit_callbacks
 ):
-    owner = make_portal_account(email="owner@example.org")
+    owner = make_portal_account(email="owner@example.org", confirmed=False)
     with django_capture_on_commit_callbacks(execute=True):
         response = sign_up(client, email="OWNER@example.org")
     assert response["Location"] == reverse("portal:sign-up-sent")

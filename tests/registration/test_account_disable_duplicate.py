@@ -20,7 +20,12 @@ from registration.models import (
 )
 from registration.selectors import patient_portal_status
 from registration.services.errors import AccountDisabled, NotSuggestedDuplicates, ReasonRequired, SameAccount
-from tests.factories import ChildDetailsFactory, NewAccountFactory, PatientContactFactory
+from tests.factories import (
+    ChildDetailsFactory,
+    NewAccountFactory,
+    PatientContactFactory,
+    confirmed_self_registration,
+)
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 PASSWORD = "a long enough pass phrase"
@@ -38,8 +43,8 @@ def family(staff, issue_pin, make_portal_account):
     youngest = PatientContactFactory(contact=eldest.contact)
     kept = make_portal_account(eldest, email="mum@example.net")
     duplicate = make_portal_account(middle, email="mum.work@example.net")
-    [waiting] = services.self_registration_submit(children=[ChildDetailsFactory()], account=duplicate)
-    [declined] = services.self_registration_submit(children=[ChildDetailsFactory()], account=duplicate)
+    [waiting] = confirmed_self_registration(children=[ChildDetailsFactory()], account=duplicate)
+    [declined] = confirmed_self_registration(children=[ChildDetailsFactory()], account=duplicate)
     services.self_registration_decline(request=declined, reason="Not our patient.", by=staff)
     youngest_pin = issue_pin(youngest)
     return SimpleNamespace(
@@ -263,7 +268,7 @@ def test_each_kind_of_suggested_pair_may_be_disabled(
             last_name=link.patient.last_name,
             date_of_birth=link.patient.date_of_birth,
         )
-        [request] = services.self_registration_submit(
+        [request] = confirmed_self_registration(
             children=[child], new_account=NewAccountFactory(email=link.contact.email)
         )
         duplicate = request.account

@@ -26,7 +26,13 @@ from registration.services.errors import (
     RegistrationError,
     RequestAlreadyDecided,
 )
-from tests.factories import ChildDetailsFactory, NewAccountFactory, PatientContactFactory, StaffFactory
+from tests.factories import (
+    ChildDetailsFactory,
+    NewAccountFactory,
+    PatientContactFactory,
+    StaffFactory,
+    confirmed_self_registration,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -152,9 +158,7 @@ def test_parents_signing_up_with_one_email_at_once_make_one_account(issue_pin):
 
 def test_staff_authenticating_one_request_at_once_grant_one_access():
     link = PatientContactFactory()
-    [request] = services.self_registration_submit(
-        children=[ChildDetailsFactory()], new_account=NewAccountFactory()
-    )
+    [request] = confirmed_self_registration(children=[ChildDetailsFactory()], new_account=NewAccountFactory())
     desk = [StaffFactory() for _ in range(5)]
 
     def authenticate(user, **how):
@@ -304,7 +308,7 @@ def test_authenticating_a_request_while_its_account_is_disabled_ends_cleanly(
     make_portal_account, admin, staff
 ):
     link = PatientContactFactory()
-    [request] = services.self_registration_submit(
+    [request] = confirmed_self_registration(
         children=[ChildDetailsFactory()], new_account=NewAccountFactory(cell_phone="+13125550192")
     )
     duplicate = request.account

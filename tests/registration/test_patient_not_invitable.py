@@ -30,7 +30,12 @@ from registration.services.errors import (
     PinNotAccepted,
 )
 from registration.services.welcome_delivery import welcome_message_claim
-from tests.factories import ChildDetailsFactory, NewAccountFactory, PatientContactFactory
+from tests.factories import (
+    ChildDetailsFactory,
+    NewAccountFactory,
+    PatientContactFactory,
+    confirmed_self_registration,
+)
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 DIED = dt.date(2024, 3, 2)
@@ -88,7 +93,7 @@ def test_pin_issue_is_refused_and_writes_nothing(chart, staff, state, error):
 def test_pin_issue_refuses_before_anything_else_it_would_have_said(chart, staff):
     """A deceased child's chart is refused for that reason, not for a waiting request that matches."""
     patient = chart.patient
-    services.self_registration_submit(
+    confirmed_self_registration(
         children=[ChildDetailsFactory(first_name=patient.first_name, date_of_birth=patient.date_of_birth)],
         new_account=NewAccountFactory(email=chart.contact.email),
     )
@@ -121,7 +126,7 @@ def test_welcome_invite_is_refused_and_writes_nothing(chart, staff, state, error
 @pytest.mark.parametrize("new_contact", [False, True])
 def test_reconcile_authenticate_is_refused_and_writes_nothing(chart, staff, state, error, new_contact):
     patient = chart.patient
-    request = services.self_registration_submit(
+    request = confirmed_self_registration(
         children=[ChildDetailsFactory(first_name=patient.first_name, date_of_birth=patient.date_of_birth)],
         new_account=NewAccountFactory(email="someone.new@example.net"),
     )[0]

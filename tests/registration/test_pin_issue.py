@@ -20,6 +20,7 @@ from tests.factories import (
     FamilyContactFactory,
     NewAccountFactory,
     PatientContactFactory,
+    confirmed_self_registration,
 )
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
@@ -178,9 +179,7 @@ def _self_registration_for(chart, **account_fields):
         last_name="Different",
         date_of_birth=chart.patient.date_of_birth,
     )
-    [request] = services.self_registration_submit(
-        children=[child], new_account=NewAccountFactory(**account_fields)
-    )
+    [request] = confirmed_self_registration(children=[child], new_account=NewAccountFactory(**account_fields))
     return request
 
 
@@ -196,7 +195,7 @@ def test_issue_refuses_when_a_matching_self_registration_is_waiting(chart, staff
 
 
 def test_issue_refuses_when_the_parent_self_registered_with_the_contacts_email(chart, staff):
-    request = services.self_registration_submit(
+    request = confirmed_self_registration(
         children=[ChildDetailsFactory()], new_account=NewAccountFactory(email=chart.contact.email.upper())
     )[0]
 

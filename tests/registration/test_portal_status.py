@@ -9,7 +9,12 @@ from patients.models import Patient
 from registration import services
 from registration.models import Path, PortalAccount, PortalStatus
 from registration.selectors import patient_portal_status, patients_with_portal_status
-from tests.factories import ChildDetailsFactory, NewAccountFactory, PatientContactFactory
+from tests.factories import (
+    ChildDetailsFactory,
+    NewAccountFactory,
+    PatientContactFactory,
+    confirmed_self_registration,
+)
 
 # Every step happens at T0 or within the hour. Today, not a fixed date: children are born before it.
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -97,7 +102,7 @@ class Family:
 
     def _account_elsewhere(self) -> PortalAccount:
         """An account the parent made by asking for a child of another practice (one cell phone: a pair)."""
-        [request] = services.self_registration_submit(
+        [request] = confirmed_self_registration(
             children=[ChildDetailsFactory()], new_account=NewAccountFactory(cell_phone=PARENTS_PHONE), now=T0
         )
         return request.account
@@ -115,9 +120,7 @@ class Family:
         child = ChildDetailsFactory(
             date_of_birth=self.patient.date_of_birth, last_name=self.patient.last_name
         )
-        [request] = services.self_registration_submit(
-            children=[child], new_account=NewAccountFactory(), now=T0
-        )
+        [request] = confirmed_self_registration(children=[child], new_account=NewAccountFactory(), now=T0)
         return request
 
     def self_registration_declined(self):

@@ -26,6 +26,7 @@ from tests.factories import (
     NewAccountFactory,
     PatientContactFactory,
     PatientFactory,
+    confirmed_self_registration,
 )
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)  # children made by the factories are born before it
@@ -44,7 +45,7 @@ def _request_for(link: PatientContact, **account_fields) -> SelfRegistrationRequ
     child = ChildDetailsFactory(
         first_name=patient.first_name, last_name=patient.last_name, date_of_birth=patient.date_of_birth
     )
-    return _submit(child, new_account=NewAccountFactory(**account_fields))[0]
+    return confirmed_self_registration(children=[child], new_account=NewAccountFactory(**account_fields))[0]
 
 
 # ---------------------------------------------------------------- submitting

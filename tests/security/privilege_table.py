@@ -114,7 +114,14 @@ TABLE: dict[str, Rule] = {
         get={ANONYMOUS: OK} | dict.fromkeys(PARENTS, redirect("/portal/home/")) | dict.fromkeys(STAFF, OK)
     ),
     # Holding a live PIN and the child's date of birth is what grants access, whoever is signed in.
-    "portal:pin-start": Rule(get=everyone(OK), post=everyone(redirect("/portal/home/"))),
+    # A signed-in parent adds the child; anyone else makes an account, which signs in once its email is
+    # confirmed (issue 12).
+    "portal:pin-start": Rule(
+        get=everyone(OK),
+        post={ANONYMOUS: redirect("/portal/sign-up/sent/")}
+        | dict.fromkeys(PARENTS, redirect("/portal/home/"))
+        | dict.fromkeys(STAFF, redirect("/portal/sign-up/sent/")),
+    ),
     "portal:sign-up": Rule(
         get=everyone(OK),
         post={ANONYMOUS: redirect("/portal/sign-up/sent/")}
@@ -126,8 +133,19 @@ TABLE: dict[str, Rule] = {
     "portal:verify-resend": Rule(
         get=everyone(METHOD_NOT_ALLOWED), post=everyone(redirect("/portal/sign-up/sent/"))
     ),
-    # The emailed link is the credential: it signs in its owner, whoever follows it.
-    "portal:verify-email": Rule(get=everyone(redirect("/portal/home/"))),
+    # The page the emailed link opens. Its key is in the #fragment, never sent; confirming takes the key
+    # and the account's password (issue 12): a key that is not valid is refused, whoever sends it.
+    "portal:verify-email": Rule(get=everyone(OK), post=everyone(Expect(400, refused=True))),
+    # Links in the old form, whose key went through access logs: refused, for a new link.
+    "portal:verify-email-old": Rule(get=everyone(Expect(400, refused=True))),
+    # A code from the contact on file: for the parent's own account (a wrong one is refused, and says
+    # so on the page), and the account this browser made; anyone else is sent to sign in.
+    "portal:enrollment-code": Rule(
+        get=everyone(METHOD_NOT_ALLOWED),
+        post={ANONYMOUS: redirect("/portal/sign-in/")}
+        | dict.fromkeys(PARENTS, allowed(400))  # a wrong code is counted, and audited
+        | dict.fromkeys(STAFF, redirect("/portal/sign-in/")),
+    ),
     "portal:home": Rule(
         get={ANONYMOUS: PORTAL_SIGN_IN} | dict.fromkeys(PARENTS, OK) | dict.fromkeys(STAFF, FORBIDDEN)
     ),

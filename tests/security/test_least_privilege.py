@@ -41,6 +41,7 @@ from tests.factories import (
     PatientContactFactory,
     PatientFactory,
     StaffFactory,
+    confirmed_self_registration,
 )
 
 from ._quiet_logs import quiet_request_log  # noqa: F401 (autouse)
@@ -141,7 +142,7 @@ def world(db, settings):
     cora = PatientFactory(first_name="Cora", last_name="Cobblestone", mrn="MRN-CORA")
     cora_link = PatientContactFactory(patient=cora)
     pin_code = services.pin_issue(patient=cora, contact=cora_link.contact, path="chart", by=front_desk).code
-    request = services.self_registration_submit(
+    request = confirmed_self_registration(
         children=[services.ChildDetails("Cora", "Cobblestone", cora.date_of_birth)],
         # Parent D shares parent B's cell phone, so the duplicates page pairs their accounts.
         new_account=NewAccountFactory(email="parent.d@example.net", cell_phone=B_AND_D_PHONE),
@@ -257,8 +258,12 @@ def world(db, settings):
         "portal:sign-up-sent": Probe(reverse("portal:sign-up-sent")),
         "portal:verify-resend": Probe(reverse("portal:verify-resend"), data={"email": parent_d.email}),
         "portal:verify-email": Probe(
-            reverse("portal:verify-email", args=[uid_d, email_verification_token.make_token(parent_d)])
+            reverse("portal:verify-email"), data={"key": f"{uid_d}.not-a-token", "password": "guess"}
         ),
+        "portal:verify-email-old": Probe(
+            reverse("portal:verify-email-old", args=[uid_d, email_verification_token.make_token(parent_d)])
+        ),
+        "portal:enrollment-code": Probe(reverse("portal:enrollment-code"), data={"code": "000000"}),
         "portal:home": Probe(reverse("portal:home")),
         "portal:sign-in": Probe(reverse("portal:sign-in")),  # POST: each role's own credentials
         "portal:sign-out": Probe(reverse("portal:sign-out"), data={}),
@@ -289,11 +294,12 @@ def ids_of(model) -> list[int]:
 
 def _registered_parent(link, by, *, email, cell_phone=""):
     issued = services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=by)
-    return services.pin_redeem(
+    account = services.pin_redeem(
         code=issued.code,
         child_birth_date=link.patient.date_of_birth,
         new_account=NewAccountFactory(email=email, cell_phone=cell_phone),
     ).account
+    return services.portal_account_verify_email(account=account)
 
 
 # ---------------------------------------------------------------- trying each entry as each role
@@ -421,8 +427,9 @@ def test_a_parent_changing_the_id_in_an_emailed_link_reaches_no_other_account(wo
     parent, other = world.users[PARENT], world.users[OTHER_PARENT]
     other_uid = urlsafe_base64_encode(force_bytes(other.pk))
     client = Client()
-    verify = reverse("portal:verify-email", args=[other_uid, email_verification_token.make_token(parent)])
-    assert client.get(verify).status_code == 400
+    key = f"{other_uid}.{email_verification_token.make_token(parent)}"
+    verify = client.post(reverse("portal:verify-email"), {"key": key, "password": PARENT_PASSWORD})
+    assert verify.status_code == 400
     assert "_auth_user_id" not in client.session
     reset = reverse(
         "portal:password-reset-confirm", args=[other_uid, default_token_generator.make_token(parent)]

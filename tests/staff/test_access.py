@@ -6,12 +6,17 @@ import pytest
 from django.urls import reverse
 
 from registration import services
-from tests.factories import AppointmentFactory, PatientContactFactory, StaffFactory
+from tests.factories import (
+    AppointmentFactory,
+    PatientContactFactory,
+    StaffFactory,
+    confirmed_self_registration,
+)
 
 
 @pytest.fixture
 def parent_user(db):
-    request = services.self_registration_submit(
+    request = confirmed_self_registration(
         children=[services.ChildDetails("Mia", "Cole", dt.date(2019, 2, 2))],
         new_account=services.NewAccount(
             email="mum@example.org", password="x" * 16, first_name="M", last_name="Cole"
@@ -24,7 +29,7 @@ def parent_user(db):
 def urls(db):
     link = PatientContactFactory()
     appointment = AppointmentFactory(patient=link.patient)
-    request = services.self_registration_submit(
+    request = confirmed_self_registration(
         children=[services.ChildDetails("Ann", "Lee", dt.date(2020, 1, 1))],
         new_account=services.NewAccount(
             email="dad@example.org", password="x" * 16, first_name="D", last_name="Lee"

@@ -11,7 +11,7 @@ from django.utils import timezone
 from registration import selectors, services
 from registration.models import RegistrationSnapshot
 from registration.snapshots import registration_statistics, snapshot_take
-from tests.factories import PatientContactFactory, PatientFactory, admin_user
+from tests.factories import PatientContactFactory, PatientFactory, admin_user, confirmed_self_registration
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_an_mrn_a_birth_date_and_a_phone_still_find_the_patient():
 
 
 def _request_for(first, last, dob, *, email="parent@example.org"):
-    return services.self_registration_submit(
+    return confirmed_self_registration(
         children=[services.ChildDetails(first, last, dob)],
         new_account=services.NewAccount(
             email=email, password="x" * 16, first_name="P", last_name=last, cell_phone=""
@@ -101,7 +101,7 @@ def test_the_parents_email_on_a_chart_ranks_that_child_first():
         _request_for("Ivy", "Okafor", dt.date(2001, 1, 1), email="ngozi@example.org")
     )
     assert candidates[0].patient == link.patient
-    assert "parent's email" in candidates[0].reasons
+    assert "parent's confirmed email" in candidates[0].reasons
 
 
 # ---------------------------------------------------------------- the practice snapshot
@@ -149,7 +149,7 @@ def test_a_pair_settled_since_the_snapshot_leaves_the_duplicates_page_at_once(se
     accounts = []
     for twin in "ab":
         accounts.append(
-            services.self_registration_submit(
+            confirmed_self_registration(
                 children=[services.ChildDetails("A", "B", dt.date(2020, 1, 1))],
                 new_account=services.NewAccount(
                     email=f"twin-{twin}@example.org",

@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from registration import services
 from registration.snapshots import snapshot_take
-from tests.factories import AppointmentFactory, FamilyContactFactory, PatientContactFactory, PatientFactory
+from tests.factories import (
+    AppointmentFactory,
+    FamilyContactFactory,
+    PatientContactFactory,
+    PatientFactory,
+    confirmed_self_registration,
+)
 
 MOST_QUERIES_A_PAGE = 8
 
@@ -38,7 +44,7 @@ def _pin_for_every_other(links, staff):
 
 
 def _sign_up(n, *, dob=dt.date(2019, 5, 1), last_name="Rowe"):
-    return services.self_registration_submit(
+    return confirmed_self_registration(
         children=[services.ChildDetails(f"Kid{n}", last_name, dob)],
         new_account=services.NewAccount(
             email=f"sign-up{n}@example.org",
@@ -116,8 +122,8 @@ def test_reconcile_queries_do_not_grow(rows, admin_client):
     request = _sign_up(9999, dob=dt.date(2018, 3, 3), last_name="Quinn")
     for _ in range(rows):
         PatientContactFactory(patient=PatientFactory(date_of_birth=dt.date(2018, 3, 3)))
-    # session, user with roles, request, candidates, their contacts
-    assert queries_for(admin_client, f"/staff/requests/{request.pk}/") == 5
+    # session, user with roles, request, codes the parent entered, candidates, their contacts
+    assert queries_for(admin_client, f"/staff/requests/{request.pk}/") == 6
 
 
 @pytest.mark.django_db
@@ -126,7 +132,7 @@ def test_duplicates_queries_do_not_grow(rows, admin_client):
     # Pairs of accounts sharing a cell phone.
     for n in range(rows // 2):
         for twin in range(2):
-            services.self_registration_submit(
+            confirmed_self_registration(
                 children=[services.ChildDetails("A", "B", dt.date(2020, 1, 1))],
                 new_account=services.NewAccount(
                     email=f"twin{n}-{twin}@example.org",
