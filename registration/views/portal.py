@@ -386,3 +386,12 @@ class ParentPasswordResetView(auth_views.PasswordResetView):
 class ParentPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "portal/password_reset_confirm.html"
     success_url = reverse_lazy("portal:password-reset-done")
+
+    def form_valid(self, form):
+        """The link reached the address, and its reader chose the password: the address is confirmed.
+        An account a stranger made with this address is the address owner's from now on."""
+        response = super().form_valid(form)
+        account = getattr(form.user, "portal_account", None)
+        if account is not None and account.email_verified_at is None:
+            services.portal_account_verify_email(account=account, client_address=client_address(self.request))
+        return response

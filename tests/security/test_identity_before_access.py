@@ -297,3 +297,24 @@ def test_entering_a_code_when_none_was_sent_answers_as_a_wrong_one(
     answer = parent.post(reverse("portal:enrollment-code"), {"code": "123456"})
     assert answer.status_code == 400 and b"That code doesn" in answer.content
     assert texts == [] and not EnrollmentCode.objects.exists()
+
+
+def test_resetting_the_password_takes_back_an_account_a_stranger_made_with_her_address(
+    chart, texts, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_up(Client(), email=chart.contact.email)
+    mother = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        mother.post(reverse("portal:password-reset"), {"email": chart.contact.email})
+    [reset] = [m for m in mail.outbox if "password" in m.subject.lower()]
+    link = re.search(r"/portal/password-reset/\S+/", reset.body).group()
+    form = mother.get(link)["Location"]
+    chosen = "the mother's own pass phrase"
+    mother.post(form, {"new_password1": chosen, "new_password2": chosen})
+    assert PortalAccount.objects.get().email_verified_at is not None  # the link reached her mailbox
+    assert sign_in(Client(), chart.contact.email, STRANGER_PASSWORD).status_code == 200  # refused
+    assert sign_in(Client(), chart.contact.email, chosen)["Location"] == reverse("portal:home")
+    print(
+        "\npassword reset by the address's owner: account confirmed, stranger's password refused, hers works"
+    )
