@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.utils.translation import gettext as _
 
-from .sessions import KIND, clock, session_ended, session_seen
+from .sessions import KIND, SIGNED_OUT_BECAUSE, clock, session_ended, session_seen
 
 
 class SessionTimeoutMiddleware:
@@ -23,6 +23,7 @@ class SessionTimeoutMiddleware:
             ended = session_ended(session, now)
             if ended:
                 kind = session.get(KIND, "parent")
+                setattr(request, SIGNED_OUT_BECAUSE, ended)  # for the audit trail's sign-out event
                 logout(request)
                 messages.info(request, _signed_out_message(kind, ended))
             else:

@@ -19,6 +19,8 @@ from .roles import is_staff_member
 KIND = "session_kind"
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"
+# Set on the request by the automatic logoff before it signs the session out: "idle" or "total".
+SIGNED_OUT_BECAUSE = "signed_out_because"
 # Activity is written back at most once a minute: writing it on every request would add a query to each.
 SEEN_RESOLUTION = 60
 

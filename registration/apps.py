@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.conf import settings
+from django.contrib.admin import apps as admin_apps
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -8,10 +9,20 @@ class RegistrationConfig(AppConfig):
 
     def ready(self):
         from registration import checks  # (registers the deployment checks)
-        from registration.views import provider_hooks  # noqa: F401  (connects anymail's tracking signal)
+        from registration.views import (
+            provider_hooks,  # noqa: F401  (connects anymail's tracking signal)
+            sign_in_events,  # noqa: F401  (audits signing in and out)
+        )
 
         if settings.REFUSE_STAND_IN_PROVIDERS and (refusals := checks.production_refusals()):
             raise ImproperlyConfigured(
                 "The production settings refuse to start:\n"
                 + "\n".join(f"{refusal.id}: {refusal.msg} HINT: {refusal.hint}" for refusal in refusals)
             )
+
+
+class AuditedAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, with a site that audits every change made through it (registration/admin_audit.py)."""
+
+    default = False  # named in INSTALLED_APPS; `registration` is RegistrationConfig
+    default_site = "registration.admin_audit.AuditedAdminSite"

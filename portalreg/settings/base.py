@@ -17,7 +17,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "registration.apps.AuditedAdminConfig",  # Django's admin, every change through it audited
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

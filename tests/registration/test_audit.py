@@ -6,10 +6,14 @@ import json
 from contextlib import suppress
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
 
+from accounts.models import User
 from patients.importing import import_file
 from registration import services
 from registration.import_runs import services as import_runs
@@ -123,7 +127,12 @@ def test_manager_update_and_delete_are_refused(event):
     _assert_unchanged(event)
 
 
-PASSWORDS = ["first parent's pass phrase", "second parent's pass phrase", "refused parent's pass phrase"]
+PASSWORDS = [
+    "first parent's pass phrase",
+    "second parent's pass phrase",
+    "refused parent's pass phrase",
+    "a new pass phrase set in the admin",
+]
 PARENTS_PHONE = "+13125550193"
 
 
@@ -240,6 +249,18 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     account_emails.parent_email_claim(email_id=unsent.pk)
     assert account_emails.parent_email_attempt_failed(email_id=unsent.pk, error="ESP is unavailable") is None
     portal_account_verify_email(account=access.account)
+    # The parent signs in, after a wrong password, and out; an admin sets a staff password in the Django
+    # admin, and adds and deletes a staff group there.
+    browser, email = Client(), access.account.user.email
+    browser.post(reverse("portal:sign-in"), {"username": email, "password": PASSWORDS[1]})
+    browser.post(reverse("portal:sign-in"), {"username": email, "password": PASSWORDS[0]})
+    browser.post(reverse("portal:sign-out"))
+    browser.force_login(User.objects.create_superuser("superuser", "superuser@example.org", PASSWORDS[1]))
+    new_password = {"password1": PASSWORDS[3], "password2": PASSWORDS[3], "usable_password": "true"}
+    browser.post(reverse("admin:auth_user_password_change", args=[staff.pk]), new_password)
+    browser.post(reverse("admin:auth_group_add"), {"name": "Night desk"})
+    night_desk = Group.objects.get(name="Night desk")
+    browser.post(reverse("admin:auth_group_delete", args=[night_desk.pk]), {"post": "yes"})
     # The EHR sends a new email address for a contact.
     moved = PatientContactFactory(contact__email="old.address@example.org")
     header = "mrn,patient_first_name,patient_last_name,date_of_birth,contact_first_name,contact_last_name"
