@@ -48,6 +48,7 @@ def test_admin_disables_a_duplicate_account(
     snap(page, "duplicates")
 
     keep.check()
+    pair.get_by_label("Reason (kept in the audit trail)").fill("Signed up twice: work and home email")
     pair.get_by_role("button", name="Disable duplicate").click()
     expect(page.get_by_role("status")).to_contain_text("Disabled maria.castellano.home@example.net")
     expect(page.locator("form.pair")).to_have_count(0)
