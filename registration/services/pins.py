@@ -154,9 +154,10 @@ def _issue(
     # First, and under the patient's lock: a deceased child or an inactive chart gets nothing.
     patient_lock_invitable(patient)
     # Locking the chart link serialises staff issuing for the same pair: the second waits, then
-    # replaces the first's PIN, so exactly one stays live.
+    # replaces the first's PIN, so exactly one stays live. The link alone: locking the contact too
+    # deadlocked with a redemption holding the PIN, whose new access refers to the contact.
     link = (
-        PatientContact.objects.select_for_update()
+        PatientContact.objects.select_for_update(of=("self",))
         .select_related("contact")
         .filter(patient=patient, contact=contact)
         .first()

@@ -336,3 +336,31 @@ def test_authenticating_a_request_while_its_account_is_disabled_ends_cleanly(
     request.refresh_from_db()
     assert request.status == SelfRegistrationRequest.Status.AUTHENTICATED
     assert request.access.account == kept
+
+
+def test_issuing_a_pin_while_the_last_one_is_redeemed_ends_cleanly(issue_pin, staff):
+    """Issuing locked the chart link and, through select_related, the family contact; a redemption
+    holding the PIN then waited on the contact (its new access refers to it) while the issue waited on
+    the PIN to revoke it: a deadlock, one of the two ending in a database error."""
+    link = PatientContactFactory()
+    issued = issue_pin(link)
+
+    with transaction.atomic():
+        Pin.objects.select_for_update().get(pk=issued.pin.pk)  # the PIN is busy: both calls queue up
+        redeem = start(
+            lambda: services.pin_redeem(
+                code=issued.code, child_birth_date=link.patient.date_of_birth, new_account=NewAccountFactory()
+            )
+        )
+        wait_until_blocked(1)
+        issue = start(
+            lambda: services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+        )
+        wait_until_blocked(2)  # the issue has locked the chart link and waits to revoke the PIN
+    outcomes = [redeem(), issue()]
+
+    outcome_counts("issue a PIN while the last one is redeemed", outcomes)
+    assert not [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, RegistrationError)]
+    assert isinstance(outcomes[0], PortalAccess)
+    issued.pin.refresh_from_db()
+    assert issued.pin.redeemed_at is not None and issued.pin.revoked_at is None
