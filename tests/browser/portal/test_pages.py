@@ -15,13 +15,17 @@ from registration.models import Path
 
 from ..pages import family
 from .parent import (
+    EMAIL_CONFIRMED,
     PASSWORD,
     as_typed_by_a_parent,
     child_cards,
+    confirm_email,
     enter_pin,
+    expect_check_your_email,
     expect_home,
     fill_new_account,
     link_in,
+    open_confirm_link,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,7 +34,8 @@ BORN = dt.date(2019, 4, 17)
 
 
 def a_registered_parent(front_desk, *, email="maria.c@example.org"):
-    """Maria's user: her account sees Amelia (made by redeeming a PIN, as parents do)."""
+    """Maria's user: her account sees Amelia (made by redeeming a PIN, as parents do). Its email is not
+    confirmed yet: it cannot sign in until it is."""
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
     issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
     access = services.pin_redeem(
@@ -115,13 +120,52 @@ def test_sign_in_sign_out_and_password_reset(page: Page, live_server, front_desk
     expect(page.get_by_role("alert")).to_contain_text("That email and password don't match an account")
     expect(page.get_by_label("Password")).to_have_value("")
     audit.look(page, "sign-in-errors")
-    page.get_by_label("Email").fill("Maria.C@example.org ")  # as a phone keyboard may capitalise it
+    page.get_by_label("Email").fill("maria.c@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
+    # The right password, but the email is not confirmed: no way in until it is.
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Confirm your email first: open the link we sent you when you signed up. "
+        "No message? We can send it again."
+    )
+    expect(page).to_have_url(re.compile(r"/portal/sign-in/$"))
+    audit.look(page, "sign-in-unconfirmed")
+    page.get_by_role("link", name="Send the link again").click()
+    expect_check_your_email(page)
+    page.get_by_label("Email").fill("maria.c@example.org")
+    page.get_by_role("button", name="Send the link again").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "If that address has an account waiting to be confirmed, we have sent the link again."
+    )
+    (confirm,) = mail.outbox
+    assert confirm.to == ["maria.c@example.org"]
+
+    # Not the browser that made the account: the link alone is not enough, the password is asked.
+    open_confirm_link(page, confirm)
+    password = page.get_by_label("Password", exact=True)
+    audit.look(page, "confirm-email-password")
+    page.get_by_role("button", name="Confirm my email").click()
+    expect(password).to_have_attribute("aria-invalid", "true")
+    expect(password).to_have_accessible_description(re.compile("That isn't this account's password."))
+    audit.look(page, "confirm-email-errors")
+    password.fill(PASSWORD)
+    page.get_by_role("button", name="Confirm my email").click()
     expect_home(page, "Maria")
+    expect(page.get_by_role("status")).to_have_text(EMAIL_CONFIRMED)
     expect(child_cards(page).get_by_role("heading", level=3)).to_have_text("Amelia Castellano")
     audit.look(page, "home")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{live_server.url}/portal/")
+    mail.outbox.clear()
+
+    # Confirmed: signing in works.
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_label("Email").fill("Maria.C@example.org ")  # as a phone keyboard may capitalise it
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect_home(page, "Maria")
+    expect(child_cards(page).get_by_role("heading", level=3)).to_have_text("Amelia Castellano")
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{live_server.url}/portal/")
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
@@ -171,14 +215,23 @@ def test_sign_in_sign_out_and_password_reset(page: Page, live_server, front_desk
 
 
 def test_confirmation_message_after_registering(page: Page, live_server, front_desk, audit):
-    """The home page's "<child> is now on your portal." message, audited without the known-issue filter."""
+    """The messages after registering with a PIN, audited without the known-issue filter: "<child> is
+    linked to your new account..." on "Check your email", then "...your email address is confirmed." on
+    the home page."""
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
     issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
     page.goto(f"{live_server.url}/portal/pin/")
     enter_pin(page, issued.code, BORN)
     fill_new_account(page, first="Maria", last="Castellano", email="maria.c@example.org")
     page.get_by_role("button", name="Create account and see my child").click()
-    expect(page.get_by_role("status")).to_have_text("Amelia is now on your portal.")
+    expect_check_your_email(page)
+    expect(page.get_by_role("status")).to_have_text(
+        "Amelia is linked to your new account. Confirm your email to see them."
+    )
+    audit.look(page, "check-email-with-message", known_issues=False)
+    (confirm,) = mail.outbox
+    confirm_email(page, confirm)
+    expect_home(page, "Maria")
     audit.look(page, "home-with-message", known_issues=False)
     audit.assert_clean()
 

@@ -25,18 +25,22 @@ from registration.models import (
 from registration.selectors import patient_portal_status
 from tests.factories import PatientContactFactory, PatientFactory
 
-from ..pages import family
+from ..pages import family, horizontal_overflow
 from .parent import (
+    EMAIL_CONFIRMED,
     NEUTRAL_REFUSAL,
     PASSWORD,
     PIN_IN_TEXT,
     as_typed_by_a_parent,
     child_cards,
+    confirm_email,
     enter_pin,
+    expect_check_your_email,
     expect_home,
     fill_child,
     fill_new_account,
     link_in,
+    open_confirm_link,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,12 +75,19 @@ def expect_error_tied_to(field, message: str) -> None:
 
 
 def complete_registration(page: Page, code: str, *, born: dt.date, parent: str, email: str) -> None:
-    """On the PIN page: the PIN, the child's date of birth, and a new account."""
+    """On the PIN page: the PIN, the child's date of birth, and a new account. The child is linked, but
+    the account signs in only once its email is confirmed: "Check your email"."""
     expect(page.get_by_role("heading", level=1)).to_have_text("Register with your PIN")
     enter_pin(page, code, born)
     first, last = parent.split(" ", 1)
     fill_new_account(page, first=first, last=last, email=email)
     page.get_by_role("button", name="Create account and see my child").click()
+    expect_check_your_email(page)
+
+
+def linked(child_first: str) -> str:
+    """The message after a PIN is redeemed with a new account."""
+    return f"{child_first} is linked to your new account. Confirm your email to see them."
 
 
 def test_pin_from_the_office(page: Page, live_server, front_desk, audit):
@@ -117,8 +128,16 @@ def test_pin_from_the_office(page: Page, live_server, front_desk, audit):
         parent="Maria Castellano",
         email="maria.castellano@example.org",
     )
+    expect(page.get_by_role("status")).to_have_text(linked("Amelia"))
+    audit.look(page, "check-email")
+    assert patient_portal_status(link.patient) == PortalStatus.REGISTERED  # linked, not yet seen
+    page.goto(f"{live_server.url}/portal/home/")
+    expect(page).to_have_url(re.compile(r"/portal/sign-in/\?next=/portal/home/$"))  # not signed in
+
+    (confirm,) = mail.outbox
+    assert confirm.to == ["maria.castellano@example.org"]
+    confirm_email(page, confirm, look=lambda p: audit.look(p, "confirm-email"))
     expect_home(page, "Maria")
-    expect(page.get_by_role("status")).to_have_text("Amelia is now on your portal.")
     expect(child_cards(page)).to_have_count(1)
     expect(child_cards(page).get_by_role("heading", level=3)).to_have_text("Amelia Castellano")
     audit.look(page, "home")
@@ -126,7 +145,7 @@ def test_pin_from_the_office(page: Page, live_server, front_desk, audit):
     assert patient_portal_status(link.patient) == PortalStatus.REGISTERED
     account = PortalAccount.objects.get()
     assert account.user.email == "maria.castellano@example.org"
-    assert [m.to for m in mail.outbox] == [["maria.castellano@example.org"]]  # confirm your email
+    assert [m.to for m in mail.outbox] == [["maria.castellano@example.org"]]  # confirm your email, only
     audit.assert_clean()
 
 
@@ -153,6 +172,11 @@ def test_welcome_email(page: Page, live_server, front_desk, audit):
     page.goto(link_in(email.body, "/portal/"))
     audit.look(page, "pin-from-email")
     complete_registration(page, codes[0], born=BORN, parent="Maria Castellano", email="maria.c@example.org")
+    expect(page.get_by_role("status")).to_have_text(linked("Amelia"))
+    audit.look(page, "check-email", axe=False)  # audited in test_pin_from_the_office
+    _welcome, confirm = mail.outbox
+    assert confirm.to == ["maria.c@example.org"]
+    confirm_email(page, confirm)
     expect_home(page, "Maria")
     expect(child_cards(page).get_by_role("heading", level=3)).to_have_text("Amelia Castellano")
     audit.look(page, "home")
@@ -178,14 +202,19 @@ def test_welcome_text(page: Page, live_server, front_desk, sms_outbox, audit):
     complete_registration(
         page, codes[0].lower(), born=BORN, parent="Maria Castellano", email="maria.c@example.org"
     )
+    expect(page.get_by_role("status")).to_have_text(linked("Amelia"))
+    audit.look(page, "check-email", axe=False)
+    (confirm,) = mail.outbox
+    assert confirm.to == ["maria.c@example.org"]
+    confirm_email(page, confirm)
     expect_home(page, "Maria")
     expect(child_cards(page).get_by_role("heading", level=3)).to_have_text("Amelia Castellano")
     audit.look(page, "home", axe=False)
     assert patient_portal_status(link.patient) == PortalStatus.REGISTERED
 
 
-def test_self_registration(page: Page, live_server, front_desk, audit):
-    amelia = family("Amelia Castellano", "Maria Castellano", born=BORN)
+def test_self_registration(page: Page, live_server, front_desk, sms_outbox, audit):
+    amelia = family("Amelia Castellano", "Maria Castellano", born=BORN, cell_phone="+12025550143")
     page.goto(f"{live_server.url}/portal/")
     page.get_by_role("link", name="Create an account").click()
 
@@ -217,17 +246,39 @@ def test_self_registration(page: Page, live_server, front_desk, audit):
     password.fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    expect_check_your_email(page)
     expect(page.get_by_role("heading", name="What happens next")).to_be_visible()
+    expect(page.get_by_role("heading", name="Got a code from the practice?")).to_be_visible()
+    assert horizontal_overflow(page) is None  # a phone shows the code form without scrolling sideways
     audit.look(page, "sign-up-sent")
     assert SelfRegistrationRequest.objects.count() == 2
 
+    # Maria matches the mother on Amelia's chart: a code goes to the phone the chart has for her.
+    (text,) = sms_outbox.glob("sms-code-*.json")
+    sent = json.loads(text.read_text())
+    assert sent["to"] == "+12025550143"
+    (code,) = re.findall(r"\b\d{6}\b", sent["body"])
+    page.get_by_label("Code", exact=True).fill(f"{(int(code) + 1) % 10**6:06d}")  # a typo
+    page.get_by_role("button", name="Enter the code").click()
+    expect_error_tied_to(page.get_by_label("Code", exact=True), "That code doesn't match.")
+    audit.look(page, "sign-up-code-wrong")
+    page.get_by_label("Code", exact=True).fill(code)
+    page.get_by_role("button", name="Enter the code").click()
+    expect_check_your_email(page)
+    expect(page.get_by_role("status")).to_have_text(
+        "Thank you: the practice will see that the code reached you."
+    )
+    audit.look(page, "sign-up-code-entered")
+
     (confirm,) = mail.outbox
     assert confirm.to == ["maria.c@example.org"]
-    verify_link = link_in(confirm.body, "/portal/verify/")
-    page.goto(verify_link)
+    verify_link = open_confirm_link(page, confirm)
+    expect(page.get_by_label("Password", exact=True)).to_have_count(0)  # this browser chose it
+    assert horizontal_overflow(page) is None
+    audit.look(page, "confirm-email")
+    page.get_by_role("button", name="Confirm my email").click()
     expect_home(page, "Maria")
-    expect(page.get_by_role("status")).to_have_text("Thank you: your email address is confirmed.")
+    expect(page.get_by_role("status")).to_have_text(EMAIL_CONFIRMED)
     requests = page.locator(".requests-status > li")
     expect(requests).to_have_count(2)
     for name in ("Amelia Castellano", "Leo Castellano"):
@@ -258,8 +309,14 @@ def test_self_registration(page: Page, live_server, front_desk, audit):
 
     # The confirmation link works once.
     page.goto(verify_link)
+    page.get_by_role("button", name="Confirm my email").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("This link doesn't work")
     audit.look(page, "verify-failed")
+    # A link in the form sent before the key moved into the #fragment is refused.
+    uid, _dot, token = verify_link.partition("#")[2].partition(".")
+    old = page.goto(f"{live_server.url}/portal/verify/{uid}/{token}/")
+    assert old.status == 400
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link doesn't work")
     # A parent whose link has expired can ask for another from here.
     page.get_by_role("link", name="Ask for a new link").click()
     expect(page.get_by_role("button", name="Send the link again")).to_be_visible()
@@ -277,6 +334,8 @@ def test_sibling_with_a_second_pin(page: Page, live_server, front_desk, audit):
     first = services.pin_issue(patient=amelia.patient, contact=amelia.contact, path=Path.CHART, by=front_desk)
     page.goto(f"{live_server.url}/portal/pin/")
     complete_registration(page, first.code, born=BORN, parent="Maria Castellano", email="maria.c@example.org")
+    (confirm,) = mail.outbox
+    confirm_email(page, confirm)
     expect_home(page, "Maria")
 
     second = services.pin_issue(
