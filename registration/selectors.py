@@ -397,6 +397,14 @@ def reconcile_candidates(
     return candidates
 
 
+def enrollment_code_wanted(account: PortalAccount) -> bool:
+    """Whether to offer the account the sign-up code form: it has a waiting request, and no code it
+    entered covers them all. Offered whether or not a code was sent, which is never said."""
+    waiting = account.self_registrations.filter(status=SelfRegistrationRequest.Status.AWAITING)
+    proved = EnrollmentCode.objects.filter(account=account, status=EnrollmentCode.Status.PROVED)
+    return waiting.exclude(enrollment_codes__in=proved).exists()
+
+
 def enrollment_code_proofs(request: SelfRegistrationRequest) -> list[EnrollmentCode]:
     """The codes sent to contacts on file that the parent entered, covering this request."""
     proved = request.enrollment_codes.filter(status=EnrollmentCode.Status.PROVED)
@@ -607,8 +615,7 @@ def portal_home(account: PortalAccount, *, now: datetime | None = None) -> dict:
             "-submitted_at", "-pk"
         )
     )
-    awaiting = any(r.status == SelfRegistrationRequest.Status.AWAITING for r in requests)
-    return {"account": account, "children": children, "requests": requests, "awaiting": awaiting}
+    return {"account": account, "children": children, "requests": requests}
 
 
 def welcome_route(contact: FamilyContact) -> tuple[str, str] | None:

@@ -223,8 +223,12 @@ def sign_up_sent(request, *, code_form=None, status=200):
     """Check your email; the code from the contact on file, for the browser that signed up; and, for a
     parent who got nothing, the form to send the link again."""
     made_here = _account_made_here(request)
-    context = {"resend_form": VerificationResendForm(), "made_here": made_here}
-    if made_here is not None and made_here.self_registrations.exists():
+    context = {
+        "resend_form": VerificationResendForm(),
+        # A PIN already linked the child: only the email is left to confirm.
+        "linked_by_pin": made_here is not None and made_here.accesses.exists(),
+    }
+    if made_here is not None and selectors.enrollment_code_wanted(made_here):
         context["code_form"] = code_form or EnrollmentCodeForm()
     return render(request, "portal/sign_up_sent.html", context, status=status)
 
@@ -248,6 +252,7 @@ def enrollment_code(request):
             )
         except services.RegistrationError as error:
             form.add_error("code", str(error))
+            form.fields["code"].widget.attrs["autofocus"] = True  # the browser scrolls the error into view
         else:
             messages.success(request, _("Thank you: the practice will see that the code reached you."))
             return redirect("portal:home" if parent_account(request.user) else "portal:sign-up-sent")
@@ -335,9 +340,10 @@ def _user_from_key(key: str):
 @never_cache
 @parent_required
 def home(request, account):
-    return render(
-        request, "portal/home.html", {**selectors.portal_home(account), "code_form": EnrollmentCodeForm()}
-    )
+    context = selectors.portal_home(account)
+    if selectors.enrollment_code_wanted(account):
+        context["code_form"] = EnrollmentCodeForm()
+    return render(request, "portal/home.html", context)
 
 
 class ParentSignInView(SignInRateLimits, auth_views.LoginView):

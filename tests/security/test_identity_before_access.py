@@ -220,6 +220,7 @@ def test_a_sign_up_naming_a_contact_on_file_gets_a_code_on_the_phone_on_file_and
 
     entered = matched.post(reverse("portal:enrollment-code"), {"code": code})
     assert entered["Location"] == reverse("portal:sign-up-sent")
+    assert b"Got a code from the practice?" not in matched.get(reverse("portal:sign-up-sent")).content
     request = SelfRegistrationRequest.objects.select_related("account__user").get(
         account__user__email="lucia.phone@example.org"
     )
