@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 import json
+import re
 from contextlib import suppress
 
 import pytest
@@ -26,7 +27,12 @@ from registration.services.accounts import portal_account_verify_email
 from registration.services.audit import audit_record
 from registration.tasks import send_welcome_message
 from tests.conftest import PIN_IN_TEXT
-from tests.factories import ChildDetailsFactory, NewAccountFactory, PatientContactFactory
+from tests.factories import (
+    ChildDetailsFactory,
+    NewAccountFactory,
+    PatientContactFactory,
+    confirmed_self_registration,
+)
 
 AT = dt.datetime(2026, 2, 1, 8, 0, tzinfo=dt.UTC)
 
@@ -214,7 +220,7 @@ def test_no_audit_event_holds_a_pin_or_a_password(
             new_account=NewAccountFactory(email=access.account.email, password=PASSWORDS[2]),
         )
 
-    requests = services.self_registration_submit(
+    requests = confirmed_self_registration(
         children=ChildDetailsFactory.build_batch(2),
         new_account=NewAccountFactory(password=PASSWORDS[1], cell_phone=PARENTS_PHONE),  # a duplicate
     )
@@ -276,9 +282,29 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     assert run_import.call(preview.pk) == "done"
     assert run_import.call(import_runs.import_run_confirm(preview_id=preview.pk, by=admin).pk) == "done"
 
+    # A sign-up naming a child on file, by the contact: a code goes to the contact's phone on file. The
+    # parent mistypes it once, then enters it.
+    known = PatientContactFactory(contact__cell_phone="+12025550177")
+    child = services.ChildDetails(
+        known.patient.first_name, known.patient.last_name, known.patient.date_of_birth
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        [asked] = services.self_registration_submit(
+            children=[child],
+            new_account=NewAccountFactory(
+                first_name=known.contact.first_name, last_name=known.contact.last_name
+            ),
+        )
+    enrollment_code = re.search(r"\b\d{6}\b", SmsProviderDownOnce.bodies[-1]).group()
+    with suppress(services.RegistrationError):
+        services.enrollment_code_prove(
+            account=asked.account, code=str(999999 - int(enrollment_code)).zfill(6)
+        )
+    services.enrollment_code_prove(account=asked.account, code=enrollment_code)
+
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert actions == set(AuditEvent.Action.values), "every kind of event is covered"
-    secrets = [p.upper() for p in PASSWORDS] + [token.upper() for token in tokens]
+    secrets = [p.upper() for p in PASSWORDS] + [token.upper() for token in tokens] + [enrollment_code]
     for code in codes:
         secrets += [code, code.replace("-", ""), pin_parse(code).secret]
     for event in AuditEvent.objects.all():
