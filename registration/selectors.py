@@ -97,11 +97,7 @@ def self_registration_requests_matching(
         match |= Q(parent_cell_phone=contact.cell_phone)
     if not match:
         return SelfRegistrationRequest.objects.none()
-    return (
-        SelfRegistrationRequest.objects.filter(match, status=SelfRegistrationRequest.Status.AWAITING)
-        .select_related("account__user")
-        .order_by("submitted_at")
-    )
+    return _awaiting().filter(match).select_related("account__user").order_by("submitted_at")
 
 
 # ---------------------------------------------------------------- staff pages
@@ -204,7 +200,12 @@ def self_registrations_awaiting_count() -> int:
 
 
 def _awaiting() -> QuerySet[SelfRegistrationRequest]:
-    return SelfRegistrationRequest.objects.filter(status=SelfRegistrationRequest.Status.AWAITING)
+    """Requests staff can act on: waiting, from an account whose owner confirmed the email. Until then
+    the request is anyone's typing and cannot be authenticated (issue 12), so it neither fills the
+    queue nor holds up a PIN as a possible duplicate."""
+    return SelfRegistrationRequest.objects.filter(
+        status=SelfRegistrationRequest.Status.AWAITING, account__email_verified_at__isnull=False
+    )
 
 
 def patient_search(text: str, *, status: str = "", now: datetime | None = None) -> QuerySet[Patient]:

@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import User
 from patients.models import FamilyContact, PatientContact
-from registration import services
+from registration import selectors, services
 from registration.models import AuditEvent, Path, Pin, PortalAccess, PortalStatus, SelfRegistrationRequest
 from registration.selectors import patient_portal_status, self_registration_requests_matching
 from registration.services.errors import (
@@ -429,10 +429,31 @@ def test_decline_stores_the_reason_and_audits_it(chart, staff):
 
 @pytest.fixture
 def waiting(db):
-    """One waiting request from Jordan Park (jordan.park@example.net, +1 202 555 0160) for Mia Park."""
+    """One waiting request from Jordan Park (jordan.park@example.net, +1 202 555 0160) for Mia Park,
+    whose email is confirmed: until then a request is nobody's to match."""
     child = ChildDetailsFactory(first_name="Mia", last_name="Park", date_of_birth=dt.date(2021, 6, 15))
     account = NewAccountFactory(email="Jordan.Park@example.net", cell_phone="+12025550160")
-    return _submit(child, new_account=account)[0]
+    return confirmed_self_registration(children=[child], new_account=account)[0]
+
+
+def test_a_request_from_an_unconfirmed_account_matches_nothing_and_waits_outside_the_queue(db):
+    """Staff cannot authenticate it: it neither holds up a PIN as a possible duplicate nor fills the queue."""
+    link = PatientContactFactory()
+    child = ChildDetailsFactory(
+        first_name=link.patient.first_name,
+        last_name=link.patient.last_name,
+        date_of_birth=link.patient.date_of_birth,
+    )
+    [request] = _submit(child, new_account=NewAccountFactory(email=link.contact.email))
+    assert (
+        list(selectors.self_registration_requests_matching(patient=link.patient, contact=link.contact)) == []
+    )
+    assert (
+        selectors.self_registrations_awaiting() == [] and selectors.self_registrations_awaiting_count() == 0
+    )
+    services.portal_account_verify_email(account=request.account)
+    assert selectors.self_registrations_awaiting() == [request]
+    assert [r.pk for r in selectors.self_registration_requests_matching(patient=link.patient)] == [request.pk]
 
 
 @pytest.mark.parametrize(
@@ -501,12 +522,18 @@ def test_matching_ignores_decided_requests(waiting, staff):
 
 
 def test_matching_lists_requests_oldest_first(waiting):
-    later = _submit(
-        ChildDetailsFactory(first_name="Mia", last_name="Park", date_of_birth=dt.date(2021, 6, 15)),
+    later = confirmed_self_registration(
+        children=[
+            ChildDetailsFactory(first_name="Mia", last_name="Park", date_of_birth=dt.date(2021, 6, 15))
+        ],
+        new_account=NewAccountFactory(),
         now=waiting.submitted_at + dt.timedelta(days=1),
     )[0]
-    earlier = _submit(
-        ChildDetailsFactory(first_name="Mia", last_name="Park", date_of_birth=dt.date(2021, 6, 15)),
+    earlier = confirmed_self_registration(
+        children=[
+            ChildDetailsFactory(first_name="Mia", last_name="Park", date_of_birth=dt.date(2021, 6, 15))
+        ],
+        new_account=NewAccountFactory(),
         now=waiting.submitted_at - dt.timedelta(days=1),
     )[0]
     patient = PatientFactory(first_name="Mia", last_name="Park", date_of_birth=dt.date(2021, 6, 15))
