@@ -47,6 +47,7 @@ deploy-check: install-dev
 	MAIL_BACKEND="$${MAIL_BACKEND:-anymail.backends.postmark.EmailBackend}" \
 	SMS_BACKEND="$${SMS_BACKEND:-registration.sms.TwilioSmsBackend}" \
 	ANYMAIL="$${ANYMAIL:-{\"WEBHOOK_SECRET\": \"stand-in:not-a-secret\"}}" \
+	TRUSTED_PROXIES="$${TRUSTED_PROXIES:-10.0.0.0/24}" \
 	.venv/bin/python manage.py check --deploy --fail-level WARNING
 
 $(UV):

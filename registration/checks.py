@@ -64,6 +64,24 @@ def stand_in_mailer_check(app_configs, **kwargs):
     ]
 
 
+@checks.register(checks.Tags.security, deploy=True)
+def proxy_check(app_configs, **kwargs):
+    """Behind a TLS proxy, https is known only from its X-Forwarded-Proto, believed only from
+    TRUSTED_PROXIES: with none, every request is redirected to https, for ever."""
+    if not settings.SECURE_SSL_REDIRECT or settings.TRUSTED_PROXIES:
+        return []
+    return [
+        checks.Warning(
+            "TRUSTED_PROXIES is empty: X-Forwarded-Proto and X-Forwarded-For are believed from no one, so "
+            "behind a proxy that ends TLS every request would be redirected to https again, and every "
+            "client would count as the proxy's address.",
+            hint="Set TRUSTED_PROXIES to the proxy's addresses or network, e.g. 10.0.0.0/24. If gunicorn "
+            "itself ends TLS, silence this with SILENCED_SYSTEM_CHECKS.",
+            id="registration.W001",
+        )
+    ]
+
+
 def production_refusals() -> list[checks.CheckMessage]:
     """What keeps the production settings from starting: a mailer or SMS backend that sends nothing,
     or an email provider's webhook without its secret (issue 12, findings 5 and 6).

@@ -35,6 +35,7 @@ def production_env(**extra) -> dict:
         "MAIL_OPTIONS": "{}",
         "ANYMAIL": json.dumps({"WEBHOOK_SECRET": "user:" + secrets.token_urlsafe(20)}),
         "SMS_BACKEND": "registration.sms.TwilioSmsBackend",
+        "TRUSTED_PROXIES": "10.0.0.0/24",  # our TLS proxy
         **extra,
     }
 
@@ -165,6 +166,16 @@ def test_deploy_check_passes_with_production_settings():
     run = run_with_production_settings("manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert run.returncode == 0, run.stdout + run.stderr
     print(f"manage.py check --deploy --fail-level WARNING: {run.stdout.strip()}")
+
+
+def test_deploy_check_warns_when_no_proxy_is_trusted():
+    """Issue 12, finding 10 made X-Forwarded-Proto count only from TRUSTED_PROXIES; left empty behind a TLS
+    proxy, every request would be redirected to https for ever."""
+    run = run_with_production_settings(
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING", TRUSTED_PROXIES=""
+    )
+    assert run.returncode != 0 and "registration.W001" in run.stdout + run.stderr
+    print("check --deploy without TRUSTED_PROXIES: registration.W001")
 
 
 PROVIDERS = ("MAIL_BACKEND", "MAIL_OPTIONS", "ANYMAIL", "SMS_BACKEND")
