@@ -159,7 +159,9 @@ def test_confirming_the_email_signs_in_and_shows_the_request_waiting_then_declin
 
 @pytest.mark.django_db
 def test_parents_see_only_their_own_authenticated_children(client, staff):
-    mine, theirs = PatientContactFactory(), PatientContactFactory()
+    # Names no page text holds by chance (a random "June" is also a month on the page).
+    mine = PatientContactFactory(patient__first_name="Mirabel", patient__last_name="Quenneville")
+    theirs = PatientContactFactory(patient__first_name="Tobiah", patient__last_name="Ravensworth")
     request = confirmed_self_registration(
         children=[
             services.ChildDetails(mine.patient.first_name, mine.patient.last_name, mine.patient.date_of_birth)

@@ -77,8 +77,8 @@ def _request_for(first, last, dob, *, email="parent@example.org"):
 def test_a_shared_birthday_alone_is_shown_only_when_nobody_matches_better():
     born = dt.date(2018, 3, 3)
     child = PatientFactory(first_name="Oliver", last_name="Brennan", date_of_birth=born)
-    for _ in range(12):
-        PatientFactory(date_of_birth=born)  # classmates sharing the birthday
+    for n in range(12):  # classmates sharing the birthday, named so that no random name is Oliver's
+        PatientFactory(first_name=f"Classmate{n}", last_name="Other", date_of_birth=born)
 
     candidates = selectors.reconcile_candidates(_request_for("Oliver", "Brennan", born))
     print("strong match:", [(c.patient.full_name, c.score, c.reasons) for c in candidates])
