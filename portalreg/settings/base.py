@@ -220,6 +220,8 @@ PIN_HASHER = "registration.pins.PinHasher"
 # 5.3.2.2): good for 10 minutes by text, 24 hours by email; 5 wrong tries end it.
 ENROLLMENT_CODE_VALIDITY_SECONDS = {"sms": 10 * 60, "email": 24 * 60 * 60}
 ENROLLMENT_CODE_MAX_WRONG_TRIES = 5
+# At most this many codes a day to one contact, whoever signs up naming them.
+ENROLLMENT_CODES_PER_CONTACT_A_DAY = 3
 
 
 # ---------------------------------------------------------------- email and text messages

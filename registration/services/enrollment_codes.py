@@ -73,10 +73,17 @@ def enrollment_codes_make(*, account_id: int, now: datetime | None = None) -> li
     codes = []
     for contact, requests in selectors.enrollment_code_contacts(waiting).items():
         channel = Channel.SMS if contact.cell_phone else Channel.EMAIL if contact.email else None
-        if channel is not None:
+        if channel is not None and not _contact_had_enough(contact, now):
             code = f"{secrets.randbelow(10**DIGITS):0{DIGITS}d}"
             codes.append(CodeToSend(account, contact, requests, channel, code, now))
     return codes
+
+
+def _contact_had_enough(contact: FamilyContact, now: datetime) -> bool:
+    """Sign-ups by strangers naming this parent must not flood her phone: a few codes a day at most."""
+    since = now - timedelta(days=1)
+    sent = EnrollmentCode.objects.filter(contact=contact, created_at__gte=since).count()
+    return sent >= settings.ENROLLMENT_CODES_PER_CONTACT_A_DAY
 
 
 def enrollment_code_record(*, sent: CodeToSend, delivered: bool, error: str = "") -> EnrollmentCode:

@@ -319,3 +319,15 @@ def test_resetting_the_password_takes_back_an_account_a_stranger_made_with_her_a
     print(
         "\npassword reset by the address's owner: account confirmed, stranger's password refused, hers works"
     )
+
+
+def test_sign_ups_naming_a_parent_send_her_at_most_3_codes_a_day(
+    chart, texts, django_capture_on_commit_callbacks
+):
+    """Strangers signing up in her name, from many addresses, must not flood the mother's phone."""
+    for n in range(5):
+        with django_capture_on_commit_callbacks(execute=True):
+            sign_up(Client(REMOTE_ADDR=f"198.51.100.{n + 1}"), email=f"someone{n}@example.org")
+    assert SelfRegistrationRequest.objects.count() == 5
+    assert [t["to"] for t in texts] == [MOTHERS_PHONE] * 3
+    print(f"\n5 sign-ups naming the mother from 5 addresses: {len(texts)} texts to her phone on file")
