@@ -12,7 +12,14 @@ from registration.models import AuditEvent, Pin, PortalAccess, PortalAccount, Se
 from registration.selectors import duplicate_account_reasons
 
 from .audit import audit_record
-from .errors import AccountDisabled, DisableReasonRequired, EmailInUse, NotSuggestedDuplicates, SameAccount
+from .errors import (
+    AccountDisabled,
+    DisableReasonRequired,
+    EmailInUse,
+    KeptAccountNotConfirmed,
+    NotSuggestedDuplicates,
+    SameAccount,
+)
 from .pin_rules import pins_revoke
 
 
@@ -101,6 +108,10 @@ def account_disable_duplicate(
             raise AccountDisabled(
                 "One of these accounts is already disabled. Reload the page to see what was done."
             )
+        if keep.email_verified_at is None:
+            # Its details are anyone's typing (a phone typed to pair with a family's account): the
+            # children go only to an account whose owner confirmed the email.
+            raise KeptAccountNotConfirmed()
         # Asked with both accounts locked, so a merge of either cannot change the answer meanwhile.
         suggested_because = duplicate_account_reasons(duplicate.pk, keep.pk)
         if not suggested_because:

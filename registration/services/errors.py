@@ -180,3 +180,10 @@ class EnrollmentCodeNotAccepted(RegistrationError):
     message = _(
         "That code doesn't match. Check it and try again; a code by text lasts 10 minutes, by email 24 hours."
     )
+
+
+class KeptAccountNotConfirmed(RegistrationError):
+    message = (
+        "Keep the account whose owner confirmed their email: the other has not, so its details may be "
+        "anyone's typing. Nothing was changed."
+    )

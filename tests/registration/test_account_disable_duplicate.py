@@ -19,7 +19,13 @@ from registration.models import (
     SelfRegistrationRequest,
 )
 from registration.selectors import patient_portal_status
-from registration.services.errors import AccountDisabled, NotSuggestedDuplicates, ReasonRequired, SameAccount
+from registration.services.errors import (
+    AccountDisabled,
+    KeptAccountNotConfirmed,
+    NotSuggestedDuplicates,
+    ReasonRequired,
+    SameAccount,
+)
 from tests.factories import (
     ChildDetailsFactory,
     NewAccountFactory,
@@ -344,3 +350,24 @@ def test_the_page_disables_a_suggested_pair_with_its_reason(admin, make_duplicat
     assert event.details["reason"] == "Signed up again with a work email"
     assert event.details["suggested_because"] == ["same cell phone"]
     print(f"a suggested pair with a reason: {response.status_code}, audit details {event.details}")
+
+
+def test_the_children_go_only_to_an_account_whose_email_is_confirmed(make_duplicate_accounts, admin):
+    """A stranger types a family's cell phone into an account of their own: the pair is suggested, but
+    keeping the stranger's unconfirmed account, which would receive the family's children, is refused."""
+    family_account, strangers = make_duplicate_accounts()
+    PortalAccount.objects.filter(pk=strangers.pk).update(email_verified_at=None)  # never confirmed
+    seen = list(family_account.accesses.values_list("patient_id", flat=True))
+
+    with pytest.raises(KeptAccountNotConfirmed):
+        services.account_disable_duplicate(
+            duplicate=family_account, keep=strangers, by=admin, reason="Same phone"
+        )
+    assert list(family_account.accesses.values_list("patient_id", flat=True)) == seen
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_DISABLED).exists()
+
+    services.account_disable_duplicate(
+        duplicate=strangers, keep=family_account, by=admin, reason="Same phone"
+    )
+    strangers.refresh_from_db()
+    assert strangers.is_disabled
