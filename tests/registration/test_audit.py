@@ -229,6 +229,7 @@ def test_no_audit_event_holds_a_pin_or_a_password(
         request=requests[0], patient=third.patient, contact=third.contact, by=staff
     )
     services.self_registration_decline(request=requests[1], reason="Unknown child.", by=staff)
+    portal_account_verify_email(account=access.account)  # only a confirmed account is kept
     services.account_disable_duplicate(
         duplicate=requests[0].account, keep=access.account, by=admin, reason="Signed up twice"
     )
@@ -251,10 +252,15 @@ def test_no_audit_event_holds_a_pin_or_a_password(
         services.parent_email_queue(account=access.account, kind=ParentAccountEmail.Kind.PASSWORD_RESET)
     tokens = [mail.outbox[-1].body.split("/password-reset/")[1].split("/")[1]]
     settings.PARENT_EMAIL_MAX_ATTEMPTS = 1
-    unsent = services.parent_email_queue(account=access.account, kind=ParentAccountEmail.Kind.VERIFY)
+    late = PatientContactFactory()  # a parent who registers and has yet to confirm the email
+    late_pin = issue_pin(late)
+    codes.append(late_pin.code)
+    unconfirmed = services.pin_redeem(
+        code=late_pin.code, child_birth_date=late.patient.date_of_birth, new_account=NewAccountFactory()
+    ).account
+    unsent = services.parent_email_queue(account=unconfirmed, kind=ParentAccountEmail.Kind.VERIFY)
     account_emails.parent_email_claim(email_id=unsent.pk)
     assert account_emails.parent_email_attempt_failed(email_id=unsent.pk, error="ESP is unavailable") is None
-    portal_account_verify_email(account=access.account)
     # The parent signs in, after a wrong password, and out; an admin sets a staff password in the Django
     # admin, and adds and deletes a staff group there.
     browser, email = Client(), access.account.user.email
