@@ -4,6 +4,9 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 DEMO_PASSWORD ?= portal demo pass phrase
 HOST ?= 127.0.0.1:8000
+# Links in emails, texts and slips, and the hosts served, follow HOST unless set (issue 13).
+DEV_URLS = PORTAL_BASE_URL="$${PORTAL_BASE_URL:-http://$(HOST)}" \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost,$(firstword $(subst :, ,$(HOST)))}"
 
 .PHONY: run test install install-dev lint check deploy-check browser
 
@@ -11,8 +14,8 @@ HOST ?= 127.0.0.1:8000
 run: install
 	mkdir -p var
 	.venv/bin/python manage.py migrate --noinput -v0
-	.venv/bin/python manage.py seed_demo --password "$(DEMO_PASSWORD)"
-	.venv/bin/python manage.py runserver $(HOST)
+	$(DEV_URLS) .venv/bin/python manage.py seed_demo --password "$(DEMO_PASSWORD)"
+	$(DEV_URLS) .venv/bin/python manage.py runserver $(HOST)
 
 ## test: install the test dependencies and run the whole suite (DATABASE_URL picks the database)
 test: install-dev browser
