@@ -45,8 +45,9 @@ def registration_statistics(*, now: datetime | None = None) -> Statistics:
 @dataclass(frozen=True)
 class DuplicatePairs:
     pairs: list[selectors.DuplicatePair]  # the first `limit`, both accounts still enabled
-    found: int  # pairs found when the snapshot was taken
+    found: int  # pairs found when the snapshot was taken, settled ones included
     checked_at: datetime
+    more: bool  # more open pairs than the page shows
 
 
 def duplicate_pairs(*, limit: int = 20) -> DuplicatePairs:
@@ -54,10 +55,12 @@ def duplicate_pairs(*, limit: int = 20) -> DuplicatePairs:
     shows a few (each pair is a form of its own, ~1 ms to draw)."""
     snapshot = snapshot_current()
     candidates = [(a, b, reasons) for a, b, reasons in snapshot.duplicate_pairs]
+    pairs = selectors.duplicate_account_pairs(candidates, limit=limit)
     return DuplicatePairs(
-        pairs=selectors.duplicate_account_pairs(candidates, limit=limit),
+        pairs=pairs,
         found=len(candidates),
         checked_at=snapshot.computed_at,
+        more=len(pairs) == limit and len(candidates) > limit,
     )
 
 
