@@ -239,3 +239,24 @@ def test_the_chart_shows_every_phone_the_ehr_gave_with_which_one_is_texted(front
     assert '(202) 555-0143 <span class="muted">home</span>' in page
     assert '(301) 555-0144 <span class="muted">work</span>' in page
     assert "no cell" in page
+
+
+@pytest.mark.django_db
+def test_the_chart_history_says_who_did_what_and_what_happened_by_itself(
+    front_desk_client, django_capture_on_commit_callbacks
+):
+    """A welcome message the task worker sent was shown as 'sent … by the parent' (issue 13)."""
+    link = PatientContactFactory()
+    staff_user = front_desk_client.get(reverse("staff:dashboard")).wsgi_request.user
+    with django_capture_on_commit_callbacks(execute=True):
+        services.welcome_invite(
+            patient=link.patient,
+            contact=link.contact,
+            channel=WelcomeMessage.Channel.EMAIL,
+            address=link.contact.email,
+            by=staff_user,
+        )
+    page = front_desk_client.get(reverse("staff:patient-chart", args=[link.patient.pk])).content.decode()
+    assert "by the parent" not in page
+    assert re.search(r"Welcome message sent[^<]*· automatic", page)
+    assert f"by {staff_user.get_username()}" in page
