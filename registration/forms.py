@@ -167,11 +167,18 @@ class AuthenticateForm(forms.Form):
             refusal = patient_invitation_refusal(patient)
             state = "" if refusal is None else f" [{refusal.state}: cannot be authenticated]"
             for link in patient.contact_links.all():
+                account = candidate.accounts_of_contacts.get(link.contact_id)
+                second = (
+                    f" [already has a portal account, {account}: authenticating makes a second one; "
+                    "decline and ask the parent to sign in there instead]"
+                    if account
+                    else ""
+                )
                 choices.append(
                     (
                         f"{patient.pk}:{link.contact_id}",
                         f"{patient.full_name} ({patient.date_of_birth:%m/%d/%Y}, {patient.mrn}) "
-                        f"as {link.contact.full_name}, {link.get_relationship_display()}{state}",
+                        f"as {link.contact.full_name}, {link.get_relationship_display()}{state}{second}",
                     )
                 )
             choices.append(

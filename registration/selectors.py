@@ -1,6 +1,6 @@
 """Reads of registration state. Portal status is derived here, and only here."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import (
@@ -339,6 +339,9 @@ class Candidate:
     reasons: list[str]
     # The contact on this chart who entered the code sent to their phone or email on file.
     proved_contact_id: int | None = None
+    # Contacts on this chart who already have a portal account (its email): authenticating the request
+    # as one of them gives that parent a second account.
+    accounts_of_contacts: dict[int, str] = field(default_factory=dict)
 
 
 # More than a birth date alone: a name, the parent's confirmed email, or a code entered.
@@ -395,6 +398,18 @@ def reconcile_candidates(
     candidates = [_candidate(patient, request, proofs) for patient in patients]
     if candidates and candidates[0].score >= STRONG_MATCH:
         candidates = [c for c in candidates if c.score >= STRONG_MATCH]
+    contact_ids = {link.contact_id for c in candidates for link in c.patient.contact_links.all()}
+    accounts = dict(
+        PortalAccess.objects.filter(contact_id__in=contact_ids, account__disabled_at__isnull=True)
+        .exclude(account_id=request.account_id)
+        .values_list("contact_id", "account__user__email")
+    )
+    for candidate in candidates:
+        candidate.accounts_of_contacts = {
+            link.contact_id: accounts[link.contact_id]
+            for link in candidate.patient.contact_links.all()
+            if link.contact_id in accounts
+        }
     return candidates
 
 

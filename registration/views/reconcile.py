@@ -51,6 +51,8 @@ def _initial_match(request, self_registration, candidates) -> dict:
     if best.proved_contact_id is not None:  # the contact who entered the code sent to them
         return {"match": f"{best.patient.pk}:{best.proved_contact_id}"}
     first_link = next(iter(best.patient.contact_links.all()), None)
+    if first_link is not None and first_link.contact_id in best.accounts_of_contacts:
+        return {}  # that parent has an account already: a click here would make a second one
     return {"match": f"{best.patient.pk}:{first_link.contact_id if first_link else 'new'}"}
 
 

@@ -122,8 +122,9 @@ def test_reconcile_queries_do_not_grow(rows, admin_client):
     request = _sign_up(9999, dob=dt.date(2018, 3, 3), last_name="Quinn")
     for _ in range(rows):
         PatientContactFactory(patient=PatientFactory(date_of_birth=dt.date(2018, 3, 3)))
-    # session, user with roles, request, codes the parent entered, candidates, their contacts
-    assert queries_for(admin_client, f"/staff/requests/{request.pk}/") == 6
+    # session, user with roles, request, codes the parent entered, candidates, their contacts, the
+    # contacts' existing accounts
+    assert queries_for(admin_client, f"/staff/requests/{request.pk}/") == 7
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from registration.selectors import patient_portal_status
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,
+    NewAccountFactory,
     PatientContactFactory,
     PatientFactory,
     confirmed_self_registration,
@@ -260,3 +261,21 @@ def test_the_chart_history_says_who_did_what_and_what_happened_by_itself(
     assert "by the parent" not in page
     assert re.search(r"Welcome message sent[^<]*· automatic", page)
     assert f"by {staff_user.get_username()}" in page
+
+
+@pytest.mark.django_db
+def test_reconcile_warns_that_the_contact_already_has_an_account_and_preselects_nothing(
+    admin_client, make_portal_account
+):
+    """Authenticating would give the parent a second account for the admin to disable (issue 13)."""
+    link = PatientContactFactory()
+    existing = make_portal_account(link)
+    [request] = confirmed_self_registration(
+        children=[
+            services.ChildDetails(link.patient.first_name, link.patient.last_name, link.patient.date_of_birth)
+        ],
+        new_account=NewAccountFactory(),
+    )
+    page = admin_client.get(reverse("staff:reconcile", args=[request.pk])).content.decode()
+    assert f"already has a portal account, {existing.user.email}" in page
+    assert not re.search(rf'value="{link.patient.pk}:{link.contact_id}"[^>]*checked', page)
