@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
+from portalreg.practice import practice_details
+
 from .models import ADMIN_GROUP, FRONT_DESK_GROUP
 
 
@@ -86,6 +88,6 @@ def staff_context(request):
     # A callable: the group query runs only on pages that draw the staff navigation.
     return {
         "is_practice_admin": lambda: is_practice_admin(request.user),
-        "practice_name": settings.PRACTICE_NAME,
+        **practice_details(),
         "nav_section": section,
     }

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from registration.views import provider_hooks
+from registration.views import errors, provider_hooks
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:start"), name="home"),
@@ -17,3 +17,7 @@ urlpatterns = [
 ]
 if anymail_tracking := provider_hooks.anymail_tracking_urlpatterns(settings.MAIL_TRACKING_ESP):
     urlpatterns.append(path("hooks/anymail/", include((anymail_tracking, "anymail"))))
+
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error

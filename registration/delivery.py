@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from portalreg.practice import practice_details
 from registration.models import WelcomeMessage
 from registration.sms import sms_backend
 
@@ -32,7 +33,7 @@ class _Pin(str):
 
 def welcome_content(message: WelcomeMessage, code: str) -> dict:
     return {
-        "practice_name": settings.PRACTICE_NAME,
+        **practice_details(),
         "portal_url": settings.PORTAL_BASE_URL + reverse("portal:pin-start"),
         "code": _Pin(code),
         "expires_on": message.pin.expires_at,
@@ -66,7 +67,7 @@ def enrollment_code_deliver(sent) -> str:
     """Send a sign-up code (`services.enrollment_codes.CodeToSend`) to the contact's phone or email on
     file, in the contact's language; return the provider's id for it ('' if it gives none)."""
     context = {
-        "practice_name": settings.PRACTICE_NAME,
+        **practice_details(),
         "first_name": sent.contact.first_name,
         "code": _Pin(sent.code),
         "LANGUAGE_CODE": sent.contact.preferred_language,

@@ -13,6 +13,7 @@ from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from portalreg.practice import practice_details
 from registration.models import ParentAccountEmail
 from registration.tokens import email_verification_token
 
@@ -23,7 +24,7 @@ TEMPLATES = {Kind.VERIFY: "verify", Kind.EXISTS: "exists", Kind.PASSWORD_RESET: 
 def parent_email_deliver(email: ParentAccountEmail) -> str:
     """Send the email in the parent's language; return the provider's id for it ('' if it gives none)."""
     user = email.account.user
-    context = {"practice_name": settings.PRACTICE_NAME, "first_name": user.first_name}
+    context = {**practice_details(), "first_name": user.first_name}
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     if email.kind == Kind.VERIFY:
         # The key goes after '#': browsers never send the fragment, so no access log holds it.

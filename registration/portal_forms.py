@@ -101,6 +101,20 @@ class ChildForm(forms.Form):
 
 
 class BaseChildFormSet(forms.BaseFormSet):
+    def __init__(self, *args, rows: list[dict] | None = None, **kwargs):
+        """`rows`: what was typed in each row, shown again after a row was added or removed. They are
+        as optional as a new row (not initial forms): an empty one is skipped on submit, not flagged."""
+        super().__init__(*args, **kwargs)
+        self.rows = rows or []
+        if self.rows:
+            self.extra = len(self.rows)
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        if index is not None and index < len(self.rows):
+            kwargs["initial"] = self.rows[index]
+        return kwargs
+
     def clean(self):
         super().clean()
         if not any(form.cleaned_data for form in self.forms if form.is_valid()):

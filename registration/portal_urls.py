@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import portal
+from .views import portal, portal_policies
 
 app_name = "portal"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("confirm-email/", portal.verify_email, name="verify-email"),
     path("verify/<uidb64>/<token>/", portal.verify_link_old, name="verify-email-old"),
     path("home/", portal.home, name="home"),
+    path("privacy/", portal_policies.privacy, name="privacy"),
+    path("terms/", portal_policies.terms, name="terms"),
     path("sign-in/", portal.ParentSignInView.as_view(), name="sign-in"),
     path("sign-out/", portal.ParentSignOutView.as_view(), name="sign-out"),
     path("password-reset/", portal.ParentPasswordResetView.as_view(), name="password-reset"),

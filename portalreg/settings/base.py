@@ -52,6 +52,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portalreg.urls"
+# A form left open while its session changed: our page, in the parent's language, not Django's.
+CSRF_FAILURE_VIEW = "registration.views.errors.csrf_failure"
 WSGI_APPLICATION = "portalreg.wsgi.application"
 
 TEMPLATES = [
@@ -213,6 +215,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # ---------------------------------------------------------------- the practice and its portal
 PRACTICE_NAME = env("PRACTICE_NAME", default="Maple Street Pediatrics")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# Shown on every parent page and in every parent email (not in texts: they must stay one segment).
+PRACTICE_PHONE = env("PRACTICE_PHONE", default="(312) 555-0100")
+PRACTICE_HOURS = env("PRACTICE_HOURS", default="Mon–Fri 8 am–5 pm")  # noqa: RUF001 - en dashes, as printed
+PRACTICE_HOURS_ES = env("PRACTICE_HOURS_ES", default="lun–vie de 8 a 17 h")  # noqa: RUF001 - for Spanish pages
+# The portal's privacy page links the practice's HIPAA Notice of Privacy Practices and names whom to ask.
+PRIVACY_NOTICE_URL = env("PRIVACY_NOTICE_URL", default="")
+PRIVACY_CONTACT = env("PRIVACY_CONTACT", default="")  # e.g. "Privacy officer, privacy@example.org"
 PIN_VALIDITY_DAYS = env.int("PIN_VALIDITY_DAYS", default=14)
 PIN_MAX_FAILED_ATTEMPTS = 5
 PIN_HASHER = "registration.pins.PinHasher"

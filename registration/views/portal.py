@@ -88,7 +88,15 @@ def parent_required(view):
 def _account_form(request) -> NewAccountForm:
     # Messages in the language the parent is reading in, unless they choose otherwise.
     language = (get_language() or "en")[:2]
-    return NewAccountForm(request.POST or None, prefix="account", initial={"preferred_language": language})
+    form = NewAccountForm(request.POST or None, prefix="account", initial={"preferred_language": language})
+    _keep_password(form)
+    return form
+
+
+def _keep_password(form: NewAccountForm) -> None:
+    """Show the password typed back to the browser that typed it, after an error or a row added or removed:
+    the page is never cached, and the value goes only to the browser that sent it."""
+    form.fields["password"].widget.render_value = True
 
 
 def _new_account(form: NewAccountForm) -> services.NewAccount:
@@ -158,8 +166,8 @@ def sign_up(request):
     A signed-in parent uses the same page to ask for another child.
     """
     account = parent_account(request.user)
-    if request.method == "POST" and "add_child" in request.POST:
-        return _sign_up_with_another_row(request, account)
+    if request.method == "POST" and ("add_child" in request.POST or "remove_child" in request.POST):
+        return _sign_up_rows_changed(request, account)
     account_form = None if account else _account_form(request)
     children = ChildFormSet(request.POST or None, prefix="child")
     error = None
@@ -197,25 +205,33 @@ def sign_up(request):
     )
 
 
-def _sign_up_with_another_row(request, account):
-    """Another child's row, keeping what was typed, without flagging the empty row as an error."""
-    children = ChildFormSet(prefix="child", initial=_typed_rows(request.POST, "child", ChildFormSet.form))
+def _sign_up_rows_changed(request, account):
+    """A child's row added or removed, keeping what was typed, without flagging an empty row as an error."""
+    rows = _typed_rows(request.POST, "child", ChildFormSet.form)
+    removed = request.POST.get("remove_child", "")
+    if removed.isascii() and removed.isdigit() and 0 < int(removed) < len(rows):
+        del rows[int(removed)]
+    elif "add_child" in request.POST and len(rows) < ChildFormSet.max_num:
+        rows.append({})
+    children = ChildFormSet(prefix="child", rows=rows)
     account_form = None
     if account is None:
         account_form = NewAccountForm(
             prefix="account", initial=_typed(request.POST, "account", NewAccountForm)
         )
+        _keep_password(account_form)
     return render(request, "portal/sign_up.html", {"account_form": account_form, "children": children})
 
 
-def _typed(data, prefix: str, form_class, *, skip=("password",)) -> dict:
-    return {name: data.get(f"{prefix}-{name}", "") for name in form_class.base_fields if name not in skip}
+def _typed(data, prefix: str, form_class) -> dict:
+    return {name: data.get(f"{prefix}-{name}", "") for name in form_class.base_fields}
 
 
 def _typed_rows(data, prefix: str, form_class) -> list[dict]:
     total = data.get(f"{prefix}-TOTAL_FORMS", "1")
     # ASCII digits, and few: "²".isdigit() too, and int() refuses over 4,300 digits.
-    count = min(int(total) if total.isascii() and total.isdigit() and len(total) <= 3 else 1, 5)
+    count = int(total) if total.isascii() and total.isdigit() and len(total) <= 3 else 1
+    count = min(max(count, 1), ChildFormSet.max_num)
     return [_typed(data, f"{prefix}-{i}", form_class) for i in range(count)]
 
 

@@ -223,8 +223,44 @@ def test_password_rules_at_least_15_at_most_128_and_not_common(client):
 
 @pytest.mark.django_db
 def test_add_another_child_keeps_what_was_typed(client):
+    """The password too: the page goes back only to the browser that typed it, and is never cached."""
     data = account_fields() | child_fields(("Leo", "Diaz", "2019-04-17")) | {"add_child": "1"}
     page = client.post(reverse("portal:sign-up"), data)
     assert page.context["children"].total_form_count() == 2
     assert b'value="Leo"' in page.content and b"Rosa" in page.content
-    assert PASSWORD.encode() not in page.content
+    assert f'value="{PASSWORD}"'.encode() in page.content
+    assert "no-store" in page["Cache-Control"]
+    assert b"field-error" not in page.content
+
+
+@pytest.mark.django_db
+def test_remove_a_child_keeps_the_other_rows(client):
+    kids = child_fields(("Leo", "Diaz", "2019-04-17"), ("Ana", "Diaz", "2020-02-02"), ("Eva", "Diaz", ""))
+    page = client.post(reverse("portal:sign-up"), account_fields() | kids | {"remove_child": "1"})
+    assert page.context["children"].total_form_count() == 2
+    assert b'value="Leo"' in page.content and b'value="Eva"' in page.content
+    assert b'value="Ana"' not in page.content
+    assert f'value="{PASSWORD}"'.encode() in page.content
+    assert b"field-error" not in page.content
+    assert not PortalAccount.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_first_child_cannot_be_removed_and_an_added_empty_row_is_skipped(client):
+    url = reverse("portal:sign-up")
+    kids = child_fields(("Leo", "Diaz", "2019-04-17"))
+    page = client.post(url, account_fields() | kids | {"remove_child": "0"})
+    assert page.context["children"].total_form_count() == 1 and b'value="Leo"' in page.content
+    # The row added and left empty: the management form counts it as new, so submitting skips it.
+    page = client.post(url, account_fields() | kids | {"add_child": "1"})
+    assert 'name="child-INITIAL_FORMS" value="0"' in page.content.decode()
+    client.post(url, account_fields() | kids | {"child-TOTAL_FORMS": "2"})
+    assert PortalAccount.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_error_keeps_the_password(client):
+    kids = child_fields(("Leo", "Diaz", "2019-04-17"))
+    page = client.post(reverse("portal:sign-up"), account_fields(**{"account-email": "not an email"}) | kids)
+    assert b"field-error" in page.content
+    assert f'value="{PASSWORD}"'.encode() in page.content

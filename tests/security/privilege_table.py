@@ -163,6 +163,8 @@ TABLE: dict[str, Rule] = {
         post=everyone(redirect("/portal/password-reset/done/")),
     ),
     "portal:password-reset-done": Rule(get=everyone(OK)),
+    "portal:privacy": Rule(get=everyone(OK)),
+    "portal:terms": Rule(get=everyone(OK)),
     # ---------------------------------------------------------------- the Django admin
     # One staff sign-in page, with its rate limits, for the admin too.
     "admin/login/": Rule(get=everyone(redirect("/staff/sign-in/"))),

@@ -271,6 +271,8 @@ def world(db, settings):
         "portal:password-reset-sent": Probe(reverse("portal:password-reset-sent")),
         "portal:password-reset-confirm": Probe(reset_url, post=reset_password),
         "portal:password-reset-done": Probe(reverse("portal:password-reset-done")),
+        "portal:privacy": Probe(reverse("portal:privacy")),
+        "portal:terms": Probe(reverse("portal:terms")),
         "admin/login/": Probe("/admin/login/?next=/admin/"),
         "admin/": Probe(
             reverse("admin:index"),
