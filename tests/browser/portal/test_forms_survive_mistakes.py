@@ -9,11 +9,15 @@ import datetime as dt
 import re
 
 import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from registration.models import PortalAccount, SelfRegistrationRequest
 
 from .parent import PASSWORD, expect_check_your_email, fill_child, fill_new_account
+from .test_pages import a_registered_parent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -133,4 +137,26 @@ def test_the_toggle_speaks_spanish(page: Page, live_server, audit):
     page.get_by_role("button", name="Agregar otro niño o niña").click()
     expect(page.get_by_role("button", name="Quitar niño o niña 2")).to_be_visible()
     audit.look(page, "es")
+    audit.assert_clean()
+
+
+def test_enter_sends_a_signed_in_parents_request(page: Page, live_server, front_desk, audit):
+    """The signed-in "Ask without a PIN" form: Enter sends the request, not another child's row."""
+    user = a_registered_parent(front_desk)
+    PortalAccount.objects.filter(user=user).update(email_verified_at=timezone.now())
+    client = Client()
+    client.force_login(user, backend="accounts.backends.RolesModelBackend")
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/portal/sign-up/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ask to see another child")
+    fill_child(page, 1, first="Leo", last="Castellano", born=dt.date(2021, 8, 3))
+    audit.look(page, "ask")
+
+    page.get_by_role("group", name="Child 1").get_by_label("Child's last name").press("Enter")
+
+    expect(page).to_have_url(re.compile(r"/portal/home/$"))
+    assert list(SelfRegistrationRequest.objects.values_list("child_first_name", flat=True)) == ["Leo"]
     audit.assert_clean()
