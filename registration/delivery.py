@@ -1,7 +1,10 @@
 """Write a welcome message and hand it to the email or SMS provider.
 
 A message holds the practice's name, the portal's registration address and the PIN, and nothing
-about the child: no name, date of birth or chart number. The PIN is not in the URL.
+about the child: no name, date of birth or chart number. The email's link carries the PIN in its
+fragment only (`/portal/pin/#pin=...`), which browsers never send to a server: no request, log or
+Referer holds it, and opening the link (as mail scanners do) consumes nothing. The page's own script
+fills the PIN in from it.
 """
 
 import re
@@ -15,6 +18,7 @@ from django.utils import translation
 
 from portalreg.practice import practice_details
 from registration.models import WelcomeMessage
+from registration.pins import pin_link
 from registration.sms import sms_backend
 
 
@@ -32,9 +36,11 @@ class _Pin(str):
 
 
 def welcome_content(message: WelcomeMessage, code: str) -> dict:
+    portal_url = settings.PORTAL_BASE_URL + reverse("portal:pin-start")
     return {
         **practice_details(),
-        "portal_url": settings.PORTAL_BASE_URL + reverse("portal:pin-start"),
+        "portal_url": portal_url,
+        "pin_url": _Pin(pin_link(portal_url, code)),
         "code": _Pin(code),
         "expires_on": message.pin.expires_at,
         # email.html reads it; rendered without a request, no context processor supplies it.
@@ -48,7 +54,8 @@ def welcome_deliver(message: WelcomeMessage, code: str) -> str:
         context = welcome_content(message, code)
         if message.channel == WelcomeMessage.Channel.SMS:
             # One SMS segment is 160 characters: phones link an address without its https:// (and the
-            # portal redirects http to https), which leaves room for a long practice domain.
+            # portal redirects http to https), which leaves room for a long practice domain, but not
+            # for the PIN in a link as well: the text links to the page and the parent types the PIN.
             context["portal_url"] = context["portal_url"].removeprefix("https://")
             body = render_to_string("welcome/sms.txt", context).strip()
             return sms_backend().send(to=message.address, body=body, reference=str(message.pk))

@@ -81,3 +81,10 @@ def pin_secret_matches(parts: PinParts, secret_hash: str) -> bool:
 def pin_secret_dummy_check(parts: PinParts) -> None:
     """Spend the time a real check takes, so a PIN that does not exist is not answered faster."""
     make_password(parts.secret, hasher=_hasher())
+
+
+def pin_link(page_url: str, code: str) -> str:
+    """The PIN page's address with the PIN after '#', which browsers never send to a server: the page's
+    own script fills it in (static/js/pin_from_link.js). Without dashes, so that a message written for
+    people shows the PIN, as they read it, once."""
+    return f"{page_url}#pin={code.replace('-', '')}"

@@ -16,6 +16,7 @@ from accounts.roles import staff_member_required
 from patients.models import Appointment, FamilyContact, Patient
 from registration import services
 from registration.forms import GeneratePinForm
+from registration.pins import pin_link
 
 from .common import client_address
 
@@ -72,7 +73,11 @@ def pin_generate(request, patient_pk, contact_pk):
             "code": issued.code,
             "pin": issued.pin,
             "portal_url": portal_url,
-            # Inline SVG: prints with the slip and needs no request of its own. It holds no PIN.
-            "portal_qr": mark_safe(segno.make(portal_url, error="m").svg_inline(scale=3, border=2)),  # noqa: S308
+            # Inline SVG: prints with the slip and needs no request of its own. Like the welcome email's
+            # link, it carries the PIN after '#', which the phone's browser never sends: the PIN page's
+            # script fills it in (issue 13).
+            "portal_qr": mark_safe(  # noqa: S308
+                segno.make(pin_link(portal_url, issued.code), error="m").svg_inline(scale=3, border=2)
+            ),
         },
     )

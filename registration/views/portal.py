@@ -29,10 +29,11 @@ from registration.portal_forms import (
     PinForm,
     VerificationResendForm,
 )
-from registration.services.errors import EmailInUse
+from registration.services.errors import EmailInUse, PinNotAccepted
 from registration.tokens import email_verification_token
 
 from .common import SignInRateLimits, client_address, rate_limit_refusal
+from .pin_tries import pin_tries_forget, pin_try_failed, tries_left_warning
 
 MODEL_BACKEND = "accounts.backends.RolesModelBackend"
 # Said only to someone who has just proved they hold a live PIN and the child's date of birth.
@@ -137,10 +138,15 @@ def pin_start(request):
             )
         except EmailInUse:
             # Said only to someone who has just proved they hold a live PIN and the child's date of birth.
+            pin_try_failed(request.session, pin_form.cleaned_data["pin"])  # it spent one of the PIN's tries
             account_form.add_error("email", EMAIL_IN_USE_WITH_PIN)
+        except PinNotAccepted as error:
+            left = pin_try_failed(request.session, pin_form.cleaned_data["pin"])
+            pin_form.add_error(None, f"{error} {tries_left_warning(left)}" if left else str(error))
         except services.RegistrationError as error:
             pin_form.add_error(None, str(error))
         else:
+            pin_tries_forget(request.session, pin_form.cleaned_data["pin"])
             if account is None:
                 # Not signed in: the account signs in once its email is confirmed (issue 12).
                 request.session[MADE_HERE] = access.account.pk

@@ -81,7 +81,8 @@ def test_spanish(page: Page, live_server, front_desk, audit):
     page.get_by_role("button", name="Crear la cuenta y ver a mi hijo o hija").click()
     expect(page.get_by_role("alert")).to_have_text(
         "Ese PIN y esa fecha de nacimiento no coinciden con nuestros registros. "
-        "Revise ambos y vuelva a intentarlo, o pida un PIN nuevo a la consulta."
+        "Revise ambos y vuelva a intentarlo, o pida un PIN nuevo a la consulta. "
+        "Le quedan 4 intentos antes de que este PIN se bloquee."
     )
     expect(page.locator("html")).to_have_attribute("lang", "es")
     audit.look(page, "pin-errors-es")
