@@ -128,3 +128,52 @@ def test_tries_left_are_the_same_for_a_real_pin_and_a_made_up_one(page: Page, li
     assert Pin.objects.get().failed_attempts == 3  # the PIN's own count, which locks it
     assert not PortalAccount.objects.exists()
     audit.assert_clean()
+
+
+def test_the_links_pin_waits_while_a_parent_with_an_account_signs_in_first(
+    page: Page, live_server, front_desk, make_portal_account, requests_seen, audit
+):
+    """A parent who already has an account (for an older child) follows "Sign in first": the PIN from
+    the link is still filled in when they come back, so they type only the new child's birth date."""
+    older = family(
+        "Lucas Castellano", "Maria Castellano", born=dt.date(2016, 2, 3), email="maria.c@example.org"
+    )
+    make_portal_account(older, email="maria.c@example.org", password=PASSWORD_OF_MARIA, first_name="Maria")
+    younger = family("Amelia Castellano", "Ana Castellano", born=BORN)
+    younger.contact = older.contact
+    younger.save()
+    services.welcome_invite(
+        patient=younger.patient,
+        contact=older.contact,
+        channel="email",
+        address="maria.c@example.org",
+        by=front_desk,
+    )
+    [code] = PIN_IN_TEXT.findall(mail.outbox[-1].body)
+
+    page.goto(link_in(mail.outbox[-1].body, "/portal/pin/"))
+    expect(page.get_by_label("PIN", exact=True)).to_have_value(code)
+    page.get_by_role("link", name="Sign in first").click()
+    page.get_by_label("Email").fill("maria.c@example.org")
+    page.get_by_label("Password").fill(PASSWORD_OF_MARIA)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Add a child with a PIN")
+    expect(page.get_by_label("PIN", exact=True)).to_have_value(code)
+    audit.look(page, "pin-kept-through-sign-in")
+    page.get_by_label("Your child's date of birth").fill(BORN.isoformat())
+    page.get_by_role("button", name="Add this child").click()
+
+    expect_home(page, "Maria")
+    expect(child_cards(page).get_by_role("heading", level=3)).to_have_text(
+        ["Amelia Castellano", "Lucas Castellano"]
+    )
+    # Sent once: the kept PIN is dropped, so the page is empty when opened again.
+    page.goto(f"{live_server.url}/portal/pin/")
+    expect(page.get_by_label("PIN", exact=True)).to_have_value("")
+    for request in requests_seen:
+        assert not any(form in request.upper() for form in pin_forms(code)), request
+    audit.assert_clean()
+
+
+PASSWORD_OF_MARIA = "a long enough pass phrase"
