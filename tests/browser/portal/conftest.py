@@ -16,6 +16,8 @@ from playwright.sync_api import Page
 from ..conftest import SCREENSHOTS
 
 PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 820, "height": 1180}  # portrait, as the issue 13 walk used
+SCREENS = {"phone": PHONE, "tablet": TABLET}
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]}
 
@@ -105,3 +107,15 @@ def audit(request):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     test = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.originalname.removeprefix("test_"))
     return Audit(test)
+
+
+@pytest.fixture
+def screen(request, page: Page, audit) -> str:
+    """Walk a test at each size: `@pytest.mark.parametrize("screen", ["phone", "tablet"], indirect=True)`.
+
+    The browser starts phone-sized; "tablet" resizes it. Screenshots are named with the size.
+    """
+    size = getattr(request, "param", "phone")
+    page.set_viewport_size(SCREENS[size])
+    audit.test = f"{audit.test}-{size}"
+    return size

@@ -10,6 +10,7 @@ from ..conftest import PASSWORD
 from .parent import fill_child, fill_new_account
 
 pytestmark = pytest.mark.django_db(transaction=True)
+AT_EACH_SIZE = pytest.mark.parametrize("screen", ["phone", "tablet"], indirect=True)
 
 
 def sign_in_in_another_tab(page: Page, live_server, user) -> None:
@@ -23,8 +24,9 @@ def sign_in_in_another_tab(page: Page, live_server, user) -> None:
     other.close()
 
 
+@AT_EACH_SIZE
 def test_a_stale_sign_up_form_ends_on_the_expired_page_with_a_way_back(
-    page: Page, live_server, front_desk, audit
+    page: Page, live_server, front_desk, audit, screen
 ):
     page.goto(f"{live_server.url}/portal/sign-up/")
     fill_new_account(page, first="Rosa", last="Diaz", email="rosa.d@example.org")

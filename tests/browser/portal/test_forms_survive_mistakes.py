@@ -20,6 +20,7 @@ from .parent import PASSWORD, expect_check_your_email, fill_child, fill_new_acco
 from .test_pages import a_registered_parent
 
 pytestmark = pytest.mark.django_db(transaction=True)
+AT_EACH_SIZE = pytest.mark.parametrize("screen", ["phone", "tablet"], indirect=True)
 
 BORN = dt.date(2019, 4, 17)
 
@@ -35,7 +36,8 @@ def sign_up_filled(page: Page, live_server, *, email: str = "maria.c@example.org
     fill_child(page, 1, first="Amelia", last="Castellano", born=BORN)
 
 
-def test_enter_in_the_password_field_submits_the_form(page: Page, live_server, audit):
+@AT_EACH_SIZE
+def test_enter_in_the_password_field_submits_the_form(page: Page, live_server, audit, screen):
     sign_up_filled(page, live_server)
     audit.look(page, "filled")
 
@@ -47,7 +49,8 @@ def test_enter_in_the_password_field_submits_the_form(page: Page, live_server, a
     audit.assert_clean()
 
 
-def test_enter_with_a_mistake_shows_errors_not_a_second_child(page: Page, live_server, audit):
+@AT_EACH_SIZE
+def test_enter_with_a_mistake_shows_errors_not_a_second_child(page: Page, live_server, audit, screen):
     page.goto(f"{live_server.url}/portal/sign-up/")
     fill_new_account(page, first="Maria", last="Castellano", email="maria.c@example.org")
     page.get_by_label("Choose a password").press("Enter")
@@ -63,7 +66,8 @@ def test_enter_with_a_mistake_shows_errors_not_a_second_child(page: Page, live_s
     audit.assert_clean()
 
 
-def test_add_and_remove_a_child_keep_what_was_typed(page: Page, live_server, audit):
+@AT_EACH_SIZE
+def test_add_and_remove_a_child_keep_what_was_typed(page: Page, live_server, audit, screen):
     sign_up_filled(page, live_server)
     page.get_by_role("button", name="Add another child").click()
     expect(children(page)).to_have_count(2)
@@ -94,7 +98,8 @@ def test_add_and_remove_a_child_keep_what_was_typed(page: Page, live_server, aud
     audit.assert_clean()
 
 
-def test_an_error_keeps_the_password_which_can_be_shown(page: Page, live_server, audit):
+@AT_EACH_SIZE
+def test_an_error_keeps_the_password_which_can_be_shown(page: Page, live_server, audit, screen):
     sign_up_filled(page, live_server, email="not an email")
     page.get_by_role("button", name="Create account").click()
 

@@ -31,6 +31,7 @@ from .parent import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+AT_EACH_SIZE = pytest.mark.parametrize("screen", ["phone", "tablet"], indirect=True)
 
 BORN = dt.date(2019, 4, 17)
 WRONG = dt.date(2019, 4, 18)
@@ -49,7 +50,10 @@ def requests_seen():
     request_started.disconnect(record)
 
 
-def test_the_welcome_links_pin_fills_itself_in(page: Page, live_server, front_desk, requests_seen, audit):
+@AT_EACH_SIZE
+def test_the_welcome_links_pin_fills_itself_in(
+    page: Page, live_server, front_desk, requests_seen, audit, screen
+):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN, email="maria.c@example.org")
     services.welcome_invite(
         patient=link.patient,
