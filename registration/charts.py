@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils.formats import date_format
+
 from registration.models import Path
 
 # One colour per path, distinguishable for common colour blindness (Okabe-Ito palette).
@@ -52,12 +54,12 @@ def weekly_bars(weeks: list[tuple[date, dict[str, int]]]) -> BarChart:
             n = counts.get(path, 0)
             if n:
                 y -= n * scale
-                title = f"Week of {week:%b %-d}: {n} by {path.label.lower()}"
+                title = f"Week of {date_format(week, 'MONTH_DAY_FORMAT')}: {n} by {path.label.lower()}"
                 segments.append(
                     Segment(x, round(y, 1), round(slot * 0.7, 1), round(n * scale, 1), colour, title)
                 )
         if (len(weeks) - 1 - i) % 2 == 0:  # every other week, ending with this one
-            labels.append((round(x + slot * 0.35, 1), f"{week:%b %-d}"))
+            labels.append((round(x + slot * 0.35, 1), date_format(week, "MONTH_DAY_FORMAT")))
     return BarChart(
         segments=segments,
         labels=labels,

@@ -7,11 +7,13 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
+from django.utils.formats import date_format
 from phonenumber_field.phonenumber import to_python as phone_parse
 
 from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, User
 from accounts.roles import is_staff_member
 from patients.models import PatientContact
+from registration import selectors
 from registration.models import AuditEvent, PortalStatus, WelcomeMessage
 from registration.services import patient_invitation_refusal
 from registration.services.errors import DisableReasonRequired
@@ -177,14 +179,14 @@ class AuthenticateForm(forms.Form):
                 choices.append(
                     (
                         f"{patient.pk}:{link.contact_id}",
-                        f"{patient.full_name} ({patient.date_of_birth:%m/%d/%Y}, {patient.mrn}) "
+                        f"{patient.full_name} ({date_format(patient.date_of_birth)}, {patient.mrn}) "
                         f"as {link.contact.full_name}, {link.get_relationship_display()}{state}{second}",
                     )
                 )
             choices.append(
                 (
                     f"{patient.pk}:new",
-                    f"{patient.full_name} ({patient.date_of_birth:%m/%d/%Y}, "
+                    f"{patient.full_name} ({date_format(patient.date_of_birth)}, "
                     f"{patient.mrn}), adding the parent to the chart{state}",
                 )
             )
@@ -234,7 +236,21 @@ class DisableDuplicateForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    mrn = forms.CharField(label="Patient MRN", required=False, max_length=32)
+    """The audit trail's filters. A patient and an email are looked up as they are cleaned: a patient
+    box that names nobody, or too many, is an error to correct, not an empty or endless list."""
+
+    patient = forms.CharField(
+        label="Patient",
+        required=False,
+        max_length=200,
+        help_text="Name (“smi jo” finds Jordan Smith), MRN or date of birth",
+    )
+    email = forms.CharField(
+        label="Email",
+        required=False,
+        max_length=254,
+        help_text="A parent's account or a family contact, or a staff member",
+    )
     actor = forms.ModelChoiceField(
         label="Staff user",
         required=False,
@@ -252,6 +268,29 @@ class AuditFilterForm(forms.Form):
     date_to = forms.DateField(
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=SENSIBLE_DAYS
     )
+
+    def clean_patient(self) -> list | None:
+        text = self.cleaned_data["patient"].strip()
+        if not text:
+            return None
+        patients = selectors.audit_patients_named(text)
+        if not patients:
+            raise ValidationError("No patient has that name, MRN or date of birth.")
+        if len(patients) > selectors.AUDIT_PATIENTS_AT_MOST:
+            raise ValidationError(
+                f"More than {selectors.AUDIT_PATIENTS_AT_MOST} patients match: add a first name, "
+                "or type the MRN or the date of birth."
+            )
+        return patients
+
+    def clean_email(self) -> "selectors.AuditPeople | None":
+        email = self.cleaned_data["email"].strip()
+        if not email:
+            return None
+        people = selectors.audit_people_with_email(email)
+        if not people:
+            raise ValidationError("No account, family contact or staff member has that email.")
+        return people
 
 
 class ImportUploadForm(forms.Form):

@@ -205,6 +205,8 @@ TIME_ZONE = env("TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True
 PHONENUMBER_DEFAULT_REGION = env("PHONE_REGION", default="US")
+# Dates and times read the same on every page, in each language: portalreg/formats/<language>/formats.py.
+FORMAT_MODULE_PATH = "portalreg.formats"
 
 
 # ---------------------------------------------------------------- static files

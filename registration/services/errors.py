@@ -5,6 +5,7 @@ Messages parents may see are translated; they are evaluated in the language of t
 
 from datetime import date
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 
@@ -101,7 +102,7 @@ class PatientDeceased(PatientNotInvitable):
     state, counted = "Deceased", "deceased"
 
     def __init__(self, *, on: date | None = None):
-        when = f" (on {on.isoformat()})" if on else ""
+        when = f" (on {date_format(on)})" if on else ""
         super().__init__(
             f"The EHR records this child as deceased{when}: no PIN or welcome message can be sent, "
             "and no parent can be given access."

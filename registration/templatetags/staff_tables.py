@@ -11,7 +11,8 @@ from html import escape
 from django import template
 from django.middleware.csrf import get_token
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -70,7 +71,7 @@ def appointment_rows(appointments, day) -> str:
     appointment_url, chart_url, register_url = (
         _url_pattern(name) for name in ("staff:appointment", "staff:patient-chart", "staff:register")
     )
-    rows = []
+    time_format, rows = get_format("TIME_FORMAT"), []
     for a in appointments:
         starts = timezone.localtime(a["starts_at"])
         refusal = invitation_refusal(
@@ -89,7 +90,7 @@ def appointment_rows(appointments, day) -> str:
             )
         rows.append(
             f'<tr><td class="nowrap"><a href="{appointment_url.format(a["pk"])}">'
-            f"{starts.hour % 12 or 12}:{starts.minute:02d} {'AM' if starts.hour < 12 else 'PM'}</a></td>"
+            f"{dateformat.time_format(starts, time_format)}</a></td>"
             f'<td><a href="{chart_url.format(a["patient_id"])}">'
             f"{escape(a['patient__last_name'])}, {escape(a['patient__first_name'])}</a></td>"
             f'<td class="nowrap">{age(a["patient__date_of_birth"], day)}</td>'
@@ -107,7 +108,7 @@ def patient_rows(context, patients, path) -> str:
     """Patient search results: one row per patient, its family contacts with a Generate PIN form each."""
     chart_url, pin_url = _url_pattern("staff:patient-chart"), _url_pattern("staff:pin-generate", ids=2)
     csrf = escape(get_token(context["request"]))
-    rows = []
+    date_format, rows = get_format("DATE_FORMAT"), []
     for p in patients:
         first, last = escape(p.first_name), escape(p.last_name)
         refusal = patient_invitation_refusal(p)
@@ -129,8 +130,9 @@ def patient_rows(context, patients, path) -> str:
             contacts.append(f'<li>{name} <span class="muted">{relationship}</span>{form}</li>')
         rows.append(
             f'<tr><td><a href="{chart_url.format(p.pk)}">{last}, {first}</a></td>'
-            f'<td>{p.date_of_birth:%m/%d/%Y} <span class="muted">({age(p.date_of_birth)})</span></td>'
-            f"<td>{escape(p.mrn)}</td><td>{_BADGES[PortalStatus(p.portal_status)]}{state}</td>"
+            f'<td class="nowrap">{dateformat.format(p.date_of_birth, date_format)} '
+            f'<span class="muted">({age(p.date_of_birth)})</span></td>'
+            f'<td class="nowrap">{escape(p.mrn)}</td><td>{_BADGES[PortalStatus(p.portal_status)]}{state}</td>'
             f'<td><ul class="contact-actions">{"".join(contacts) or _NO_CONTACTS}</ul></td></tr>'
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every text value above is escaped, the rest are ids

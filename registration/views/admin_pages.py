@@ -6,10 +6,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.roles import practice_admin_required
-from patients.models import Patient
 from registration import selectors, services, snapshots
 from registration.forms import AuditFilterForm, DisableDuplicateForm
-from registration.models import PortalAccount
+from registration.models import AuditEvent, PortalAccount
 
 from .common import client_address
 
@@ -54,21 +53,17 @@ def disable_duplicate(request):
 @practice_admin_required
 def audit_trail(request):
     form = AuditFilterForm(request.GET)
-    events, patient = selectors.audit_events(), None
     if form.is_valid():
         data = form.cleaned_data
-        if data["mrn"]:
-            patient = Patient.objects.filter(mrn__iexact=data["mrn"].strip()).first()
-        if data["mrn"] and patient is None:
-            form.add_error("mrn", "No patient has that MRN.")
-            events = events.none()
-        else:
-            events = selectors.audit_events(
-                patient=patient,
-                actor_id=data["actor"].pk if data["actor"] else None,
-                action=data["action"],
-                date_from=data["date_from"],
-                date_to=data["date_to"],
-            )
+        events = selectors.audit_events(
+            patients=data["patient"],
+            people=data["email"],
+            actor_id=data["actor"].pk if data["actor"] else None,
+            action=data["action"],
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+        )
+    else:  # the errors say what to correct; a list of everything would hide them
+        events = AuditEvent.objects.none()
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "staff/audit.html", {"form": form, "page": page, "patient": patient})
+    return render(request, "staff/audit.html", {"form": form, "page": page})

@@ -36,7 +36,7 @@ def test_deceased_childs_chart(page: Page, live_server, sign_in, front_desk, sna
 
     listed.get_by_role("link", name="Marsh, Ellie").click()
     banner = page.locator("#ehr-state")
-    expect(banner).to_contain_text("The EHR records this child as deceased (on 2024-03-02)")
+    expect(banner).to_contain_text("The EHR records this child as deceased (on Mar 2, 2024)")
     expect(page.get_by_role("button", name="Generate PIN for Hannah Marsh")).to_have_count(0)
     expect(page.get_by_role("link", name="Register by email or text")).to_have_count(0)
     expect(page.get_by_text("No PIN", exact=True)).to_be_visible()

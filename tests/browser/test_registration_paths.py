@@ -122,7 +122,7 @@ def test_path_3_patient_administration(page: Page, live_server, sign_in, front_d
     search.fill("04/17/2019")
     page.get_by_role("button", name="Search", exact=True).click()
     expect(results).to_have_count(2)
-    expect(row(page, "Castellano, Amelia")).to_contain_text("04/17/2019")
+    expect(row(page, "Castellano, Amelia")).to_contain_text("Apr 17, 2019")
     expect(row(page, "Whitfield, Zoe")).to_be_visible()
     snap(page, "by-birth-date")
 

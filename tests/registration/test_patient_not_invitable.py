@@ -63,7 +63,7 @@ def test_the_rule_says_why_in_words_staff_understand(db):
     deceased = services.invitation_refusal(active=True, deceased=True, deceased_on=DIED)
     assert isinstance(deceased, PatientDeceased)
     assert str(deceased).startswith(
-        "The EHR records this child as deceased (on 2024-03-02): no PIN or welcome message can be sent"
+        "The EHR records this child as deceased (on Mar 2, 2024): no PIN or welcome message can be sent"
     )
     assert "deceased:" in str(services.invitation_refusal(active=True, deceased=True))  # date not known
     inactive = services.invitation_refusal(active=False, deceased=False)

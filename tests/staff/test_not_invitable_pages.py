@@ -18,7 +18,7 @@ from tests.staff.test_views import sign_up
 
 DIED = dt.date(2024, 3, 2)
 DECEASED_SAYS = (
-    "The EHR records this child as deceased (on 2024-03-02): no PIN or welcome message can be sent"
+    "The EHR records this child as deceased (on Mar 2, 2024): no PIN or welcome message can be sent"
 )
 PIN_BUTTON = ">Generate PIN</button>"
 INACTIVE_SAYS = "This chart is inactive in the EHR (merged or no longer seen here)"
@@ -49,7 +49,7 @@ def test_a_deceased_childs_chart_says_so_and_offers_no_pin_or_register(front_des
     assert 'id="ehr-state"' in html
     assert DECEASED_SAYS in html
     assert '<span class="status status-deceased">Deceased</span>' in html
-    assert "03/02/2024" in html  # the date, among the demographics
+    assert "Mar 2, 2024" in html  # the date, among the demographics
     assert PIN_BUTTON not in html
     assert reverse("staff:pin-generate", args=[link.patient.pk, link.contact.pk]) not in html
     assert reverse("staff:register", args=[link.patient.pk]) not in html

@@ -155,5 +155,8 @@ def test_audit_queries_do_not_grow(rows, admin_client, staff):
     for contact in contacts:
         PatientContactFactory(patient=patient, contact=contact)
         services.pin_issue(patient=patient, contact=contact, path="chart", by=staff)
-    # session, user with roles, actors for the filter, patient, count, events
-    assert queries_for(admin_client, f"/staff/audit/?mrn={patient.mrn}") == 6
+    # session, user with roles, patients named, actors for the filter, count, events
+    assert queries_for(admin_client, f"/staff/audit/?patient={patient.mrn}") == 6
+    assert queries_for(admin_client, f"/staff/audit/?patient={patient.last_name}") == 6
+    # session, user with roles, users with the email, contacts with it, actors, count, events
+    assert queries_for(admin_client, f"/staff/audit/?email={contacts[0].email}") == 7

@@ -222,14 +222,47 @@ def test_admin_disables_a_duplicate_from_the_suspected_pairs(admin_client, staff
 
 
 @pytest.mark.django_db
-def test_audit_trail_filters_by_patient_mrn(admin_client, staff):
-    one, two = PatientContactFactory(), PatientContactFactory()
-    for link in (one, two):
+def test_audit_trail_finds_a_patient_by_mrn_or_by_name(admin_client, staff):
+    one = PatientContactFactory(patient__first_name="Rowan", patient__last_name="Quill")
+    two = PatientContactFactory(patient__first_name="Ada", patient__last_name="Quillon")
+    three = PatientContactFactory(patient__first_name="Zoe", patient__last_name="Park")
+    for link in (one, two, three):
         services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
-    page = admin_client.get(reverse("staff:audit"), {"mrn": one.patient.mrn})
-    assert [e.patient for e in page.context["page"]] == [one.patient]
-    unknown = admin_client.get(reverse("staff:audit"), {"mrn": "NOPE"})
-    assert b"No patient has that MRN" in unknown.content
+
+    def patients_shown(text):
+        return {
+            e.patient for e in admin_client.get(reverse("staff:audit"), {"patient": text}).context["page"]
+        }
+
+    assert patients_shown(one.patient.mrn.lower()) == {one.patient}
+    assert patients_shown("ro qui") == {one.patient}
+    assert patients_shown("quill") == {one.patient, two.patient}
+    both = admin_client.get(reverse("staff:audit"), {"patient": "quill"}).content.decode()
+    assert "Events of 2 patients" in both and f"?patient={two.patient.mrn}" in both
+    unknown = admin_client.get(reverse("staff:audit"), {"patient": "NOPE"})
+    assert b"No patient has that name, MRN or date of birth." in unknown.content
+    assert list(unknown.context["page"]) == []
+
+
+@pytest.mark.django_db
+def test_audit_trail_names_too_many_patients_as_an_error_to_narrow(admin_client, settings):
+    PatientFactory.create_batch(21, last_name="Lee")
+    page = admin_client.get(reverse("staff:audit"), {"patient": "lee"})
+    assert b"More than 20 patients match: add a first name" in page.content
+
+
+@pytest.mark.django_db
+def test_audit_trail_finds_an_account_or_contact_by_email_in_any_case(admin_client, staff):
+    link = PatientContactFactory(contact__email="Dana.Whitfield@example.net")
+    other = PatientContactFactory(contact__email="someone@example.org")
+    for each in (link, other):
+        services.pin_issue(patient=each.patient, contact=each.contact, path="chart", by=staff)
+    page = admin_client.get(reverse("staff:audit"), {"email": "dana.whitfield@EXAMPLE.net "})
+    assert {e.contact for e in page.context["page"]} == {link.contact}
+    staff_events = admin_client.get(reverse("staff:audit"), {"email": staff.email.upper()})
+    assert {e.actor for e in staff_events.context["page"]} == {staff}
+    nobody = admin_client.get(reverse("staff:audit"), {"email": "nobody@example.org"})
+    assert b"No account, family contact or staff member has that email." in nobody.content
 
 
 @pytest.mark.django_db

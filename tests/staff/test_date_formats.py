@@ -1,0 +1,69 @@
+"""One way of writing dates and times (issue 13): the named formats of portalreg/formats, in every
+template and wherever Python writes a date on a page; a birth date reads the same on every page."""
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+
+from registration import services
+from tests.factories import AppointmentFactory, PatientContactFactory, PatientFactory
+
+TEMPLATES = Path(settings.BASE_DIR) / "templates"
+NAMED = {"DATE_FORMAT", "DATETIME_FORMAT", "TIME_FORMAT", "SHORT_DATE_FORMAT", "MONTH_DAY_FORMAT"}
+# What machines read, not people: a date input's value or a link's ?day=, and <time datetime="...">.
+FOR_MACHINES = {"Y-m-d", "c"}
+DATE_FILTER = re.compile(r"""\|(?:date|time):\s*["']([^"']*)["']""")
+BORN = dt.date(2019, 4, 17)
+
+
+def test_templates_use_only_the_named_formats():
+    ad_hoc = [
+        f"{path.relative_to(TEMPLATES)}: {fmt}"
+        for path in TEMPLATES.rglob("*.*")
+        for fmt in DATE_FILTER.findall(path.read_text())
+        if fmt not in NAMED | FOR_MACHINES
+    ]
+    assert not ad_hoc, "date formats written out in templates:\n" + "\n".join(ad_hoc)
+    naturaltime = [
+        str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.*") if "naturaltime" in p.read_text()
+    ]
+    assert not naturaltime
+
+
+def test_dates_are_unambiguous_in_english_and_follow_spanish():
+    at = timezone.make_aware(dt.datetime(2026, 11, 30, 15, 4))
+    assert date_format(at.date()) == "Nov 30, 2026"
+    assert date_format(at, "DATETIME_FORMAT") == "Nov 30, 2026, 3:04 PM"
+    assert date_format(at, "TIME_FORMAT") == "3:04 PM"
+    with translation.override("es"):
+        assert date_format(at.date()) == "30 de noviembre de 2026"
+        assert date_format(at, "DATETIME_FORMAT") == "30 de noviembre de 2026, 3:04 p.m."
+
+
+@pytest.mark.django_db
+def test_a_birth_date_reads_the_same_on_search_results_chart_and_reconcile_choices(front_desk_client):
+    link = PatientContactFactory(patient=PatientFactory(last_name="Quill", date_of_birth=BORN))
+    search = front_desk_client.get(reverse("staff:patient-search"), {"q": "Quill"}).content.decode()
+    chart = front_desk_client.get(reverse("staff:patient-chart", args=[link.patient.pk])).content.decode()
+    for page in (search, chart):
+        assert "Apr 17, 2019" in page
+        assert "04/17/2019" not in page
+
+
+@pytest.mark.django_db
+def test_times_on_the_chart_and_the_audit_trail_read_alike(admin_client, staff):
+    link = PatientContactFactory()
+    starts = timezone.make_aware(dt.datetime(2026, 11, 30, 15, 4))
+    AppointmentFactory(patient=link.patient, starts_at=starts)
+    services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+    issued = date_format(timezone.localtime(), "DATETIME_FORMAT")
+    chart = admin_client.get(reverse("staff:patient-chart", args=[link.patient.pk])).content.decode()
+    audit = admin_client.get(reverse("staff:audit")).content.decode()
+    assert "Nov 30, 2026, 3:04 PM" in chart
+    assert issued in chart and issued in audit
