@@ -3,13 +3,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from portalreg import languages
 from registration.views import errors, provider_hooks
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:start"), name="home"),
     path("staff/", include("registration.urls")),
     path("portal/", include("registration.portal_urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", languages.language_choose, name="set_language"),
     # One sign-in page for staff, with its rate limits: the admin's own would be a way around them.
     path("admin/login/", RedirectView.as_view(pattern_name="staff:sign-in", query_string=True)),
     path("admin/", admin.site.urls),

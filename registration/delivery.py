@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from portalreg.languages import portal_address
 from portalreg.practice import practice_details
 from registration.models import WelcomeMessage
 from registration.pins import pin_link
@@ -36,11 +37,14 @@ class _Pin(str):
 
 
 def welcome_content(message: WelcomeMessage, code: str) -> dict:
-    portal_url = settings.PORTAL_BASE_URL + reverse("portal:pin-start")
+    page = reverse("portal:pin-start")
+    link = portal_address(page, language=message.language)
     return {
         **practice_details(),
-        "portal_url": portal_url,
-        "pin_url": _Pin(pin_link(portal_url, code)),
+        # Shown to be read (and typed); the links open the portal in the message's language.
+        "portal_url": settings.PORTAL_BASE_URL + page,
+        "portal_link": link,
+        "pin_url": _Pin(pin_link(link, code)),
         "code": _Pin(code),
         "expires_on": message.pin.expires_at,
         # email.html reads it; rendered without a request, no context processor supplies it.
@@ -56,7 +60,7 @@ def welcome_deliver(message: WelcomeMessage, code: str) -> str:
             # One SMS segment is 160 characters: phones link an address without its https:// (and the
             # portal redirects http to https), which leaves room for a long practice domain, but not
             # for the PIN in a link as well: the text links to the page and the parent types the PIN.
-            context["portal_url"] = context["portal_url"].removeprefix("https://")
+            context["portal_link"] = context["portal_link"].removeprefix("https://")
             body = render_to_string("welcome/sms.txt", context).strip()
             return sms_backend().send(to=message.address, body=body, reference=str(message.pk))
         email = EmailMultiAlternatives(

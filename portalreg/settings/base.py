@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "portalreg.languages.LanguageFromLinkMiddleware",  # last: its redirect gets every header a page gets
 ]
 
 ROOT_URLCONF = "portalreg.urls"

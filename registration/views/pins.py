@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import staff_member_required
 from patients.models import Appointment, FamilyContact, Patient
+from portalreg.languages import portal_address
 from registration import services
 from registration.forms import GeneratePinForm
 from registration.pins import pin_link
@@ -64,7 +65,9 @@ def pin_generate(request, patient_pk, contact_pk):
         return render(request, "staff/pin_refused.html", context | {"error": str(error)}, status=409)
 
     request.session[USED_TOKENS] = [*used, token][-50:]
-    portal_url = settings.PORTAL_BASE_URL + reverse("portal:pin-start")
+    page = reverse("portal:pin-start")
+    # The slip is the parent's: in the contact's language, and so is the page its code opens.
+    link = pin_link(portal_address(page, language=contact.preferred_language), issued.code)
     return render(
         request,
         "staff/pin_issued.html",
@@ -72,12 +75,10 @@ def pin_generate(request, patient_pk, contact_pk):
         | {
             "code": issued.code,
             "pin": issued.pin,
-            "portal_url": portal_url,
+            "portal_url": settings.PORTAL_BASE_URL + page,
             # Inline SVG: prints with the slip and needs no request of its own. Like the welcome email's
             # link, it carries the PIN after '#', which the phone's browser never sends: the PIN page's
             # script fills it in (issue 13).
-            "portal_qr": mark_safe(  # noqa: S308
-                segno.make(pin_link(portal_url, issued.code), error="m").svg_inline(scale=3, border=2)
-            ),
+            "portal_qr": mark_safe(segno.make(link, error="m").svg_inline(scale=3, border=2)),  # noqa: S308
         },
     )

@@ -2,7 +2,6 @@
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
@@ -18,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from portalreg.languages import language_chosen, language_cookie_set
 from registration import selectors, services
 from registration.models import ParentAccountEmail, PortalAccount
 from registration.portal_forms import (
@@ -380,15 +380,10 @@ class ParentSignInView(SignInRateLimits, auth_views.LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        # Show the portal in the language the parent chose for their messages.
-        language = form.get_user().portal_account.preferred_language
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            language,
-            secure=settings.LANGUAGE_COOKIE_SECURE,
-            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-        )
+        # The portal in the language the parent chose for their messages, unless they picked one in
+        # this browser before signing in (login keeps the session's data). The account stays as it is.
+        if not language_chosen(self.request):
+            language_cookie_set(response, form.get_user().portal_account.preferred_language)
         return response
 
 

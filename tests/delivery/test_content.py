@@ -89,7 +89,7 @@ def test_the_emails_link_carries_the_pin_only_in_its_fragment(invite, child, sen
     html = email.alternatives[0][0]
     links = URL.findall(email.body) + re.findall(r'href="([^"]+)"', html)
     assert len(links) == 2, "each part links to the portal"
-    assert set(links) == {REGISTER_AT + "#pin=" + code.replace("-", "")}
+    assert set(links) == {REGISTER_AT + "?lang=en#pin=" + code.replace("-", "")}
     for link in links:
         sent_to_the_server = urlsplit(link)._replace(fragment="").geturl()
         assert not any(form in sent_to_the_server.upper() for form in pin_forms(code)), link

@@ -24,7 +24,7 @@ from tests.task_queue import db_worker_batch
 Kind = ParentAccountEmail.Kind
 Status = ParentAccountEmail.Status
 LINK = re.compile(
-    r"https?://\S+/portal/(?:confirm-email/#(?P<key_uid>[^.\s]+)\.(?P<key_token>\S+)"
+    r"https?://\S+/portal/(?:confirm-email/\?lang=\w+#(?P<key_uid>[^.\s]+)\.(?P<key_token>\S+)"
     r"|password-reset/(?P<uid>[^/\s]+)/(?P<token>[^/\s]+)/)"
 )
 PASSWORD = "quiet river lantern morning"

@@ -29,7 +29,7 @@ def account_fields(email="new.parent@example.org", **extra):
 
 def confirm_link_key(body: str) -> str:
     """The key of the 'confirm your email' link in an email: after '#', so browsers never send it."""
-    return re.search(r"/portal/confirm-email/#(\S+)", body).group(1)
+    return re.search(r"/portal/confirm-email/\?lang=\w+#(\S+)", body).group(1)
 
 
 def confirm_email(client, body: str, **password) -> object:

@@ -135,7 +135,7 @@ def _journeys(django_capture_on_commit_callbacks) -> tuple[Journeys, list[dict]]
         assert redeemed["Location"] == reverse("portal:sign-up-sent")
         # The parent confirms the email from the link, in the browser that chose the password.
         call_command("send_welcome_messages", stdout=StringIO())  # the sweep sends the queued email
-        confirm = re.compile(r"/portal/confirm-email/#(\S+)")
+        confirm = re.compile(r"/portal/confirm-email/\?lang=\w+#(\S+)")
         key = next(found[1] for email in mail.outbox if (found := confirm.search(email.body)))
         journeys.reset_tokens.append(key.split(".", 1)[1])  # the link's token, searched for like one
         visit(parent, "post", reverse("portal:verify-email"), {"key": key})

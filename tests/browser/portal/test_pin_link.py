@@ -65,7 +65,7 @@ def test_the_welcome_links_pin_fills_itself_in(
     [email] = mail.outbox
     [code] = PIN_IN_TEXT.findall(email.body)  # shown once, for typing
     welcome_link = link_in(email.body, "/portal/pin/")
-    assert welcome_link.endswith("/portal/pin/#pin=" + code.replace("-", ""))
+    assert welcome_link.endswith("/portal/pin/?lang=en#pin=" + code.replace("-", ""))
 
     page.goto(welcome_link)
 
