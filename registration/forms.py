@@ -14,9 +14,9 @@ from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, User
 from accounts.roles import is_staff_member
 from patients.models import PatientContact
 from registration import selectors
-from registration.models import AuditEvent, PortalStatus, WelcomeMessage
-from registration.services import patient_invitation_refusal
-from registration.services.errors import DisableReasonRequired
+from registration.models import AuditEvent, PortalStatus, SelfRegistrationRequest, WelcomeMessage
+from registration.services import patient_invitation_refusal, self_registration_decline_check
+from registration.services.errors import DeclineNoteRequired, DisableReasonRequired
 
 
 class StaffAuthenticationForm(AuthenticationForm):
@@ -205,12 +205,29 @@ class AuthenticateForm(forms.Form):
 
 
 class DeclineForm(forms.Form):
-    reason = forms.CharField(
-        error_messages={"required": "Give a reason: the parent will be told it."},
-        label="Reason (the parent will see it)",
+    """A canned reason the parent reads in their language, and a note in staff's own words."""
+
+    reason = forms.ChoiceField(
+        choices=SelfRegistrationRequest.DeclineReason.choices,
+        error_messages={"required": "Choose a reason: the parent will be told it."},
+        label="Reason (the parent will see it, in their language)",
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Note to the parent (optional; shown as written, labelled as the practice's note)",
+        required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason"):
+            try:
+                self_registration_decline_check(reason=data["reason"], note=data.get("note", ""))
+            except DeclineNoteRequired as error:
+                self.add_error("note", str(error))
+        return data
 
 
 class DisableDuplicateForm(forms.Form):

@@ -170,6 +170,16 @@ class SelfRegistrationRequest(models.Model):
         AUTHENTICATED = "authenticated", _("Authenticated")
         DECLINED = "declined", _("Declined")
 
+    class DeclineReason(models.TextChoices):
+        """What staff pick when declining; the label is what the parent reads, in their language."""
+
+        NO_MATCH = "no_match", _("We could not match your child to our records.")
+        DETAILS_DIFFER = "details_differ", _("The details you gave do not match your child's chart.")
+        NOT_GUARDIAN = "not_guardian", _("You are not listed as a parent or guardian on your child's chart.")
+        CALL_PRACTICE = "call_practice", _("Please call the practice.")
+        DUPLICATE = "duplicate", _("You already asked for this child in another request.")
+        OTHER = "other", _("Another reason (see the practice's note).")
+
     account = models.ForeignKey(PortalAccount, on_delete=models.PROTECT, related_name="self_registrations")
     # The child and the parent as the parent typed them.
     child_first_name = models.CharField(max_length=100)
@@ -186,7 +196,9 @@ class SelfRegistrationRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decline_reason = models.TextField(blank=True)
+    decline_reason = models.CharField(max_length=20, choices=DeclineReason.choices, blank=True)
+    # Staff's own words, shown to the parent as the practice's note; required with "other".
+    decline_note = models.TextField(blank=True)
     access = models.OneToOneField(
         PortalAccess, null=True, blank=True, on_delete=models.PROTECT, related_name="self_registration"
     )
@@ -392,7 +404,9 @@ class AuditEvent(models.Model):
             _("Self-registration authenticated"),
         )
         SELF_REGISTRATION_DECLINED = "self_registration_declined", _("Self-registration declined")
+        SELF_REGISTRATION_REOPENED = "self_registration_reopened", _("Declined self-registration reopened")
         ACCOUNT_DISABLED = "account_disabled", _("Duplicate account disabled")
+        ACCOUNT_REENABLED = "account_reenabled", _("Disabled account enabled again")
         EMAIL_VERIFIED = "email_verified", _("Parent's email verified")
         PARENT_EMAIL_SENT = "parent_email_sent", _("Email about a parent's account sent")
         PARENT_EMAIL_FAILED = "parent_email_failed", _("Email about a parent's account failed to send")

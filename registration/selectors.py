@@ -629,6 +629,15 @@ def audit_people_with_email(email: str) -> AuditPeople:
     )
 
 
+def accounts_recently_disabled(*, limit: int = 10) -> list[PortalAccount]:
+    """The accounts disabled last, newest first, with whom each was merged into: to enable one again."""
+    return list(
+        PortalAccount.objects.filter(disabled_at__isnull=False)
+        .select_related("user", "disabled_by", "merged_into__user")
+        .order_by("-disabled_at", "-pk")[:limit]
+    )
+
+
 def audit_events(
     *,
     patients: Iterable[Patient] | None = None,

@@ -11,7 +11,13 @@ from .account_emails import (
     parent_email_sign_up_with_existing,
     parent_email_verification_resend,
 )
-from .accounts import NewAccount, account_disable_duplicate, portal_account_verify_email
+from .accounts import (
+    NewAccount,
+    account_disable_duplicate,
+    account_disable_duplicate_plan,
+    account_reenable,
+    portal_account_verify_email,
+)
 from .enrollment_codes import enrollment_code_prove
 from .errors import PatientNotInvitable, PossibleDuplicate, RegistrationError
 from .invitation_rules import invitation_refusal, patient_invitation_refusal
@@ -20,6 +26,8 @@ from .self_registration import (
     ChildDetails,
     self_registration_authenticate,
     self_registration_decline,
+    self_registration_decline_check,
+    self_registration_reopen,
     self_registration_submit,
 )
 
@@ -31,6 +39,8 @@ __all__ = [
     "PossibleDuplicate",
     "RegistrationError",
     "account_disable_duplicate",
+    "account_disable_duplicate_plan",
+    "account_reenable",
     "enrollment_code_prove",
     "invitation_refusal",
     "parent_email_password_reset",
@@ -43,6 +53,8 @@ __all__ = [
     "portal_account_verify_email",
     "self_registration_authenticate",
     "self_registration_decline",
+    "self_registration_decline_check",
+    "self_registration_reopen",
     "self_registration_submit",
     "welcome_invite",
 ]

@@ -155,6 +155,27 @@ class ReasonRequired(RegistrationError):
     message = _("Give a reason: the parent will be told it.")
 
 
+class DeclineNoteRequired(ReasonRequired):
+    message = "With “Another reason”, write a note: it is all the parent will read about why."
+
+
+class RequestNotDeclined(RegistrationError):
+    message = "This request is no longer declined: someone reopened it already. Reload the page to see it."
+
+
+class RequestAskedAgain(RegistrationError):
+    """The parent asked for the same child again after the decline: that request is the one to decide."""
+
+    message = (
+        "The parent has asked for this child again since this request was declined. Decide that newer "
+        "request instead; this one stays declined."
+    )
+
+
+class AccountNotDisabled(RegistrationError):
+    message = "This account is not disabled: someone has enabled it already. Reload the page to see it."
+
+
 class DisableReasonRequired(ReasonRequired):
     message = _("Give a reason for disabling the duplicate: it is kept in the audit trail.")
 

@@ -19,11 +19,14 @@ from .errors import (
     AccountDisabled,
     AccountNotConfirmed,
     ContactNotOnChart,
+    DeclineNoteRequired,
     InvalidChild,
     ReasonRequired,
     RegistrationError,
     RequestAlreadyDecided,
     RequestAlreadyWaiting,
+    RequestAskedAgain,
+    RequestNotDeclined,
 )
 from .invitation_rules import patient_lock_invitable
 from .pin_rules import pins_revoke
@@ -187,19 +190,24 @@ def self_registration_decline(
     request: SelfRegistrationRequest,
     reason: str,
     by: User,
+    note: str = "",
     now: datetime | None = None,
     client_address: str | None = None,
 ) -> SelfRegistrationRequest:
-    """Refuse a request; the parent sees the reason on their portal."""
-    reason = reason.strip()
-    if not reason:
-        raise ReasonRequired()
+    """Refuse a request for one of the `DeclineReason`s, with an optional note in staff's own words.
+
+    The parent reads the reason in their language and the note as the practice's note; "other" says
+    nothing by itself, so it needs a note.
+    """
+    note = note.strip()
+    self_registration_decline_check(reason=reason, note=note)
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         request = _request_lock_awaiting(request)
         request.status = SelfRegistrationRequest.Status.DECLINED
-        request.decided_by, request.decided_at, request.decline_reason = by, now, reason
-        request.save(update_fields=["status", "decided_by", "decided_at", "decline_reason"])
+        request.decided_by, request.decided_at = by, now
+        request.decline_reason, request.decline_note = reason, note
+        request.save(update_fields=["status", "decided_by", "decided_at", "decline_reason", "decline_note"])
         audit_record(
             action=AuditEvent.Action.SELF_REGISTRATION_DECLINED,
             at=now,
@@ -207,7 +215,72 @@ def self_registration_decline(
             path=Path.SELF_REGISTRATION,
             account=request.account,
             client_address=client_address,
-            details={"request_id": request.pk, "reason": reason},
+            details={"request_id": request.pk, "reason": reason, "note": note},
+        )
+    return request
+
+
+def self_registration_decline_check(*, reason: str, note: str) -> None:
+    """Refuse a reason that is none of the `DeclineReason`s, or "other" without a note."""
+    if reason not in SelfRegistrationRequest.DeclineReason.values:
+        raise ReasonRequired()
+    if reason == SelfRegistrationRequest.DeclineReason.OTHER and not note.strip():
+        raise DeclineNoteRequired()
+
+
+def self_registration_reopen(
+    *,
+    request: SelfRegistrationRequest,
+    by: User,
+    now: datetime | None = None,
+    client_address: str | None = None,
+) -> SelfRegistrationRequest:
+    """Put a declined request back in the queue, undecided: the parent's portal shows it waiting again.
+
+    The decision undone is kept in the audit event. Refused when the request is no longer declined,
+    when its account is disabled, or when the parent has asked for the same child again since (that
+    request is the one to decide: two waiting for one child would make two answers).
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        # The request, then its account: the order self_registration_authenticate locks them in. The
+        # account's lock keeps a new request for the same child (submitted under it) from racing this.
+        request = SelfRegistrationRequest.objects.select_for_update().get(pk=request.pk)
+        if request.status != SelfRegistrationRequest.Status.DECLINED:
+            raise RequestNotDeclined()
+        account = PortalAccount.objects.select_for_update().get(pk=request.account_id)
+        if account.is_disabled:
+            raise AccountDisabled(
+                "The account that made this request is disabled. Enable it again on the Duplicate "
+                "accounts page first, or ask the parent to ask again from the account they use."
+            )
+        Status = SelfRegistrationRequest.Status
+        asked_again = account.self_registrations.filter(
+            status__in=[Status.AWAITING, Status.AUTHENTICATED],
+            child_first_name__iexact=request.child_first_name,
+            child_last_name__iexact=request.child_last_name,
+            child_date_of_birth=request.child_date_of_birth,
+        )
+        if asked_again.exists():
+            raise RequestAskedAgain()
+        undone = {
+            "declined_by_id": request.decided_by_id,
+            "declined_at": request.decided_at.isoformat(),
+            "reason": request.decline_reason,
+            "note": request.decline_note,
+        }
+        request.status = SelfRegistrationRequest.Status.AWAITING
+        request.decided_by, request.decided_at = None, None
+        request.decline_reason, request.decline_note = "", ""
+        request.save(update_fields=["status", "decided_by", "decided_at", "decline_reason", "decline_note"])
+        audit_record(
+            action=AuditEvent.Action.SELF_REGISTRATION_REOPENED,
+            at=now,
+            actor=by,
+            path=Path.SELF_REGISTRATION,
+            account=account,
+            client_address=client_address,
+            details={"request_id": request.pk, "undone": undone},
         )
     return request
 

@@ -15,18 +15,39 @@ from .common import client_address
 
 @practice_admin_required
 def duplicate_accounts(request):
-    return render(request, "staff/duplicates.html", {"duplicates": snapshots.duplicate_pairs()})
+    return _duplicates_page(request)
+
+
+def _duplicates_page(request, *, refused=None, status=200):
+    return render(
+        request,
+        "staff/duplicates.html",
+        {
+            "duplicates": snapshots.duplicate_pairs(),
+            "recently_disabled": selectors.accounts_recently_disabled(),
+            "refused": refused,
+        },
+        status=status,
+    )
 
 
 @require_POST
 @practice_admin_required
 def disable_duplicate(request):
+    """Show what disabling will do; disable only when that page is sent back confirmed."""
     form = DisableDuplicateForm(request.POST)
     if form.is_valid():
         accounts = PortalAccount.objects.select_related("user")
         keep = get_object_or_404(accounts, pk=form.cleaned_data["keep"])
         duplicate = get_object_or_404(accounts, pk=form.cleaned_data["duplicate"])
         try:
+            if request.POST.get("confirmed") != "1":
+                plan = services.account_disable_duplicate_plan(duplicate=duplicate, keep=keep)
+                return render(
+                    request,
+                    "staff/disable_duplicate_confirm.html",
+                    {"plan": plan, "form": form, "reason": form.cleaned_data["reason"].strip()},
+                )
             services.account_disable_duplicate(
                 duplicate=duplicate,
                 keep=keep,
@@ -39,15 +60,31 @@ def disable_duplicate(request):
         else:
             messages.success(
                 request,
-                f"Disabled {duplicate.user.email}: it can no longer sign in. {keep.user.email} is kept.",
+                f"Disabled {duplicate.user.email}: it can no longer sign in. {keep.user.email} is kept. "
+                "If this was a mistake, enable it again under Recently disabled.",
             )
             return redirect("staff:duplicates")
-    return render(
-        request,
-        "staff/duplicates.html",
-        {"duplicates": snapshots.duplicate_pairs(), "refused": form},
-        status=400,
-    )
+    return _duplicates_page(request, refused=form, status=400)
+
+
+@require_POST
+@practice_admin_required
+def reenable_account(request, pk):
+    account = get_object_or_404(PortalAccount.objects.select_related("user"), pk=pk)
+    try:
+        done = services.account_reenable(
+            account=account, by=request.user, client_address=client_address(request)
+        )
+    except services.RegistrationError as error:
+        messages.error(request, str(error))
+    else:
+        moved_back = ", ".join(a.patient.full_name for a in done.returned)
+        messages.success(
+            request,
+            f"Enabled {account.user.email} again: it can sign in."
+            + (f" {moved_back} moved back to it from {done.kept.user.email}." if moved_back else ""),
+        )
+    return redirect("staff:duplicates")
 
 
 @practice_admin_required

@@ -9,6 +9,7 @@ from patients.models import FamilyContact, Patient
 from registration import selectors, services
 from registration.forms import AuthenticateForm, DeclineForm
 from registration.models import SelfRegistrationRequest
+from registration.services.errors import RequestAlreadyDecided
 
 from .common import client_address
 
@@ -95,19 +96,61 @@ def authenticate(request, pk):
 @require_POST
 @staff_member_required
 def decline(request, pk):
+    """Show what declining will tell the parent; decline only when that page is sent back confirmed."""
     self_registration = _request(pk)
     form = DeclineForm(request.POST)
-    if form.is_valid():
-        try:
-            services.self_registration_decline(
-                request=self_registration,
-                reason=form.cleaned_data["reason"],
-                by=request.user,
-                client_address=client_address(request),
-            )
-        except services.RegistrationError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, "Declined. The parent will see your reason on their portal.")
-            return redirect("staff:dashboard")
-    return _page(request, self_registration, decline_form=form, status=400)
+    if not form.is_valid():
+        return _page(request, self_registration, decline_form=form, status=400)
+    reason, note = form.cleaned_data["reason"], form.cleaned_data["note"].strip()
+    if request.POST.get("confirmed") != "1":
+        if self_registration.status != SelfRegistrationRequest.Status.AWAITING:
+            messages.error(request, str(RequestAlreadyDecided()))
+            return redirect("staff:reconcile", pk=pk)
+        return render(
+            request,
+            "staff/decline_confirm.html",
+            {
+                "req": self_registration,
+                "reason": reason,
+                "reason_label": SelfRegistrationRequest.DeclineReason(reason).label,
+                "note": note,
+                "language": self_registration.account.preferred_language,
+            },
+        )
+    try:
+        services.self_registration_decline(
+            request=self_registration,
+            reason=reason,
+            note=note,
+            by=request.user,
+            client_address=client_address(request),
+        )
+    except services.RegistrationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"Declined {self_registration.child_first_name} {self_registration.child_last_name}'s request. "
+            "The parent sees the reason on their portal. Reopen it below if this was a mistake.",
+        )
+    # The request's page, with Reopen at hand: the undo is one click away.
+    return redirect("staff:reconcile", pk=pk)
+
+
+@require_POST
+@staff_member_required
+def reopen(request, pk):
+    self_registration = _request(pk)
+    try:
+        services.self_registration_reopen(
+            request=self_registration, by=request.user, client_address=client_address(request)
+        )
+    except services.RegistrationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"Reopened: {self_registration.child_first_name} {self_registration.child_last_name}'s request "
+            "is back in the queue, waiting. The parent's portal no longer shows the decline.",
+        )
+    return redirect("staff:reconcile", pk=pk)

@@ -151,9 +151,14 @@ def test_confirming_the_email_signs_in_and_shows_the_request_waiting_then_declin
     home = client.get(reverse("portal:home"))
     assert b"Waiting for the practice" in home.content and b"Leo" in home.content
     services.self_registration_decline(
-        request=SelfRegistrationRequest.objects.get(), reason="We have no patient named Leo Diaz.", by=staff
+        request=SelfRegistrationRequest.objects.get(),
+        reason="no_match",
+        note="We have no patient named Leo Diaz.",
+        by=staff,
     )
-    assert b"We have no patient named Leo Diaz." in client.get(reverse("portal:home")).content
+    declined = client.get(reverse("portal:home")).content.decode()
+    assert "We could not match your child to our records." in declined
+    assert "The practice's note:</strong> “We have no patient named Leo Diaz.”" in declined
     assert confirm_email(client, mail.outbox[0].body).status_code == 400  # a spent link
 
 

@@ -21,6 +21,7 @@ from registration.models import (
 from registration.selectors import patient_portal_status
 from registration.services.errors import (
     AccountDisabled,
+    AccountNotDisabled,
     KeptAccountNotConfirmed,
     NotSuggestedDuplicates,
     ReasonRequired,
@@ -51,7 +52,7 @@ def family(staff, issue_pin, make_portal_account):
     duplicate = make_portal_account(middle, email="mum.work@example.net")
     [waiting] = confirmed_self_registration(children=[ChildDetailsFactory()], account=duplicate)
     [declined] = confirmed_self_registration(children=[ChildDetailsFactory()], account=duplicate)
-    services.self_registration_decline(request=declined, reason="Not our patient.", by=staff)
+    services.self_registration_decline(request=declined, reason="no_match", by=staff)
     youngest_pin = issue_pin(youngest)
     return SimpleNamespace(
         eldest=eldest,
@@ -289,9 +290,10 @@ def test_each_kind_of_suggested_pair_may_be_disabled(
 
 
 def _post_disable(client, first, second, keep, reason):
+    """The confirmation page sent back: the POST that acts."""
     return client.post(
         reverse("staff:disable-duplicate"),
-        {"first": first.pk, "second": second.pk, "keep": keep.pk, "reason": reason},
+        {"first": first.pk, "second": second.pk, "keep": keep.pk, "reason": reason, "confirmed": "1"},
     )
 
 
@@ -371,3 +373,122 @@ def test_the_children_go_only_to_an_account_whose_email_is_confirmed(make_duplic
     )
     strangers.refresh_from_db()
     assert strangers.is_disabled
+
+
+# ---------------------------------------------------------------- what the confirmation page shows
+
+
+def test_the_plan_says_what_disabling_would_do_and_changes_nothing(family, admin):
+    middle_access = family.duplicate.accesses.get()
+    events_before = AuditEvent.objects.count()
+
+    plan = services.account_disable_duplicate_plan(duplicate=family.duplicate, keep=family.kept)
+
+    assert (plan.duplicate, plan.keep) == (family.duplicate, family.kept)
+    assert (plan.moved, plan.left, plan.waiting) == ([middle_access], [], [family.waiting])
+    assert plan.live_pins == 1  # the youngest's
+    assert plan.suggested_because == ["same family contact"]
+    family.duplicate.refresh_from_db()
+    assert not family.duplicate.is_disabled
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_the_plan_refuses_what_the_service_refuses(family, admin, make_portal_account):
+    with pytest.raises(SameAccount):
+        services.account_disable_duplicate_plan(duplicate=family.kept, keep=family.kept)
+    with pytest.raises(NotSuggestedDuplicates):
+        services.account_disable_duplicate_plan(duplicate=family.kept, keep=make_portal_account())
+    PortalAccount.objects.filter(pk=family.kept.pk).update(email_verified_at=None)
+    family.kept.refresh_from_db()
+    with pytest.raises(KeptAccountNotConfirmed):
+        services.account_disable_duplicate_plan(duplicate=family.duplicate, keep=family.kept)
+
+
+# ---------------------------------------------------------------- enabling it again
+
+
+def test_enabling_again_lets_the_account_sign_in_and_gives_back_what_moved(family, admin):
+    middle_access = family.duplicate.accesses.get()
+    _disable(family, admin)
+
+    done = services.account_reenable(account=family.duplicate, by=admin)
+
+    assert (done.account, done.kept, done.returned) == (family.duplicate, family.kept, [middle_access])
+    duplicate = PortalAccount.objects.select_related("user").get(pk=family.duplicate.pk)
+    assert (duplicate.disabled_at, duplicate.disabled_by, duplicate.merged_into) == (None, None, None)
+    assert duplicate.user.is_active
+    assert Client().login(username="mum.work@example.net", password=PASSWORD)
+    middle_access.refresh_from_db()
+    family.waiting.refresh_from_db()
+    assert (middle_access.account, family.waiting.account) == (duplicate, duplicate)
+    assert list(family.kept.accesses.values_list("patient", flat=True)) == [family.eldest.patient.pk]
+
+
+def test_pins_revoked_by_disabling_stay_revoked(family, admin):
+    _disable(family, admin)
+
+    services.account_reenable(account=family.duplicate, by=admin)
+
+    family.youngest_pin.refresh_from_db()
+    assert family.youngest_pin.end_reason == Pin.EndReason.ACCOUNT_DISABLED
+
+
+def test_enabling_again_is_audited(family, admin):
+    middle_access = family.duplicate.accesses.get()
+    _disable(family, admin, now=NOW)
+    later = NOW + dt.timedelta(minutes=5)
+
+    services.account_reenable(account=family.duplicate, by=admin, now=later, client_address="192.0.2.81")
+
+    event = AuditEvent.objects.get(action=AuditEvent.Action.ACCOUNT_REENABLED)
+    assert (event.actor, event.account, event.at, event.client_address) == (
+        admin,
+        family.duplicate,
+        later,
+        "192.0.2.81",
+    )
+    assert event.details == {
+        "kept_account_id": family.kept.pk,
+        "disabled_at": NOW.isoformat(),
+        "returned_access_ids": [middle_access.pk],
+        "returned_request_ids": [family.waiting.pk],
+    }
+
+
+def test_a_request_decided_since_stays_with_the_kept_account(family, admin, staff):
+    _disable(family, admin)
+    services.self_registration_decline(request=family.waiting, reason="no_match", by=staff)
+
+    done = services.account_reenable(account=family.duplicate, by=admin)
+
+    family.waiting.refresh_from_db()
+    assert family.waiting.account == family.kept
+    event = AuditEvent.objects.get(action=AuditEvent.Action.ACCOUNT_REENABLED)
+    assert event.details["returned_request_ids"] == []
+    assert len(done.returned) == 1
+
+
+def test_an_enabled_account_is_refused(family, admin):
+    with pytest.raises(AccountNotDisabled):
+        services.account_reenable(account=family.duplicate, by=admin)
+
+    _disable(family, admin)
+    services.account_reenable(account=family.duplicate, by=admin)
+    with pytest.raises(AccountNotDisabled):
+        services.account_reenable(account=family.duplicate, by=admin)
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_REENABLED).count() == 1
+
+
+def test_the_pair_can_be_settled_the_other_way_after_enabling_again(family, admin):
+    """The admin kept the wrong account: enable it again, then disable the other one."""
+    _disable(family, admin)
+    services.account_reenable(account=family.duplicate, by=admin)
+
+    services.account_disable_duplicate(
+        duplicate=family.kept, keep=family.duplicate, by=admin, reason="Wrong one"
+    )
+
+    assert set(family.duplicate.accesses.values_list("patient", flat=True)) == {
+        family.eldest.patient.pk,
+        family.middle.patient.pk,
+    }

@@ -228,11 +228,14 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     services.self_registration_authenticate(
         request=requests[0], patient=third.patient, contact=third.contact, by=staff
     )
-    services.self_registration_decline(request=requests[1], reason="Unknown child.", by=staff)
+    services.self_registration_decline(request=requests[1], reason="no_match", by=staff)
     portal_account_verify_email(account=access.account)  # only a confirmed account is kept
     services.account_disable_duplicate(
         duplicate=requests[0].account, keep=access.account, by=admin, reason="Signed up twice"
     )
+    # Both undone: the admin disabled the account by mistake, staff declined its request by mistake.
+    services.account_reenable(account=requests[0].account, by=admin)
+    services.self_registration_reopen(request=requests[1], by=staff)
     # A welcome email whose sender died mid-send: it may or may not have gone out.
     stuck = PatientContactFactory()
     maybe_sent = services.welcome_invite(

@@ -240,7 +240,7 @@ def test_issue_with_a_reason_goes_on_despite_a_possible_duplicate_and_audits_it(
 
 def test_a_decided_self_registration_is_not_a_possible_duplicate(chart, staff):
     request = _self_registration_for(chart)
-    services.self_registration_decline(request=request, reason="Not a patient of ours.", by=staff)
+    services.self_registration_decline(request=request, reason="no_match", by=staff)
 
     services.pin_issue(patient=chart.patient, contact=chart.contact, path=Path.CHART, by=staff)
 

@@ -125,7 +125,7 @@ class Family:
 
     def self_registration_declined(self):
         request = self._self_registration_submit()
-        services.self_registration_decline(request=request, reason="Not verified.", by=self.staff, now=T0)
+        services.self_registration_decline(request=request, reason="details_differ", by=self.staff, now=T0)
 
 
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)

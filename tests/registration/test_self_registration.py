@@ -12,6 +12,7 @@ from registration.selectors import patient_portal_status, self_registration_requ
 from registration.services.errors import (
     AccountDisabled,
     ContactNotOnChart,
+    DeclineNoteRequired,
     EmailInUse,
     InvalidChild,
     PinReplaced,
@@ -162,7 +163,7 @@ def test_same_child_twice_while_waiting_is_refused(db):
 def test_same_child_can_be_asked_for_again_after_a_decline(staff):
     child = ChildDetailsFactory()
     [first] = _submit(child)
-    services.self_registration_decline(request=first, reason="We could not find this child.", by=staff)
+    services.self_registration_decline(request=first, reason="no_match", by=staff)
 
     [second] = _submit(child, account=first.account)
 
@@ -361,7 +362,7 @@ def test_a_request_is_decided_only_once(chart, staff, first, second):
                 request=request, patient=chart.patient, contact=chart.contact, by=staff
             )
         else:
-            services.self_registration_decline(request=request, reason="Not our patient.", by=staff)
+            services.self_registration_decline(request=request, reason="no_match", by=staff)
 
     decide(first)
     events_before = AuditEvent.objects.count()
@@ -394,8 +395,8 @@ def test_request_of_a_merged_duplicate_is_authenticated_onto_the_kept_account(
 # ---------------------------------------------------------------- declining
 
 
-@pytest.mark.parametrize("reason", ["", "   \n"])
-def test_decline_requires_a_reason(chart, staff, reason):
+@pytest.mark.parametrize("reason", ["", "   \n", "We have no patient by that name."])
+def test_decline_requires_one_of_the_canned_reasons(chart, staff, reason):
     request = _request_for(chart)
 
     with pytest.raises(ReasonRequired):
@@ -406,21 +407,38 @@ def test_decline_requires_a_reason(chart, staff, reason):
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.SELF_REGISTRATION_DECLINED).exists()
 
 
-def test_decline_stores_the_reason_and_audits_it(chart, staff):
+@pytest.mark.parametrize("note", ["", "  \n "])
+def test_declining_for_another_reason_needs_a_note(chart, staff, note):
+    """'Another reason' tells the parent nothing by itself: the note is what they read."""
+    request = _request_for(chart)
+
+    with pytest.raises(DeclineNoteRequired):
+        services.self_registration_decline(request=request, reason="other", note=note, by=staff)
+
+    request.refresh_from_db()
+    assert request.status == AWAITING
+
+
+def test_decline_stores_the_reason_and_note_and_audits_them(chart, staff):
     request = _request_for(chart)
 
     declined = services.self_registration_decline(
-        request=request, reason="  We have no patient by that name.  ", by=staff, now=NOW
+        request=request, reason="not_guardian", note="  Please bring the custody papers.  ", by=staff, now=NOW
     )
 
     declined.refresh_from_db()
     assert declined.status == SelfRegistrationRequest.Status.DECLINED
-    assert declined.decline_reason == "We have no patient by that name."
+    assert declined.decline_reason == SelfRegistrationRequest.DeclineReason.NOT_GUARDIAN
+    assert declined.decline_note == "Please bring the custody papers."
     assert (declined.decided_by, declined.decided_at) == (staff, NOW)
     assert declined.access is None
     event = AuditEvent.objects.get(action=AuditEvent.Action.SELF_REGISTRATION_DECLINED)
     assert (event.actor, event.account, event.at) == (staff, request.account, NOW)
-    assert event.details == {"request_id": request.pk, "reason": "We have no patient by that name."}
+    assert event.details == {
+        "request_id": request.pk,
+        "reason": "not_guardian",
+        "note": "Please bring the custody papers.",
+    }
     assert not PortalAccess.objects.exists()
 
 
@@ -446,13 +464,15 @@ def test_a_request_from_an_unconfirmed_account_matches_nothing_and_waits_outside
     )
     [request] = _submit(child, new_account=NewAccountFactory(email=link.contact.email))
     assert (
-        list(selectors.self_registration_requests_matching(patient=link.patient, contact=link.contact)) == []
+        list(selectors.self_registration_requests_matching(patient=link.patient, contacts=[link.contact]))
+        == []
     )
     assert (
-        selectors.self_registrations_awaiting() == [] and selectors.self_registrations_awaiting_count() == 0
+        list(selectors.self_registrations_in_stage()) == []
+        and selectors.self_registrations_awaiting_count() == 0
     )
     services.portal_account_verify_email(account=request.account)
-    assert selectors.self_registrations_awaiting() == [request]
+    assert list(selectors.self_registrations_in_stage()) == [request]
     assert [r.pk for r in selectors.self_registration_requests_matching(patient=link.patient)] == [request.pk]
 
 
@@ -491,34 +511,34 @@ def test_matching_needs_both_the_birth_date_and_a_name(waiting, patient):
 def test_matching_finds_a_request_by_the_parents_email_in_any_case(waiting, email):
     contact = FamilyContactFactory(email=email, cell_phone="")
 
-    assert list(self_registration_requests_matching(contact=contact)) == [waiting]
+    assert list(self_registration_requests_matching(contacts=[contact])) == [waiting]
 
 
 def test_matching_finds_a_request_by_the_parents_cell_phone(waiting):
     contact = FamilyContactFactory(email="", cell_phone="+12025550160")
 
-    assert list(self_registration_requests_matching(contact=contact)) == [waiting]
+    assert list(self_registration_requests_matching(contacts=[contact])) == [waiting]
 
 
 def test_matching_finds_nothing_for_an_unrelated_patient_and_contact(waiting):
     patient = PatientFactory(first_name="Noa", last_name="Kim", date_of_birth=dt.date(2019, 1, 2))
     contact = FamilyContactFactory(email="someone.else@example.org", cell_phone="+12025550161")
 
-    assert not self_registration_requests_matching(patient=patient, contact=contact).exists()
+    assert not self_registration_requests_matching(patient=patient, contacts=[contact]).exists()
 
 
 def test_matching_finds_nothing_without_anything_to_match(waiting):
     no_details = FamilyContactFactory(email="", cell_phone="")
 
     assert not self_registration_requests_matching().exists()
-    assert not self_registration_requests_matching(contact=no_details).exists()
+    assert not self_registration_requests_matching(contacts=[no_details]).exists()
 
 
 def test_matching_ignores_decided_requests(waiting, staff):
-    services.self_registration_decline(request=waiting, reason="Not ours.", by=staff)
+    services.self_registration_decline(request=waiting, reason="no_match", by=staff)
 
     contact = FamilyContactFactory(email="jordan.park@example.net")
-    assert not self_registration_requests_matching(contact=contact).exists()
+    assert not self_registration_requests_matching(contacts=[contact]).exists()
 
 
 def test_matching_lists_requests_oldest_first(waiting):

@@ -95,9 +95,13 @@ TABLE: dict[str, Rule] = {
     "staff:authenticate": Rule(
         get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/patients/"))
     ),
-    "staff:decline": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/"))),
+    "staff:decline": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/requests/"))),
+    "staff:reopen": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/requests/"))),
     "staff:duplicates": Rule(get=practice_admin_only(OK)),
     "staff:disable-duplicate": Rule(
+        get=everyone(METHOD_NOT_ALLOWED), post=practice_admin_only(redirect("/staff/duplicates/"))
+    ),
+    "staff:reenable-account": Rule(
         get=everyone(METHOD_NOT_ALLOWED), post=practice_admin_only(redirect("/staff/duplicates/"))
     ),
     "staff:audit": Rule(get=practice_admin_only(OK)),

@@ -399,9 +399,14 @@ FORMS: dict[str, Form] = {
         role="front desk",
         method="post",
         url=lambda p: reverse("staff:decline", args=[p.request.pk]),
-        valid=lambda p: {"reason": "We have no patient of that name."},
-        others=lambda p: {"reason": ["x" * 500]},
-        accepted=_redirects_to("/staff/"),
+        # Sent back from the confirmation page; without `confirmed` it shows that page and changes nothing.
+        valid=lambda p: {"reason": "no_match", "note": "We have no patient of that name.", "confirmed": "1"},
+        others=lambda p: {
+            "reason": ["other", "call_practice", "We have no patient of that name."],
+            "note": ["", "x" * 500],
+            "confirmed": ["", "0"],
+        },
+        accepted=_succeeded,
         effects=lambda p, data: [Effect(added={AUDIT: 1}, updated=frozenset({REQUEST}))],
     ),
     "DisableDuplicateForm (duplicate accounts)": Form(
@@ -413,11 +418,13 @@ FORMS: dict[str, Form] = {
             "second": str(p.requester.pk),
             "keep": str(p.parent.pk),
             "reason": "Signed up twice",
+            "confirmed": "1",
         },
         others=lambda p: {
             "first": [str(p.requester.pk), "999999"],
             "second": [str(p.parent.pk)],
             "keep": [str(p.requester.pk), "999999"],
+            "confirmed": ["", "0"],
         },
         accepted=_succeeded,
         effects=lambda p, data: [

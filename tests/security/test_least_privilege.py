@@ -222,8 +222,10 @@ def world(db, settings):
             data={"match": f"{cora.pk}:{cora_link.contact_id}", "relationship": ""},
         ),
         "staff:decline": Probe(
-            reverse("staff:decline", args=[request.pk]), data={"reason": "No such child."}
+            reverse("staff:decline", args=[request.pk]), data={"reason": "no_match", "confirmed": "1"}
         ),
+        # The request is waiting, not declined: refused with a message, the same redirect.
+        "staff:reopen": Probe(reverse("staff:reopen", args=[request.pk]), data={}),
         "staff:duplicates": Probe(reverse("staff:duplicates")),
         "staff:disable-duplicate": Probe(
             reverse("staff:disable-duplicate"),
@@ -232,8 +234,11 @@ def world(db, settings):
                 "second": request.account.pk,
                 "keep": parent_b.pk,
                 "reason": "Same parent twice.",
+                "confirmed": "1",
             },
         ),
+        # Not disabled: refused with a message, the same redirect.
+        "staff:reenable-account": Probe(reverse("staff:reenable-account", args=[parent_b.pk]), data={}),
         "staff:audit": Probe(reverse("staff:audit")),
         "staff:import": Probe(reverse("staff:import"), data={}),
         "staff:import-run": Probe(reverse("staff:import-run", args=[preview.pk])),

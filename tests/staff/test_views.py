@@ -189,11 +189,12 @@ def test_reconcile_can_add_the_parent_as_a_new_contact_but_needs_a_relationship(
 def test_decline_needs_a_reason_and_records_it(front_desk_client):
     request = sign_up("x@example.org", "No", "Match", dt.date(2017, 7, 7))
     url = reverse("staff:decline", args=[request.pk])
-    assert front_desk_client.post(url, {"reason": "  "}).status_code == 400
-    front_desk_client.post(url, {"reason": "We have no patient by that name."})
+    assert front_desk_client.post(url, {"reason": "  ", "confirmed": "1"}).status_code == 400
+    assert front_desk_client.post(url, {"reason": "other", "note": " ", "confirmed": "1"}).status_code == 400
+    front_desk_client.post(url, {"reason": "no_match", "note": "No Match born 7/7/2017.", "confirmed": "1"})
     request.refresh_from_db()
     assert request.status == SelfRegistrationRequest.Status.DECLINED
-    assert request.decline_reason == "We have no patient by that name."
+    assert (request.decline_reason, request.decline_note) == ("no_match", "No Match born 7/7/2017.")
 
 
 @pytest.mark.django_db
@@ -213,6 +214,7 @@ def test_admin_disables_a_duplicate_from_the_suspected_pairs(admin_client, staff
             "second": second.account.pk,
             "keep": first.account.pk,
             "reason": "Signed up twice",
+            "confirmed": "1",
         },
     )
     assert response.status_code == 302

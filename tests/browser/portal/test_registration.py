@@ -294,8 +294,8 @@ def test_self_registration(page: Page, live_server, front_desk, sms_outbox, audi
     services.self_registration_authenticate(
         request=asked_amelia, patient=amelia.patient, contact=amelia.contact, by=front_desk
     )
-    reason = "We have no patient named Leo Castellano. Please call us on 555-0100."
-    services.self_registration_decline(request=asked_leo, reason=reason, by=front_desk)
+    note = "We have no patient named Leo Castellano."
+    services.self_registration_decline(request=asked_leo, reason="no_match", note=note, by=front_desk)
 
     page.reload()
     expect(child_cards(page)).to_have_count(1)
@@ -303,7 +303,8 @@ def test_self_registration(page: Page, live_server, front_desk, sms_outbox, audi
     expect(requests).to_have_count(1)
     expect(requests).to_contain_text("Leo Castellano")
     expect(requests).to_contain_text("Not approved")
-    expect(requests).to_contain_text(reason)
+    expect(requests).to_contain_text("We could not match your child to our records.")
+    expect(requests).to_contain_text(f"The practice's note: “{note}”")
     audit.look(page, "home-decided")
     assert patient_portal_status(amelia.patient) == PortalStatus.REGISTERED
 
