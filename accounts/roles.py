@@ -61,6 +61,8 @@ NAV_SECTIONS = {
     "dashboard": "dashboard",
     "statistics": "statistics",
     "register-all": "dashboard",
+    "register-all-run": "dashboard",
+    "register-all-progress": "dashboard",
     "reconcile": "dashboard",
     "authenticate": "dashboard",
     "decline": "dashboard",

@@ -94,6 +94,8 @@ class WelcomeForm(forms.Form):
     )
     duplicate_override_reason = forms.CharField(
         label="Reason to send anyway",
+    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
+    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -115,6 +117,8 @@ class WelcomeForm(forms.Form):
             if not address:
                 raise ValidationError(
                     {"address": f"{link.contact.full_name} has no email on the chart. Enter one."}
+    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
+    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
                 )
             try:
                 validate_email(address)
@@ -165,6 +169,8 @@ class AuthenticateForm(forms.Form):
         choices = []
         for candidate in candidates:
             patient = candidate.patient
+    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
+    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
             # Still listed, so staff see why the request matches; authenticating it is refused.
             refusal = patient_invitation_refusal(patient)
             state = "" if refusal is None else f" [{refusal.state}: cannot be authenticated]"

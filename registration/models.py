@@ -432,6 +432,8 @@ class AuditEvent(models.Model):
         ENROLLMENT_CODE_SENT = "enrollment_code_sent", _("Sign-up code sent to the contact on file")
         ENROLLMENT_CODE_PROVED = "enrollment_code_proved", _("Sign-up proved by the code sent on file")
         ENROLLMENT_CODE_FAILED = "enrollment_code_failed", _("Wrong sign-up code entered")
+        REGISTER_ALL_STARTED = "register_all_started", _("Register all started for a day's appointments")
+        REGISTER_ALL_FINISHED = "register_all_finished", _("Register all finished")
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
@@ -557,3 +559,69 @@ class ImportRun(models.Model):
     @property
     def finished(self) -> bool:
         return self.stage in (self.Stage.DONE, self.Stage.FAILED)
+
+
+class RegisterAllRun(models.Model):
+    """One Register all of a day's appointment list: the task worker queues a welcome message for each
+    patient in turn, writing how far it got. Changed only through `registration.register_all`."""
+
+    class Stage(models.TextChoices):
+        QUEUED = "queued", _("Waiting for the task worker")
+        SENDING = "sending", _("Queuing the welcome messages")
+        DONE = "done", _("Done")
+        STOPPED = "stopped", _("Stopped: the task worker did not finish it")
+
+    day = models.DateField()
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    client_address = models.GenericIPAddressField(null=True, blank=True)  # for each message's audit event
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.QUEUED)
+    done = models.PositiveIntegerField(default=0)  # patients dealt with (queued or skipped)
+    total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()  # the last progress written: a run not updated for long has stopped
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A second Register all of the same day while one runs would send every message twice.
+            models.UniqueConstraint(
+                fields=["day"], condition=models.Q(finished_at__isnull=True), name="register_all_one_running"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"register all {self.pk} of {self.day} ({self.stage})"
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+
+class RegisterAllItem(models.Model):
+    """One patient of a Register all run: the welcome message queued for them, or why they were skipped."""
+
+    class Outcome(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        QUEUED = "queued", _("Welcome message queued")
+        SKIPPED = "skipped", _("Skipped")
+
+    run = models.ForeignKey(RegisterAllRun, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()  # the appointment list's order
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    appointment = models.ForeignKey(
+        "patients.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.WAITING)
+    skipped_reason = models.CharField(max_length=300, blank=True)
+    message = models.OneToOneField(
+        WelcomeMessage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "patient"], name="register_all_item_one_per_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} in register all {self.run_id} ({self.outcome})"

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from .views import admin_pages, dashboard, ehr_import, patients, pins, reconcile, staff_auth, welcome
+from .views import (
+    admin_pages,
+    dashboard,
+    ehr_import,
+    patients,
+    pins,
+    reconcile,
+    register_all,
+    staff_auth,
+    welcome,
+)
 
 app_name = "staff"
 
@@ -9,7 +19,9 @@ urlpatterns = [
     path("sign-out/", staff_auth.StaffSignOutView.as_view(), name="sign-out"),
     path("", dashboard.dashboard, name="dashboard"),
     path("statistics/", dashboard.statistics, name="statistics"),
-    path("register-all/", dashboard.register_all, name="register-all"),
+    path("register-all/", register_all.register_all, name="register-all"),
+    path("register-all/<int:pk>/", register_all.register_all_run, name="register-all-run"),
+    path("register-all/<int:pk>/progress/", register_all.register_all_progress, name="register-all-progress"),
     path("patients/", patients.patient_search, name="patient-search"),
     path("patients/<int:pk>/", patients.patient_chart, name="patient-chart"),
     path("patients/<int:patient_pk>/contacts/<int:contact_pk>/pin/", pins.pin_generate, name="pin-generate"),

@@ -19,7 +19,7 @@ from .accounts import (
     portal_account_verify_email,
 )
 from .enrollment_codes import enrollment_code_prove
-from .errors import PatientNotInvitable, PossibleDuplicate, RegistrationError
+from .errors import OutstandingPin, PatientNotInvitable, PossibleDuplicate, RegistrationError
 from .invitation_rules import invitation_refusal, patient_invitation_refusal
 from .pins import IssuedPin, pin_issue, pin_redeem, welcome_invite
 from .self_registration import (
@@ -35,6 +35,7 @@ __all__ = [
     "ChildDetails",
     "IssuedPin",
     "NewAccount",
+    "OutstandingPin",
     "PatientNotInvitable",
     "PossibleDuplicate",
     "RegistrationError",

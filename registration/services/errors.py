@@ -128,6 +128,19 @@ class InvalidAddress(RegistrationError):
     message = _("Enter a valid email address or cell phone number.")
 
 
+class OutstandingPin(RegistrationError):
+    """The contact holds a PIN that still works: a new one would stop it. Staff confirm first.
+
+    `pin` is that PIN (with its welcome message, if it was sent in one), for the page that asks.
+    """
+
+    message = "A PIN given to this parent is still valid. Sending a new one stops the old one."
+
+    def __init__(self, pin):
+        super().__init__()
+        self.pin = pin
+
+
 class PossibleDuplicate(RegistrationError):
     """A waiting self-registration request looks like this parent or child.
 

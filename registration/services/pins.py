@@ -15,7 +15,7 @@ from accounts.models import User
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration import pins as codes
 from registration.models import PIN_PATHS, AuditEvent, Path, Pin, PortalAccess, PortalAccount, WelcomeMessage
-from registration.selectors import self_registration_requests_matching
+from registration.selectors import pins_usable, self_registration_requests_matching
 from registration.tasks import welcome_message_enqueue
 
 from .accounts import NewAccount, portal_account_lock, portal_account_make
@@ -27,6 +27,7 @@ from .errors import (
     ContactNotOnChart,
     EmailInUse,
     InvalidAddress,
+    OutstandingPin,
     PinAlreadyUsed,
     PinExpired,
     PinLocked,
@@ -54,6 +55,7 @@ def pin_issue(
     by: User,
     appointment: Appointment | None = None,
     duplicate_override_reason: str = "",
+    replace_outstanding: bool = True,
     now: datetime | None = None,
     client_address: str | None = None,
 ) -> IssuedPin:
@@ -61,7 +63,9 @@ def pin_issue(
 
     Issuing is the practice's authentication of the contact: nothing else is asked of staff. If a waiting
     self-registration request may be this parent's, refuse with `PossibleDuplicate` unless staff give a
-    reason to go on. A deceased child or an inactive chart is refused with `PatientNotInvitable`.
+    reason to go on. A deceased child or an inactive chart is refused with `PatientNotInvitable`. A PIN
+    of the pair still valid is replaced, unless `replace_outstanding=False` (staff have not confirmed yet):
+    then `OutstandingPin` is raised and nothing changes.
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -72,6 +76,7 @@ def pin_issue(
             by=by,
             appointment=appointment,
             duplicate_override_reason=duplicate_override_reason,
+            replace_outstanding=replace_outstanding,
             now=now,
         )
         audit_record(
@@ -96,6 +101,7 @@ def welcome_invite(
     by: User,
     appointment: Appointment | None = None,
     duplicate_override_reason: str = "",
+    replace_outstanding: bool = True,
     now: datetime | None = None,
     client_address: str | None = None,
 ) -> WelcomeMessage:
@@ -116,6 +122,7 @@ def welcome_invite(
             by=by,
             appointment=appointment,
             duplicate_override_reason=duplicate_override_reason,
+            replace_outstanding=replace_outstanding,
             now=now,
         )
         field = "email" if channel == WelcomeMessage.Channel.EMAIL else "cell_phone"
@@ -145,7 +152,7 @@ def welcome_invite(
 
 
 def _issue(
-    *, patient, contact, path, by, appointment, duplicate_override_reason, now
+    *, patient, contact, path, by, appointment, duplicate_override_reason, replace_outstanding, now
 ) -> tuple[IssuedPin, dict]:
     if path not in PIN_PATHS:
         raise RegistrationError(f"PINs are not issued through {path}.")
@@ -178,6 +185,12 @@ def _issue(
             "request_ids": [r.pk for r in matches],
         }
 
+    if not replace_outstanding:
+        # Checked under the link's lock: two clicks a minute apart must not send two PINs unasked.
+        outstanding = pins_usable(now).filter(patient=patient, contact=contact)
+        outstanding = outstanding.select_related("welcome_message").first()
+        if outstanding is not None:
+            raise OutstandingPin(outstanding)
     revoked = pins_revoke(
         Pin.objects.filter(patient=patient, contact=contact), reason=Pin.EndReason.SUPERSEDED, now=now
     )

@@ -71,7 +71,7 @@ def appointment_rows(appointments, day) -> str:
     appointment_url, chart_url, register_url = (
         _url_pattern(name) for name in ("staff:appointment", "staff:patient-chart", "staff:register")
     )
-    time_format, rows = get_format("TIME_FORMAT"), []
+    time_format, rows, today = get_format("TIME_FORMAT"), [], timezone.localdate()
     for a in appointments:
         starts = timezone.localtime(a["starts_at"])
         refusal = invitation_refusal(
@@ -83,6 +83,12 @@ def appointment_rows(appointments, day) -> str:
             register = _STATE_BADGES[type(refusal)]
         elif a["portal_status"] == PortalStatus.REGISTERED:
             register = ""
+        elif a["portal_status"] == PortalStatus.PENDING:  # a PIN is out: sending again replaces it
+            register = (
+                f'<a class="button small" href="{register_url.format(a["patient_id"])}'
+                f'?appointment={a["pk"]}">Resend</a> '
+                f'<span class="muted nowrap">{_pin_went_out(a, today)}</span>'
+            )
         else:
             register = (
                 f'<a class="button small" href="{register_url.format(a["patient_id"])}'
@@ -98,6 +104,17 @@ def appointment_rows(appointments, day) -> str:
             f"<td>{_BADGES[PortalStatus(a['portal_status'])]}</td><td>{register}</td></tr>"
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every text value above is escaped, the rest are ids
+
+
+def _pin_went_out(row: dict, today) -> str:
+    """ "sent 10:42 AM" (today) or "sent Nov 28, 2026": when a Pending row's PIN went out, and how."""
+    for key, verb in (("pin_sent_at", "sent"), ("pin_queued_at", "queued"), ("pin_given_at", "PIN given")):
+        if (at := row.get(key)) is not None:
+            at = timezone.localtime(at)
+            if at.date() == today:
+                return f"{verb} {dateformat.time_format(at, get_format('TIME_FORMAT'))}"
+            return f"{verb} {dateformat.format(at, get_format('DATE_FORMAT'))}"
+    return ""
 
 
 _NO_CONTACTS = '<li class="muted">None on the chart</li>'

@@ -57,8 +57,11 @@ def pin_generate(request, patient_pk, contact_pk):
             by=request.user,
             appointment=appointment,
             duplicate_override_reason=form.cleaned_data["duplicate_override_reason"],
+            replace_outstanding=form.cleaned_data["replace_outstanding"],
             client_address=client_address(request),
         )
+    except services.OutstandingPin as outstanding:  # the form token stays unused: confirming reuses it
+        return render(request, "staff/pin_replace_confirm.html", context | {"outstanding": outstanding.pin})
     except services.PossibleDuplicate as duplicate:
         return render(request, "staff/pin_duplicate_warning.html", context | {"requests": duplicate.requests})
     except services.RegistrationError as error:

@@ -21,7 +21,7 @@ def register(request, patient_pk):
     if appointment_id.isascii() and appointment_id.isdigit() and len(appointment_id) <= 18:
         appointment = get_object_or_404(Appointment, pk=appointment_id, patient=patient)
     links = PatientContact.objects.filter(patient=patient).select_related("contact").order_by("pk")
-    duplicates = []
+    duplicates, outstanding = [], None
     if request.method == "POST":
         form = WelcomeForm(request.POST, links=links)
         if form.is_valid():
@@ -34,8 +34,11 @@ def register(request, patient_pk):
                     by=request.user,
                     appointment=appointment,
                     duplicate_override_reason=form.cleaned_data["duplicate_override_reason"],
+                    replace_outstanding=form.cleaned_data["replace_outstanding"],
                     client_address=client_address(request),
                 )
+            except services.OutstandingPin as error:
+                outstanding = error.pin
             except services.PossibleDuplicate as duplicate:
                 duplicates = duplicate.requests
                 form.add_error(None, str(duplicate))
@@ -53,6 +56,7 @@ def register(request, patient_pk):
             "appointment": appointment,
             "form": form,
             "duplicates": duplicates,
+            "outstanding": outstanding,
             "links": links,
         },
     )
@@ -90,7 +94,7 @@ def welcome_resend(request, pk):
     form = ResendForm(request.POST)
     if not form.is_valid():  # too long, or a NUL character PostgreSQL cannot store
         error = " ".join(form.errors["duplicate_override_reason"])
-        return _resend_refused(request, old, error=f"Reason to send anyway: {error}", status=400)
+        return _resend_page(request, old, error=f"Reason to send anyway: {error}", status=400)
     try:
         message = services.welcome_invite(
             patient=old.pin.patient,
@@ -100,14 +104,21 @@ def welcome_resend(request, pk):
             by=request.user,
             appointment=old.pin.appointment,
             duplicate_override_reason=form.cleaned_data["duplicate_override_reason"],
+            replace_outstanding=form.cleaned_data["replace_outstanding"],
             client_address=client_address(request),
         )
+    except services.OutstandingPin as outstanding:  # asked first; nothing is sent until confirmed
+        return _resend_page(
+            request, old, outstanding=outstanding.pin, reason=form.cleaned_data["duplicate_override_reason"]
+        )
     except services.RegistrationError as error:
-        return _resend_refused(request, old, error=str(error), duplicates=getattr(error, "requests", []))
+        duplicates = getattr(error, "requests", [])
+        return _resend_page(request, old, error=str(error), duplicates=duplicates, status=409)
     return redirect("staff:welcome-message", pk=message.pk)
 
 
-def _resend_refused(request, old, *, error: str, duplicates=(), status=409):
+def _resend_page(request, old, *, status=200, **context):
+    """The message's page again: with why the resend was refused, or asking to confirm it."""
     return render(
         request,
         "staff/welcome_message.html",
@@ -115,8 +126,7 @@ def _resend_refused(request, old, *, error: str, duplicates=(), status=409):
             "message": old,
             "patient": old.pin.patient,
             "status": selectors.patient_portal_status(old.pin.patient),
-            "error": error,
-            "duplicates": duplicates,
-        },
+        }
+        | context,
         status=status,
     )

@@ -1,5 +1,5 @@
-// The Import page's progress: asks how far the task worker got, every second, and shows the finished
-// page when the run ends. Loaded as a file: the Content-Security-Policy allows no inline script.
+// The progress of an import or a Register all: asks how far the task worker got, every second, and shows
+// the finished page when the run ends. Loaded as a file: the Content-Security-Policy allows no inline script.
 // Without script, a <noscript> refresh reloads the whole page instead.
 (() => {
   const box = document.querySelector("[data-progress-url]");
@@ -8,13 +8,14 @@
   const stage = box.querySelector("[data-stage]");
   const count = box.querySelector("[data-count]");
   const number = new Intl.NumberFormat("en-US");
+  const noun = box.dataset.noun || "records";  // what is counted: an import's records, Register all's patients
 
   const show = (run) => {
     if (stage.textContent !== run.label) stage.textContent = run.label;  // role=status: said when it changes
     if (run.total > 0) {
       bar.max = run.total;
       bar.value = Math.min(run.done, run.total);
-      count.textContent = `${number.format(run.done)} of ${number.format(run.total)} records`;
+      count.textContent = `${number.format(run.done)} of ${number.format(run.total)} ${noun}`;
     }
   };
 

@@ -225,6 +225,7 @@ def test_a_welcome_invite_cut_off_before_its_audit_event_leaves_nothing_and_its_
     chart_email = link.contact.email
     corrected = "corrected.address@example.org"  # the invite saves it to the contact
     data = {"contact": link.pk, "channel": "email", "address": corrected, "duplicate_override_reason": ""}
+    data["replace_outstanding"] = "1"  # staff confirmed replacing the earlier PIN, still valid
 
     def nothing_was_kept():
         earlier.pin.refresh_from_db()
@@ -585,7 +586,8 @@ def test_a_worker_killed_while_the_provider_held_the_email_leaves_it_to_staff_wh
     chart = desk.get(reverse("staff:patient-chart", args=[message.pin.patient_id])).content.decode()
     assert "May not have been sent — resend" in chart
 
-    resent = desk.post(reverse("staff:welcome-resend", args=[message.pk]))
+    # Its PIN is still valid: staff confirm replacing it.
+    resent = desk.post(reverse("staff:welcome-resend", args=[message.pk]), {"replace_outstanding": "1"})
     _drain(manage, twilio_url=twilio.base_url, postmark_url=postmark.url)
 
     [again] = WelcomeMessage.objects.exclude(pk=message.pk)

@@ -6,6 +6,7 @@ role got.
 """
 
 import base64
+import datetime as dt
 import subprocess
 import sys
 from collections import Counter
@@ -31,7 +32,13 @@ from twilio.request_validator import RequestValidator
 from accounts.models import ADMIN_GROUP
 from patients.models import Appointment, Patient
 from registration import services
-from registration.models import AuditEvent, ImportRun, SelfRegistrationRequest, WelcomeMessage
+from registration.models import (
+    AuditEvent,
+    ImportRun,
+    RegisterAllRun,
+    SelfRegistrationRequest,
+    WelcomeMessage,
+)
 from registration.tokens import email_verification_token
 from registration.views import provider_hooks
 from tests.factories import (
@@ -155,6 +162,16 @@ def world(db, settings):
         address=father.contact.email,
         by=front_desk,
     )
+    # A Register all of yesterday, finished.
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    register_all = RegisterAllRun.objects.create(
+        day=yesterday.date(),
+        started_by=front_desk,
+        stage=RegisterAllRun.Stage.DONE,
+        created_at=yesterday,
+        updated_at=yesterday,
+        finished_at=yesterday,
+    )
     # The admin's finished preview of a file (the file itself has since gone: confirming says so).
     preview = ImportRun.objects.create(
         started_by=admin,
@@ -198,6 +215,8 @@ def world(db, settings):
         "staff:dashboard": Probe(reverse("staff:dashboard")),
         "staff:statistics": Probe(reverse("staff:statistics")),
         "staff:register-all": Probe(reverse("staff:register-all"), data={"day": timezone.localdate()}),
+        "staff:register-all-run": Probe(reverse("staff:register-all-run", args=[register_all.pk])),
+        "staff:register-all-progress": Probe(reverse("staff:register-all-progress", args=[register_all.pk])),
         "staff:patient-search": Probe(reverse("staff:patient-search") + "?q=Aardvark"),
         "staff:patient-chart": Probe(reverse("staff:patient-chart", args=[amelia.pk])),
         "staff:pin-generate": Probe(
@@ -211,11 +230,15 @@ def world(db, settings):
         ),
         "staff:register": Probe(
             reverse("staff:register", args=[amelia.pk]),
-            data={"contact": father.pk, "channel": "email", "address": "", "duplicate_override_reason": ""},
+            data={"contact": father.pk, "channel": "email", "address": "", "duplicate_override_reason": ""}
+            | {"replace_outstanding": "1"},
         ),
         "staff:appointment": Probe(reverse("staff:appointment", args=[appointment.pk])),
         "staff:welcome-message": Probe(reverse("staff:welcome-message", args=[message.pk])),
-        "staff:welcome-resend": Probe(reverse("staff:welcome-resend", args=[message.pk]), data={}),
+        # Confirmed: the father's PIN is still valid, and replacing it is asked first.
+        "staff:welcome-resend": Probe(
+            reverse("staff:welcome-resend", args=[message.pk]), data={"replace_outstanding": "1"}
+        ),
         "staff:reconcile": Probe(reverse("staff:reconcile", args=[request.pk])),
         "staff:authenticate": Probe(
             reverse("staff:authenticate", args=[request.pk]),

@@ -131,7 +131,11 @@ def test_resend_issues_a_new_pin_and_the_old_one_stops_working(front_desk_client
     url = reverse("staff:register", args=[link.patient.pk])
     front_desk_client.post(url, {"contact": link.pk, "channel": "email", "address": ""})
     first = WelcomeMessage.objects.get()
-    response = front_desk_client.post(reverse("staff:welcome-resend", args=[first.pk]))
+    resend = reverse("staff:welcome-resend", args=[first.pk])
+    asked = front_desk_client.post(resend)
+    assert asked.context["outstanding"] == first.pin, "asked first: a PIN is still out"
+    assert WelcomeMessage.objects.count() == 1
+    response = front_desk_client.post(resend, {"replace_outstanding": "1"})
     second = WelcomeMessage.objects.exclude(pk=first.pk).get()
     assert response["Location"] == reverse("staff:welcome-message", args=[second.pk])
     first.pin.refresh_from_db()
@@ -139,7 +143,9 @@ def test_resend_issues_a_new_pin_and_the_old_one_stops_working(front_desk_client
 
 
 @pytest.mark.django_db
-def test_register_all_sends_to_reachable_unregistered_patients_and_reports_the_rest(front_desk_client, staff):
+def test_register_all_sends_to_reachable_unregistered_patients_and_reports_the_rest(
+    front_desk_client, staff, django_capture_on_commit_callbacks
+):
     today = timezone.localtime().replace(hour=9, minute=0)
     reachable = [PatientContactFactory() for _ in range(3)]
     unreachable = PatientContactFactory(contact=FamilyContactFactory(email="", cell_phone=""))
@@ -148,13 +154,13 @@ def test_register_all_sends_to_reachable_unregistered_patients_and_reports_the_r
     for i, link in enumerate([*reachable, unreachable, pending]):
         AppointmentFactory(patient=link.patient, starts_at=today + dt.timedelta(minutes=15 * i))
     AppointmentFactory(patient=reachable[0].patient, starts_at=today + dt.timedelta(hours=3))  # second visit
-    response = front_desk_client.post(reverse("staff:register-all"), {"day": today.date().isoformat()})
-    assert response.status_code == 200
-    assert (
-        WelcomeMessage.objects.count() == 3
-    )  # one per patient, not per appointment; the pending one untouched
-    assert len(response.context["sent"]) == 3
-    assert [p for p, _ in response.context["skipped"]] == [unreachable.patient]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = front_desk_client.post(reverse("staff:register-all"), {"day": today.date().isoformat()})
+    summary = front_desk_client.get(response["Location"]).context["summary"]
+    # One per patient, not per appointment; the pending one untouched.
+    assert WelcomeMessage.objects.count() == 3
+    assert summary.counts["sent"] + summary.counts["waiting"] == 3
+    assert [row.item.patient for row in summary.rows if row.result == "Skipped"] == [unreachable.patient]
 
 
 @pytest.mark.django_db
