@@ -77,6 +77,8 @@ class GeneratePinForm(forms.Form):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
+    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class WelcomeForm(forms.Form):
@@ -94,12 +96,12 @@ class WelcomeForm(forms.Form):
     )
     duplicate_override_reason = forms.CharField(
         label="Reason to send anyway",
-    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
-    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
+    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, links, **kwargs):
         super().__init__(*args, **kwargs)
@@ -117,8 +119,6 @@ class WelcomeForm(forms.Form):
             if not address:
                 raise ValidationError(
                     {"address": f"{link.contact.full_name} has no email on the chart. Enter one."}
-    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
-    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
                 )
             try:
                 validate_email(address)
@@ -152,6 +152,8 @@ class ResendForm(forms.Form):
     """Send a welcome message again; a reason is needed when the parent may have signed up already."""
 
     duplicate_override_reason = forms.CharField(required=False, max_length=500)
+    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
+    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class AuthenticateForm(forms.Form):
@@ -169,8 +171,6 @@ class AuthenticateForm(forms.Form):
         choices = []
         for candidate in candidates:
             patient = candidate.patient
-    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
-    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
             # Still listed, so staff see why the request matches; authenticating it is refused.
             refusal = patient_invitation_refusal(patient)
             state = "" if refusal is None else f" [{refusal.state}: cannot be authenticated]"

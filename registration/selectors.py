@@ -148,6 +148,9 @@ def appointment_rows_for_day(day: date, *, now: datetime | None = None) -> list[
             "provider",
             "visit_type",
             "portal_status",
+            "pin_given_at",
+            "pin_queued_at",
+            "pin_sent_at",
         )
     )
 
@@ -156,9 +159,6 @@ def appointment_rows_for_day(day: date, *, now: datetime | None = None) -> list[
 class RegistrationCounts:
     registered: int
     pending: int
-            "pin_given_at",
-            "pin_queued_at",
-            "pin_sent_at",
     not_registered: int
     expired_pins: int
 
