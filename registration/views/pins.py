@@ -79,9 +79,11 @@ def pin_generate(request, patient_pk, contact_pk):
             "code": issued.code,
             "pin": issued.pin,
             "portal_url": settings.PORTAL_BASE_URL + page,
-            # Inline SVG: prints with the slip and needs no request of its own. Like the welcome email's
-            # link, it carries the PIN after '#', which the phone's browser never sends: the PIN page's
-            # script fills it in (issue 13).
-            "portal_qr": mark_safe(segno.make(link, error="m").svg_inline(scale=3, border=2)),  # noqa: S308
+            # Inline SVG: prints with the slip and needs no request of its own, at the size print.css
+            # gives it (a viewBox, no fixed size). Like the welcome email's link, it carries the PIN after
+            # '#', which the phone's browser never sends: the PIN page's script fills it in (issue 13).
+            "portal_qr": mark_safe(  # noqa: S308
+                segno.make(link, error="m").svg_inline(scale=3, border=2, omitsize=True)
+            ),
         },
     )
