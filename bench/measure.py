@@ -43,6 +43,8 @@ from registration.snapshots import snapshot_take  # noqa: E402
 WARM_UP = 5
 COUNTED = 5
 DUPLICATES_PAGE = 20  # pairs the duplicate accounts page shows at most
+# The patient list behind each Statistics tile: its label here, its `status` filter.
+LIST_BY_STATUS = {"registered": "registered", "pending": "pending", "PIN expired": "pin_expired", "all": ""}
 
 
 @dataclass
@@ -163,6 +165,12 @@ def _cases(staff: Client, admin: Client) -> list[Case]:
             "search: phone",
             lambda: staff.get("/staff/patients/", {"q": contact.cell_phone.as_national}),
         ),
+        # The Statistics page's tiles: a page of patients in one state, by name.
+        *[
+            Case(f"patients: {label}", lambda s=status: staff.get("/staff/patients/", {"status": s}))
+            for label, status in LIST_BY_STATUS.items()
+        ],
+        Case("request queue", lambda: staff.get("/staff/requests/")),
         Case("patient chart", lambda: staff.get(f"/staff/patients/{patient.pk}/")),
         Case("appointment window", lambda: staff.get(f"/staff/appointments/{appointment.pk}/")),
         Case("reconcile", lambda: staff.get(f"/staff/requests/{waiting.pk}/")),

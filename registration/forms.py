@@ -15,6 +15,7 @@ from accounts.roles import is_staff_member
 from patients.models import PatientContact
 from registration import selectors
 from registration.models import AuditEvent, PortalStatus, SelfRegistrationRequest, WelcomeMessage
+from registration.selectors import PIN_EXPIRED, RequestStage
 from registration.services import patient_invitation_refusal, self_registration_decline_check
 from registration.services.errors import DeclineNoteRequired, DisableReasonRequired
 
@@ -56,7 +57,23 @@ class PatientSearchForm(forms.Form):
         ),
     )
     status = forms.ChoiceField(
-        label="Portal status", required=False, choices=[("", "Any"), *PortalStatus.choices]
+        label="Portal status",
+        required=False,
+        choices=[
+            ("", "Any"),
+            (PortalStatus.NOT_REGISTERED, PortalStatus.NOT_REGISTERED.label),
+            (PIN_EXPIRED, "PIN expired"),
+            (PortalStatus.PENDING, PortalStatus.PENDING.label),
+            (PortalStatus.REGISTERED, PortalStatus.REGISTERED.label),
+        ],
+    )
+
+
+class RequestStageForm(forms.Form):
+    stage = forms.ChoiceField(
+        label="Show",
+        required=False,
+        choices=[*RequestStage.choices, ("", "All requests")],
     )
 
 

@@ -14,6 +14,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    TextChoices,
     Value,
     When,
 )
@@ -65,6 +66,11 @@ def pins_usable(now: datetime) -> QuerySet[Pin]:
     return pins_live().filter(expires_at__gt=now)
 
 
+def pins_expired(now: datetime) -> QuerySet[Pin]:
+    """PINs that ran out unused and were not replaced: staff may want to send a new one."""
+    return pins_live().filter(expires_at__lte=now)
+
+
 def patients_with_portal_status(
     queryset: QuerySet[Patient] | None = None, *, now: datetime | None = None
 ) -> QuerySet[Patient]:
@@ -82,9 +88,10 @@ def patient_portal_status(patient: Patient, *, now: datetime | None = None) -> P
 
 
 def self_registration_requests_matching(
-    *, patient: Patient | None = None, contact: FamilyContact | None = None
+    *, patient: Patient | None = None, contacts: Iterable[FamilyContact] = ()
 ) -> QuerySet[SelfRegistrationRequest]:
-    """Waiting self-registration requests that may be from this contact or about this patient.
+    """Waiting self-registration requests that may be from one of these contacts or about this patient:
+    the rule behind the PIN's duplicate warning and the chart's "a parent asked" notice.
 
     A match is the child's date of birth with either name, or the parent's email or cell phone.
     """
@@ -93,10 +100,11 @@ def self_registration_requests_matching(
         match |= Q(child_date_of_birth=patient.date_of_birth) & (
             Q(child_last_name__iexact=patient.last_name) | Q(child_first_name__iexact=patient.first_name)
         )
-    if contact is not None and contact.email:
-        match |= Q(parent_email__iexact=contact.email)
-    if contact is not None and contact.cell_phone:
-        match |= Q(parent_cell_phone=contact.cell_phone)
+    for contact in contacts:
+        if contact.email:
+            match |= Q(parent_email__iexact=contact.email)
+        if contact.cell_phone:
+            match |= Q(parent_cell_phone=contact.cell_phone)
     if not match:
         return SelfRegistrationRequest.objects.none()
     return _awaiting().filter(match).select_related("account__user").order_by("submitted_at")
@@ -160,7 +168,7 @@ class RegistrationCounts:
     registered: int
     pending: int
     not_registered: int
-    expired_pins: int
+    expired_pins: int  # patients holding a PIN that ran out unused: the patient list's "PIN expired"
 
 
 def registration_counts(*, now: datetime | None = None) -> RegistrationCounts:
@@ -178,11 +186,12 @@ def registration_counts(*, now: datetime | None = None) -> RegistrationCounts:
         .aggregate(n=Count("patient_id", distinct=True))["n"]
     )
     total = Patient.objects.count()
+    expired = pins_expired(now).aggregate(n=Count("patient_id", distinct=True))["n"]
     return RegistrationCounts(
         registered=registered,
         pending=pending,
         not_registered=total - registered - pending,
-        expired_pins=pins_live().filter(expires_at__lte=now).count(),
+        expired_pins=expired,
     )
 
 
@@ -207,9 +216,10 @@ def registrations_per_week(
     return sorted(by_week.items())
 
 
-def self_registrations_awaiting(*, limit: int = 25) -> list[SelfRegistrationRequest]:
-    """The oldest self-registration requests waiting for staff."""
-    return list(_awaiting().order_by("submitted_at", "pk")[:limit])
+# Waiting for staff once the parent confirmed the email; before that, waiting for the parent.
+_WAITING = Q(status=SelfRegistrationRequest.Status.AWAITING)
+_CONFIRMED_WAITING = _WAITING & Q(account__email_verified_at__isnull=False)
+_UNCONFIRMED = _WAITING & Q(account__email_verified_at__isnull=True)
 
 
 def self_registrations_awaiting_count() -> int:
@@ -220,17 +230,70 @@ def _awaiting() -> QuerySet[SelfRegistrationRequest]:
     """Requests staff can act on: waiting, from an account whose owner confirmed the email. Until then
     the request is anyone's typing and cannot be authenticated (issue 12), so it neither fills the
     queue nor holds up a PIN as a possible duplicate."""
-    return SelfRegistrationRequest.objects.filter(
-        status=SelfRegistrationRequest.Status.AWAITING, account__email_verified_at__isnull=False
+    return SelfRegistrationRequest.objects.filter(_CONFIRMED_WAITING)
+
+
+class RequestStage(TextChoices):
+    """Where a self-registration request stands, as the request list filters it."""
+
+    AWAITING = "awaiting", "Awaiting authentication"
+    UNCONFIRMED = "unconfirmed", "Email not confirmed yet"
+    AUTHENTICATED = "authenticated", "Authenticated"
+    DECLINED = "declined", "Declined"
+
+
+def self_registrations_in_stage(stage: str = RequestStage.AWAITING) -> QuerySet[SelfRegistrationRequest]:
+    """The request list: waiting ones oldest first (the queue staff work through), decided ones most
+    recently decided first; every stage when `stage` is empty, newest first."""
+    requests = SelfRegistrationRequest.objects.select_related("decided_by")
+    if stage == RequestStage.AWAITING:
+        return requests.filter(_CONFIRMED_WAITING).order_by("submitted_at", "pk")
+    if stage == RequestStage.UNCONFIRMED:
+        return requests.filter(_UNCONFIRMED).order_by("submitted_at", "pk")
+    if stage in (RequestStage.AUTHENTICATED, RequestStage.DECLINED):
+        return requests.filter(status=stage).order_by("-decided_at", "-pk")
+    return requests.order_by("-submitted_at", "-pk")
+
+
+@dataclass(frozen=True)
+class RequestCounts:
+    asked: int
+    unconfirmed: int
+    awaiting: int
+    authenticated: int
+    declined: int
+
+
+def self_registration_counts() -> RequestCounts:
+    """Self-registration requests by stage, now, in one query (a few per patient at most, unlike the
+    patients' funnel, which the snapshot counts)."""
+    status = SelfRegistrationRequest.Status
+    counts = SelfRegistrationRequest.objects.aggregate(
+        asked=Count("pk"),
+        unconfirmed=Count("pk", filter=_UNCONFIRMED),
+        awaiting=Count("pk", filter=_CONFIRMED_WAITING),
+        authenticated=Count("pk", filter=Q(status=status.AUTHENTICATED)),
+        declined=Count("pk", filter=Q(status=status.DECLINED)),
     )
+    return RequestCounts(**counts)
+
+
+# The patient list's filter beyond the three statuses: holding a PIN that ran out unused.
+PIN_EXPIRED = "pin_expired"
 
 
 def patient_search(text: str, *, status: str = "", now: datetime | None = None) -> QuerySet[Patient]:
     """Patients matching what staff typed: a name in parts and any order, an MRN, a date of birth,
-    or a family contact's email or cell phone; optionally only those with one portal status."""
+    or a family contact's email or cell phone; optionally only those with one portal status, or
+    `PIN_EXPIRED`."""
+    now = now or timezone.now()
     queryset = patients_with_portal_status(now=now)
     text = " ".join(text.split())
-    if status:
+    if status == PIN_EXPIRED:
+        # Driven from the few expired PINs (an index-only scan), and whatever the status: asking for Not
+        # registered too derived the status of every such patient, not of a page (126 ms at 100,000).
+        queryset = queryset.filter(pk__in=pins_expired(now).values("patient_id"))
+    elif status:
         queryset = queryset.filter(portal_status=status)
     if not text:
         # Every patient with a status: walking the name index in order stops after a page.
@@ -307,10 +370,13 @@ class PatientChart:
     appointments: list[Appointment]
     messages: list[WelcomeMessage]
     history: list[AuditEvent]
+    # Sign-ups waiting for staff that may be about this child or from a parent on the chart: shown
+    # before anyone clicks Generate PIN, which would make that parent a second account.
+    waiting_requests: list[SelfRegistrationRequest]
 
 
 def patient_chart(patient_id: int, *, now: datetime | None = None, history_limit: int = 50) -> PatientChart:
-    """Everything the chart page shows, in seven queries whatever the patient's history."""
+    """Everything the chart page shows, in eight queries whatever the patient's history."""
     now = now or timezone.now()
     patient = patients_with_portal_status(now=now).get(pk=patient_id)
     # Each contact's usable PIN and enabled access as subqueries of the contacts' query: one query
@@ -330,9 +396,10 @@ def patient_chart(patient_id: int, *, now: datetime | None = None, history_limit
         )
         .order_by("pk")
     )
+    contacts = [ContactRow(link) for link in links]
     return PatientChart(
         patient=patient,
-        contacts=[ContactRow(link) for link in links],
+        contacts=contacts,
         appointments=list(patient.appointments.order_by("-starts_at")[:20]),
         messages=list(
             WelcomeMessage.objects.filter(pin__patient=patient)
@@ -343,6 +410,9 @@ def patient_chart(patient_id: int, *, now: datetime | None = None, history_limit
             AuditEvent.objects.filter(patient=patient)
             .select_related("actor", "contact")
             .order_by("-at", "-pk")[:history_limit]
+        ),
+        waiting_requests=list(
+            self_registration_requests_matching(patient=patient, contacts=[row.contact for row in contacts])
         ),
     )
 

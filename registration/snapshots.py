@@ -6,6 +6,7 @@ account. A page never makes that pass itself: it reads the latest snapshot, and 
 claim per interval, however many staff are looking) and shows the one it has, with its time.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -26,8 +27,20 @@ class Statistics:
     registered: int
     pending: int
     not_registered: int
-    expired_pins: int
+    expired_pins: int  # patients holding a PIN that ran out unused
     weekly: list[tuple[date, dict[str, int]]]
+
+    @property
+    def patients(self) -> int:
+        return self.registered + self.pending + self.not_registered
+
+    @property
+    def percent_registered(self) -> float | None:
+        """Registered patients as a share of all, to one decimal: 99.96% reads 99.9%, never a 100% that
+        is not; None for a practice with no patients yet."""
+        if not self.patients:
+            return None
+        return math.floor(1000 * self.registered / self.patients) / 10
 
 
 def registration_statistics(*, now: datetime | None = None) -> Statistics:

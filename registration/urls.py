@@ -29,6 +29,7 @@ urlpatterns = [
     path("appointments/<int:pk>/", patients.appointment_window, name="appointment"),
     path("messages/<int:pk>/", welcome.welcome_message, name="welcome-message"),
     path("messages/<int:pk>/resend/", welcome.welcome_resend, name="welcome-resend"),
+    path("requests/", dashboard.self_registrations, name="self-registrations"),
     path("requests/<int:pk>/", reconcile.reconcile, name="reconcile"),
     path("requests/<int:pk>/authenticate/", reconcile.authenticate, name="authenticate"),
     path("requests/<int:pk>/decline/", reconcile.decline, name="decline"),

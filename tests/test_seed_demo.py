@@ -130,7 +130,7 @@ def check_self_registration_requests():
         same_child_and_parent(patient, contact, request)
         for patient in Patient.objects.prefetch_related("contacts")
         for contact in patient.contacts.all()
-        for request in self_registration_requests_matching(patient=patient, contact=contact)
+        for request in self_registration_requests_matching(patient=patient, contacts=[contact])
     ), "no waiting request to demonstrate the duplicate warning with"
 
     def matches_anyone(request) -> bool:

@@ -176,7 +176,7 @@ def _issue(
     ).exists():
         raise AlreadyRegistered()
     details: dict = {}
-    matches = list(self_registration_requests_matching(patient=patient, contact=link.contact))
+    matches = list(self_registration_requests_matching(patient=patient, contacts=[link.contact]))
     if matches:
         if not duplicate_override_reason.strip():
             raise PossibleDuplicate(matches)

@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -16,6 +19,26 @@ def client_address(request: HttpRequest) -> str | None:
     if is_trusted_proxy(peer):
         return forwarded_client(request.META.get("HTTP_X_FORWARDED_FOR", ""), proxy=peer)
     return address_normalized(peer)
+
+
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class ListPage:
+    rows: list
+    number: int
+    has_next: bool
+
+
+def page_of(request: HttpRequest, rows: QuerySet, *, size: int = PAGE_SIZE) -> ListPage:
+    """The page of `rows` that `?page=` names (the first if it names none)."""
+    page = request.GET.get("page", "")
+    # ASCII digits, and not too many: "²".isdigit() but int("²") fails, and a huge page overflows OFFSET.
+    number = max(int(page), 1) if page.isascii() and page.isdigit() and len(page) <= 6 else 1
+    # One row more than a page tells whether there is a next page, without counting every match.
+    fetched = list(rows[(number - 1) * size : number * size + 1])
+    return ListPage(rows=fetched[:size], number=number, has_next=len(fetched) > size)
 
 
 def rate_limit_refusal(

@@ -1,5 +1,5 @@
-"""The dashboard: a day's appointment list (path 2), the funnel and waiting self-registrations (path 4);
-and the statistics page."""
+"""The dashboard: a day's appointment list (path 2) and how many self-registrations wait (path 4); the
+statistics page; and the self-registration requests, the queue first."""
 
 from datetime import timedelta
 
@@ -9,10 +9,12 @@ from django.utils import timezone
 from accounts.roles import staff_member_required
 from registration import selectors
 from registration.charts import weekly_bars
-from registration.forms import DayForm
+from registration.forms import DayForm, RequestStageForm
 from registration.models import Path
 from registration.register_all import selectors as register_all_runs
 from registration.snapshots import registration_statistics
+
+from .common import page_of
 
 
 def chosen_day(request):
@@ -35,8 +37,7 @@ def dashboard(request):
             "next_day": day + timedelta(days=1),
             "appointments": rows,
             "register_all": _register_all_button(rows, day),
-            "counts": registration_statistics(now=now),
-            "awaiting": selectors.self_registrations_awaiting(limit=25),
+            # One line above the list, not the queue beside it: the list keeps the width of a tablet.
             "awaiting_count": selectors.self_registrations_awaiting_count(),
         },
     )
@@ -50,9 +51,27 @@ def statistics(request):
         "staff/statistics.html",
         {
             "counts": counts,
-            "awaiting_count": selectors.self_registrations_awaiting_count(),
+            "requests": selectors.self_registration_counts(),
             "chart": weekly_bars(counts.weekly),
             "by_path": _totals_by_path(counts.weekly),
+        },
+    )
+
+
+@staff_member_required
+def self_registrations(request):
+    """Parents' own sign-ups by stage, a page at a time: by default the queue staff work through."""
+    queue = selectors.RequestStage.AWAITING
+    # No `stage` at all is the queue; an empty one, every request.
+    form = RequestStageForm(request.GET if "stage" in request.GET else {"stage": queue})
+    stage = form.cleaned_data["stage"] if form.is_valid() else queue
+    return render(
+        request,
+        "staff/self_registrations.html",
+        {
+            "form": form,
+            "stage": stage,
+            "page": page_of(request, selectors.self_registrations_in_stage(stage)),
         },
     )
 

@@ -10,28 +10,23 @@ from registration import selectors
 from registration.forms import PatientSearchForm
 from registration.models import Path
 
-PAGE_SIZE = 25
+from .common import page_of
 
 
 @staff_member_required
 def patient_search(request):
     form = PatientSearchForm(request.GET)
-    page = request.GET.get("page", "")
-    # ASCII digits, and not too many: "²".isdigit() but int("²") fails, and a huge page overflows OFFSET.
-    page = max(int(page), 1) if page.isascii() and page.isdigit() and len(page) <= 6 else 1
-    patients, has_next = [], False
-    if form.is_valid() and (form.cleaned_data["q"] or form.cleaned_data["status"]):
-        found = selectors.patient_search(
-            form.cleaned_data["q"], status=form.cleaned_data["status"]
-        ).prefetch_related("contact_links__contact")
-        # One row more than a page tells whether there is a next page, without counting every match.
-        patients = list(found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
-        has_next = len(patients) > PAGE_SIZE
-        patients = patients[:PAGE_SIZE]
+    # A search sent with nothing typed and any status lists every patient, by name (the Statistics
+    # page's "Patients" tile); a first visit lists nobody.
+    searched = form.is_valid() and ("q" in request.GET or "status" in request.GET)
+    page = None
+    if searched:
+        found = selectors.patient_search(form.cleaned_data["q"], status=form.cleaned_data["status"])
+        page = page_of(request, found.prefetch_related("contact_links__contact"))
     return render(
         request,
         "staff/patient_search.html",
-        {"form": form, "patients": patients, "page": page, "has_next": has_next, "path": Path.PATIENT_ADMIN},
+        {"form": form, "searched": searched, "page": page, "path": Path.PATIENT_ADMIN},
     )
 
 

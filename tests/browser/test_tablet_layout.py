@@ -129,6 +129,7 @@ def register_all_done(page, url, world):
 
 
 def reconcile(page, url, world):
+    page.get_by_role("link", name="Review →").click()
     page.get_by_role("link", name="Sam Brennan for Oliver Brennan").click()
     expect(page.get_by_role("button", name="Authenticate")).to_be_visible()
 

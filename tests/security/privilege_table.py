@@ -81,6 +81,7 @@ TABLE: dict[str, Rule] = {
     "staff:sign-out": Rule(get=everyone(METHOD_NOT_ALLOWED), post=everyone(redirect("/staff/sign-in/"))),
     "staff:dashboard": Rule(get=staff_only(OK)),
     "staff:statistics": Rule(get=staff_only(OK)),
+    "staff:self-registrations": Rule(get=staff_only(OK)),
     # GET: the confirmation, which changes nothing; POST: the run starts, and its page is shown.
     "staff:register-all": Rule(get=staff_only(OK), post=staff_only(redirect("/staff/register-all/"))),
     "staff:register-all-run": Rule(get=staff_only(OK)),

@@ -214,6 +214,7 @@ def world(db, settings):
         "staff:sign-out": Probe(reverse("staff:sign-out"), data={}),
         "staff:dashboard": Probe(reverse("staff:dashboard")),
         "staff:statistics": Probe(reverse("staff:statistics")),
+        "staff:self-registrations": Probe(reverse("staff:self-registrations")),
         "staff:register-all": Probe(reverse("staff:register-all"), data={"day": timezone.localdate()}),
         "staff:register-all-run": Probe(reverse("staff:register-all-run", args=[register_all.pk])),
         "staff:register-all-progress": Probe(reverse("staff:register-all-progress", args=[register_all.pk])),

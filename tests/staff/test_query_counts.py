@@ -66,8 +66,8 @@ def test_dashboard_queries_do_not_grow(rows, admin_client, staff):
     _pin_for_every_other(links, staff)
     for n in range(min(rows, 30)):
         _sign_up(n)
-    # session, user with roles, appointments, snapshot, awaiting list, awaiting count
-    assert queries_for(admin_client, "/staff/") == 6
+    # session, user with roles, appointments, awaiting count
+    assert queries_for(admin_client, "/staff/") == 4
 
 
 @pytest.mark.django_db
@@ -77,8 +77,26 @@ def test_statistics_queries_do_not_grow(rows, admin_client, staff):
     _pin_for_every_other(links, staff)
     for n in range(min(rows, 30)):
         _sign_up(n)
-    # session, user with roles, snapshot, awaiting count
+    # session, user with roles, snapshot, requests by stage
     assert queries_for(admin_client, "/staff/statistics/") == 4
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [10, 200])
+def test_request_queue_queries_do_not_grow(rows, admin_client):
+    for n in range(min(rows, 40)):
+        _sign_up(n)
+    # session, user with roles, a page of requests
+    assert queries_for(admin_client, "/staff/requests/") == 3
+    assert queries_for(admin_client, "/staff/requests/?stage=&page=2") == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["", "not_registered", "pin_expired", "pending", "registered"])
+def test_patient_list_by_status_queries_do_not_grow(status, admin_client, staff, practice_in_every_state):
+    practice_in_every_state(staff, each=30)
+    # session, user with roles, patients with status, their contact links, the contacts
+    assert queries_for(admin_client, f"/staff/patients/?status={status}") == 5
 
 
 @pytest.mark.django_db
@@ -100,9 +118,11 @@ def test_chart_queries_do_not_grow(rows, admin_client, staff):
     for _ in range(rows // 20):
         for link in links:
             services.pin_issue(patient=patient, contact=link.contact, path="chart", by=staff)
+    for n in range(rows // 20):  # waiting sign-ups naming the child
+        _sign_up(n, dob=patient.date_of_birth, last_name=patient.last_name)
     # session, user with roles, patient with status, contacts with PIN and access, appointments,
-    # welcome messages, history
-    assert queries_for(admin_client, f"/staff/patients/{patient.pk}/") == 7
+    # welcome messages, history, waiting sign-ups that match
+    assert queries_for(admin_client, f"/staff/patients/{patient.pk}/") == 8
 
 
 @pytest.mark.django_db
@@ -112,8 +132,11 @@ def test_appointment_window_queries_do_not_grow(rows, admin_client):
     for _ in range(rows // 10):
         PatientContactFactory(patient=patient)
     appointment = AppointmentFactory(patient=patient)
-    # session, user with roles, appointment, patient with status, contacts, appointments, messages
-    assert queries_for(admin_client, f"/staff/appointments/{appointment.pk}/") == 7
+    for n in range(rows // 20):  # waiting sign-ups naming the child
+        _sign_up(n, dob=patient.date_of_birth, last_name=patient.last_name)
+    # session, user with roles, appointment, patient with status, contacts, appointments, messages,
+    # waiting sign-ups that match
+    assert queries_for(admin_client, f"/staff/appointments/{appointment.pk}/") == 8
 
 
 @pytest.mark.django_db
