@@ -78,6 +78,7 @@ NAV_SECTIONS = {
     "disable-duplicate": "duplicates",
     "audit": "audit",
     "import": "import",
+    "import-help": "import",
     "import-run": "import",
     "import-progress": "import",
     "import-confirm": "import",

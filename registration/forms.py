@@ -283,13 +283,13 @@ class AuditFilterForm(forms.Form):
         label="Patient",
         required=False,
         max_length=200,
-        help_text="Name (“smi jo” finds Jordan Smith), MRN or date of birth",
+        help_text="Name, MRN or date of birth",
     )
     email = forms.CharField(
         label="Email",
         required=False,
         max_length=254,
-        help_text="A parent's account or a family contact, or a staff member",
+        help_text="A parent's, a contact's or staff's",
     )
     actor = forms.ModelChoiceField(
         label="Staff user",
@@ -339,6 +339,10 @@ class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label="Export file",
         help_text="A CSV export, a FHIR R4 Bundle (.json) or FHIR bulk data (.ndjson).",
+        error_messages={
+            "required": "Choose the file to import first.",
+            "empty": "The file chosen is empty: export it from the EHR again.",
+        },
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.json,.ndjson"}),
     )
 
@@ -350,8 +354,8 @@ class ImportUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
             raise forms.ValidationError(
-                f"The file is larger than {settings.IMPORT_MAX_UPLOAD_BYTES // 1_000_000} MB: "
-                "split it, or import it with `manage.py import_ehr`."
+                f"The file is larger than {settings.IMPORT_MAX_UPLOAD_BYTES // 1_000_000} MB: split it into "
+                "smaller files, or ask whoever looks after the server to import it there."
             )
         if not upload.name.lower().endswith((".csv", ".json", ".ndjson")):
             raise forms.ValidationError("Choose a .csv, .json or .ndjson file.")

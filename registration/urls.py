@@ -39,6 +39,7 @@ urlpatterns = [
     path("duplicates/accounts/<int:pk>/enable/", admin_pages.reenable_account, name="reenable-account"),
     path("audit/", admin_pages.audit_trail, name="audit"),
     path("import/", ehr_import.ehr_import, name="import"),
+    path("import/help/", ehr_import.import_help, name="import-help"),
     path("import/<int:pk>/", ehr_import.import_run, name="import-run"),
     path("import/<int:pk>/progress/", ehr_import.import_run_progress, name="import-progress"),
     path("import/<int:pk>/confirm/", ehr_import.import_run_confirm, name="import-confirm"),

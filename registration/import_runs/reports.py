@@ -64,3 +64,29 @@ class StoredReport:
     @property
     def rejected(self) -> int:
         return sum(outcomes.get("rejected", 0) for outcomes in self.counts.values())
+
+    @property
+    def changes(self) -> int:
+        """Records the import would add or update."""
+        return sum(o.get("created", 0) + o.get("updated", 0) for o in self.counts.values())
+
+    @property
+    def nothing_to_import(self) -> str:
+        """Why importing this file would change nothing, for the preview to say in place of its button;
+        "" when it would change something."""
+        if self.changes:
+            return ""
+        unchanged = sum(outcomes.get("unchanged", 0) for outcomes in self.counts.values())
+        if unchanged and self.rejected:
+            return (
+                "Nothing to import: the records that could be read are here already, unchanged, and the "
+                "others were rejected (listed below)."
+            )
+        if unchanged:
+            return "Nothing to import: every record in this file is here already, unchanged."
+        if self.rejected:
+            return (
+                "Nothing can be imported: every record in this file was rejected (listed below). Correct "
+                "them in the EHR, export again and choose the new file."
+            )
+        return "Nothing to import: the file holds no patients, parents or appointments."

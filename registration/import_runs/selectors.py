@@ -13,7 +13,7 @@ from .uploads import upload_exists
 class ImportRunPage:
     run: ImportRun
     report: StoredReport | None
-    confirmable: bool  # a finished preview whose file still waits
+    confirmable: bool  # a finished preview whose file still waits, and would change something
     confirmed_import_id: int | None  # the real import started from this preview
 
     @property
@@ -47,6 +47,8 @@ def import_run_page(*, user: User, run_id: int) -> ImportRunPage | None:
             and run.stage == ImportRun.Stage.DONE
             and confirmed is None
             and upload_exists(run.upload_token)
+            and report is not None
+            and not report.nothing_to_import
         ),
         confirmed_import_id=confirmed.pk if confirmed else None,
     )

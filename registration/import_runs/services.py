@@ -19,6 +19,7 @@ from registration.services.audit import audit_record
 from registration.services.errors import RegistrationError
 
 from .lifecycle import ACTIVE, import_run_abandon
+from .reports import StoredReport
 from .tasks import run_import
 from .uploads import upload_delete, upload_exists, upload_save, uploads_unknown
 
@@ -27,6 +28,10 @@ Stage = ImportRun.Stage
 
 class ImportNotConfirmable(RegistrationError):
     message = "This preview cannot be imported: choose the file again."
+
+
+class ImportChangesNothing(ImportNotConfirmable):
+    message = "Importing this file would change nothing: there is nothing to confirm."
 
 
 class ImportFileGone(ImportNotConfirmable):
@@ -85,6 +90,8 @@ def import_run_confirm(
         return existing
     if not upload_exists(preview.upload_token):
         raise ImportFileGone
+    if StoredReport.from_json(preview.report or {}, dry_run=True).nothing_to_import:
+        raise ImportChangesNothing
     run = ImportRun.objects.create(
         started_by=by,
         file_name=preview.file_name,

@@ -23,8 +23,9 @@ from .common import client_address
 
 @practice_admin_required
 def ehr_import(request):
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    # Bound on every POST: a POST with no file at all (only the CSRF token) still gets its error.
+    form = ImportUploadForm(request.POST, request.FILES) if request.method == "POST" else ImportUploadForm()
+    if form.is_bound and form.is_valid():
         run = services.import_run_start(
             upload=form.cleaned_data["file"], by=request.user, client_address=client_address(request)
         )
@@ -35,6 +36,12 @@ def ehr_import(request):
         "wait_minutes": settings.IMPORT_UPLOAD_MAX_AGE // 60,
     }
     return render(request, "staff/import.html", context)
+
+
+@practice_admin_required
+def import_help(request):
+    """What the import file can be, for a practice admin, with templates to download."""
+    return render(request, "staff/import_help.html", {"max_megabytes": ImportUploadForm().max_megabytes})
 
 
 @practice_admin_required

@@ -99,3 +99,29 @@ def horizontal_overflow(page: Page) -> dict | None:
     """None if the page body does not scroll sideways; else the widths and the widest elements."""
     report = page.evaluate(OVERFLOW_REPORT)
     return report if report["scrollWidth"] > report["innerWidth"] + 1 else None
+
+
+# Each word of the page's text, cut at spaces, hyphens, soft hyphens and slashes (where a line may
+# break); a word whose letters lie on two lines was broken mid-word.
+WORDS_BROKEN_REPORT = """() => {
+  const broken = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  const words = /[^\\s\\-\\u00ad\\/]+[\\-\\u00ad\\/]?/g;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const match of node.textContent.matchAll(words)) {
+      if (match[0].length < 2) continue;
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const boxes = [...range.getClientRects()].filter((r) => r.width > 0);
+      const lines = new Set(boxes.map((r) => Math.round(r.top)));
+      if (lines.size > 1) broken.push(match[0]);
+    }
+  }
+  return broken.slice(0, 8);
+}"""
+
+
+def words_broken(page: Page) -> list[str]:
+    """The words the page shows split across two lines, not at a space or hyphen."""
+    return page.evaluate(WORDS_BROKEN_REPORT)

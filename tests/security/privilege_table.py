@@ -112,6 +112,7 @@ TABLE: dict[str, Rule] = {
     # Posting without a file: the admin gets the form back with its error, everyone else is refused.
     "staff:import": Rule(get=practice_admin_only(OK), post=practice_admin_only(OK)),
     # A run is seen only by the admin who started it (another admin gets 404: test_ehr_import_page.py).
+    "staff:import-help": Rule(get=practice_admin_only(OK)),
     "staff:import-run": Rule(get=practice_admin_only(OK)),
     "staff:import-progress": Rule(get=practice_admin_only(OK)),
     "staff:import-confirm": Rule(

@@ -265,6 +265,7 @@ def world(db, settings):
         "staff:reenable-account": Probe(reverse("staff:reenable-account", args=[parent_b.pk]), data={}),
         "staff:audit": Probe(reverse("staff:audit")),
         "staff:import": Probe(reverse("staff:import"), data={}),
+        "staff:import-help": Probe(reverse("staff:import-help")),
         "staff:import-run": Probe(reverse("staff:import-run", args=[preview.pk])),
         "staff:import-progress": Probe(reverse("staff:import-progress", args=[preview.pk])),
         "staff:import-confirm": Probe(reverse("staff:import-confirm", args=[preview.pk]), data={}),

@@ -9,6 +9,7 @@ in tests/registration/test_import_runs.py.
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -255,3 +256,58 @@ def test_an_unexpected_error_in_the_import_deletes_the_upload_and_says_so(
     assert "unexpected error" in page.content.decode() and "KeyError" not in page.content.decode()
     assert _waiting(uploads) == []
     assert "import run" in caplog.text  # the traceback is in the worker's log
+
+
+# ---------------------------------------------------------------- help, templates, nothing to import
+
+
+TEMPLATES = Path(settings.BASE_DIR) / "static" / "import"
+
+
+def test_the_help_is_a_page_of_the_app_with_templates_to_download(admin):
+    import_page = admin.get(reverse("staff:import")).content.decode()
+    help_page = admin.get(reverse("staff:import-help")).content.decode()
+
+    assert "docs/" not in import_page and "docs/" not in help_page  # files an admin cannot open
+    assert f'href="{reverse("staff:import-help")}"' in import_page
+    for name in ("patients-template.csv", "appointments-template.csv"):
+        assert f'href="/static/import/{name}" download="{name}"' in import_page
+        assert f'href="/static/import/{name}" download="{name}"' in help_page
+    for column in ("patient_first_name", "preferred_language", "appointment_id", "starts_at"):
+        assert f"<code>{column}</code>" in help_page
+
+
+def test_the_templates_import_cleanly_patients_first(admin, post_and_run):
+    for name, kind in [("patients-template.csv", "patients"), ("appointments-template.csv", "appointments")]:
+        upload = SimpleUploadedFile(name, (TEMPLATES / name).read_bytes(), content_type="text/csv")
+        preview = post_and_run(admin, reverse("staff:import"), {"file": upload})
+        report = preview.context["report"]
+        assert (report.problem_count, report.warning_count) == (0, 0), report.problems + report.warnings
+        assert report.counts[kind]["created"] >= 3
+        post_and_run(admin, reverse("staff:import-confirm", args=[ImportRun.objects.latest("pk").pk]))
+    assert Patient.objects.get(mrn="100231").contacts.count() == 2  # one row per child and parent
+
+
+def test_an_empty_submission_is_refused_with_a_clear_message(admin):
+    response = admin.post(reverse("staff:import"), {})
+    assert response.context["form"].errors["file"] == ["Choose the file to import first."]
+    assert not ImportRun.objects.exists()
+    page = admin.get(reverse("staff:import")).content.decode()
+    assert 'src="/static/js/import_upload.js"' in page  # keeps the button disabled until a file is chosen
+
+
+def test_a_preview_that_would_change_nothing_says_why_and_offers_no_import(admin, post_and_run):
+    post_and_run(admin, reverse("staff:import"), {"file": _csv(GOOD)})
+    post_and_run(admin, reverse("staff:import-confirm", args=[ImportRun.objects.get().pk]))
+
+    again = post_and_run(admin, reverse("staff:import"), {"file": _csv(GOOD)}).content.decode()
+    assert "Nothing to import: every record in this file is here already, unchanged." in again
+    assert "Import these records" not in again
+    preview = ImportRun.objects.latest("pk")
+    refused = admin.post(reverse("staff:import-confirm", args=[preview.pk]), follow=True)
+    assert "Importing this file would change nothing" in refused.content.decode()
+    assert ImportRun.objects.filter(dry_run=False).count() == 1
+
+    rejected = post_and_run(admin, reverse("staff:import"), {"file": _csv(BAD_DATE)}).content.decode()
+    assert "Nothing can be imported: every record in this file was rejected" in rejected
+    assert "Import these records" not in rejected
