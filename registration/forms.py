@@ -237,7 +237,7 @@ class DeclineForm(forms.Form):
         widget=forms.RadioSelect,
     )
     note = forms.CharField(
-        label="Note to the parent (optional; shown as written, labelled as the practice's note)",
+        label="Note to the parent (shown as written, as the practice's note; needed with “Another reason”)",
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),

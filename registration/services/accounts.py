@@ -198,6 +198,7 @@ class Reenabled:
     account: PortalAccount
     kept: PortalAccount | None  # the account it had been merged into
     returned: list[PortalAccess]  # children that move back from the kept account
+    returned_request_ids: list[int]  # waiting requests that move back
 
 
 def account_reenable(
@@ -261,7 +262,7 @@ def account_reenable(
                 "returned_request_ids": requests,
             },
         )
-    return Reenabled(account=account, kept=kept, returned=returned)
+    return Reenabled(account=account, kept=kept, returned=returned, returned_request_ids=requests)
 
 
 def portal_account_verify_email(

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
 from accounts.roles import practice_admin_required
@@ -78,11 +79,18 @@ def reenable_account(request, pk):
     except services.RegistrationError as error:
         messages.error(request, str(error))
     else:
-        moved_back = ", ".join(a.patient.full_name for a in done.returned)
+        moved_back = [a.patient.full_name for a in done.returned]
+        if done.returned_request_ids:
+            n = len(done.returned_request_ids)
+            moved_back.append(f"{n} waiting request{pluralize(n)}")
         messages.success(
             request,
             f"Enabled {account.user.email} again: it can sign in."
-            + (f" {moved_back} moved back to it from {done.kept.user.email}." if moved_back else ""),
+            + (
+                f" Moved back to it from {done.kept.user.email}: {', '.join(moved_back)}."
+                if moved_back
+                else ""
+            ),
         )
     return redirect("staff:duplicates")
 

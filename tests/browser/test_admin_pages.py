@@ -9,14 +9,17 @@ from playwright.sync_api import Page, expect
 from registration import services
 from registration.models import AuditEvent, Path, PortalAccount
 
-from .pages import expect_current_page, family, nav, row, sign_up
+from .pages import DESKTOP, expect_current_page, family, horizontal_overflow, nav, row, sign_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
+SIZES = {"desktop": DESKTOP, "tablet": {"width": 820, "height": 1180}}
 
 
-def test_admin_disables_a_duplicate_account(
-    page: Page, live_server, sign_in, practice_admin, front_desk, snap
+@pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
+def test_admin_disables_a_duplicate_after_reading_what_happens_then_enables_it_again(
+    page: Page, live_server, sign_in, practice_admin, front_desk, snap, size
 ):
+    page.set_viewport_size(SIZES[size])
     link = family("Amelia Castellano", "Maria Castellano", email="maria.c@example.org")
     first = sign_up(
         email="maria.c@example.org",
@@ -35,7 +38,7 @@ def test_admin_disables_a_duplicate_account(
         born=link.patient.date_of_birth,
         phone="+13125550101",
     )
-    sign_in(page, practice_admin)
+    sign_in(page, practice_admin, screenshot=False)
     nav(page).get_by_role("link", name="Duplicate accounts").click()
 
     expect(page.get_by_role("heading", name="Duplicate accounts", level=1)).to_be_visible()
@@ -45,17 +48,55 @@ def test_admin_disables_a_duplicate_account(
     expect(pair).to_contain_text("same cell phone")
     keep = pair.get_by_role("radio", name=re.compile(r"maria\.c@example\.org"))
     expect(pair.get_by_role("radio", name=re.compile("Sees: Amelia Castellano"))).to_have_count(1)
+    expect(page.get_by_text("No account has been disabled.")).to_be_visible()
+    assert horizontal_overflow(page) is None
     snap(page, "duplicates")
 
     keep.check()
     pair.get_by_label("Reason (kept in the audit trail)").fill("Signed up twice: work and home email")
-    pair.get_by_role("button", name="Disable duplicate").click()
-    expect(page.get_by_role("status")).to_contain_text("Disabled maria.castellano.home@example.net")
+    pair.get_by_role("button", name="Disable duplicate…").click()
+
+    # Asked first: which account goes, which stays, and nothing has changed yet.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Disable maria.castellano.home@example.net?")
+    expect(page.get_by_text("Nothing has changed yet.")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(
+        "maria.c@example.org (Maria Castellano) is the account that stays."
+    )
+    expect(page.locator("main")).to_contain_text(
+        "Waiting requests moving to maria.c@example.org: Amelia Castellano."
+    )
+    expect(page.locator("main")).to_contain_text(
+        "The parent is not told: tell them to sign in with maria.c@example.org."
+    )
+    assert horizontal_overflow(page) is None
+    snap(page, "confirm")
+    assert not PortalAccount.objects.get(pk=second.account_id).is_disabled
+
+    page.get_by_role("button", name="Disable maria.castellano.home@example.net").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Disabled maria.castellano.home@example.net: it can no longer sign in. maria.c@example.org is kept."
+    )
     expect(page.locator("form.pair")).to_have_count(0)
     expect(page.get_by_text("No suspected duplicates.")).to_be_visible()
+    expect(page.get_by_text("pairs found")).to_have_count(0)  # not "1 pairs found, the first 0 shown"
+    disabled = page.locator("form.disabled-account")
+    expect(disabled).to_have_count(1)
+    expect(disabled).to_contain_text(f"by {practice_admin.username}; kept maria.c@example.org")
     snap(page, "after-disable")
-    disabled = PortalAccount.objects.get(pk=second.account_id)
-    assert disabled.is_disabled and disabled.merged_into_id == first.account_id
+    disabled_account = PortalAccount.objects.get(pk=second.account_id)
+    assert disabled_account.is_disabled and disabled_account.merged_into_id == first.account_id
+
+    disabled.get_by_role("button", name="Enable maria.castellano.home@example.net again").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Enabled maria.castellano.home@example.net again: it can sign in. "
+        "Moved back to it from maria.c@example.org: 1 waiting request."
+    )
+    expect(page.locator("form.pair")).to_have_count(1)  # the pair is back to settle
+    assert horizontal_overflow(page) is None
+    snap(page, "enabled-again")
+    enabled = PortalAccount.objects.select_related("user").get(pk=second.account_id)
+    assert not enabled.is_disabled and enabled.user.is_active
+    assert enabled.self_registrations.get().status == "awaiting"
 
 
 def test_front_desk_sees_no_admin_pages(page: Page, live_server, sign_in, front_desk, snap):

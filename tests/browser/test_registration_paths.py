@@ -8,11 +8,29 @@ from playwright.sync_api import Page, expect
 
 from registration import services
 from registration.models import Path, Pin, SelfRegistrationRequest, WelcomeMessage
-from tests.factories import AppointmentFactory, FamilyContactFactory, PatientContactFactory
+from tests.factories import (
+    AppointmentFactory,
+    FamilyContactFactory,
+    NewAccountFactory,
+    PatientContactFactory,
+    confirmed_self_registration,
+)
 
-from .pages import PIN_FORMAT, expect_current_page, family, go_back_as_a_person, nav, row, sign_up, today_at
+from .pages import (
+    DESKTOP,
+    PIN_FORMAT,
+    expect_current_page,
+    family,
+    go_back_as_a_person,
+    horizontal_overflow,
+    nav,
+    row,
+    sign_up,
+    today_at,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
+SIZES = {"desktop": DESKTOP, "tablet": {"width": 820, "height": 1180}}
 
 
 def test_path_1_pin_from_the_chart_is_shown_once(page: Page, live_server, sign_in, front_desk, snap):
@@ -268,40 +286,66 @@ def test_duplicate_warning_offers_to_authenticate_the_waiting_request(
     assert waiting.status == SelfRegistrationRequest.Status.AUTHENTICATED
 
 
-def test_reconcile_and_decline_a_request_that_matches_nothing(
-    page: Page, live_server, sign_in, front_desk, snap
+@pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
+def test_decline_shows_what_the_parent_will_read_then_reopen_undoes_it(
+    page: Page, live_server, sign_in, front_desk, snap, size
 ):
+    page.set_viewport_size(SIZES[size])
     PatientContactFactory(contact=FamilyContactFactory(first_name="Unrelated", last_name="Parent"))
-    request = sign_up(
-        email="jordan.quill@example.net", parent="Jordan Quill", child="Rowan Quill", born=dt.date(2017, 7, 7)
+    [request] = confirmed_self_registration(
+        children=[services.ChildDetails("Rowan", "Quill", dt.date(2017, 7, 7))],
+        new_account=NewAccountFactory(
+            email="jordan.quill@example.net", first_name="Jordan", last_name="Quill", preferred_language="es"
+        ),
     )
-    sign_in(page, front_desk)
-    page.get_by_role("link", name="Review →").click()
-    expect_current_page(page, "Requests")
-    page.get_by_role("link", name="Jordan Quill for Rowan Quill").click()
+    sign_in(page, front_desk, screenshot=False)
+    page.goto(f"{live_server.url}/staff/requests/{request.pk}/")
 
     expect(page.get_by_role("heading", name="Self-registration request", exact=True)).to_be_visible()
     expect(page.get_by_text("No patient matches")).to_be_visible()
-    expect_current_page(page, "Requests")
+    assert horizontal_overflow(page) is None
     snap(page, "reconcile")
-    page.get_by_role("button", name="Decline").click()  # no reason yet
-    expect(
-        page.locator(".field").filter(has=page.get_by_label(re.compile("^Reason"))).locator(".field-error")
-    ).to_be_visible()
+    page.get_by_role("button", name="Decline…").click()  # no reason yet
+    expect(page.get_by_role("group", name=re.compile("^Reason")).locator(".field-error")).to_have_text(
+        "Choose a reason: the parent will be told it."
+    )
     snap(page, "decline-without-reason")
+
+    page.get_by_label("We could not match your child to our records.").check()
+    page.get_by_label(re.compile("^Note to the parent")).fill("We have no patient named Rowan Quill.")
+    page.get_by_role("button", name="Decline…").click()
+
+    # Asked first, in the parent's language, and nothing has changed yet.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Decline Rowan Quill's request?")
+    expect(page.get_by_role("heading", name="The parent will read, in Spanish")).to_be_visible()
+    spanish = page.locator('.parent-sees[lang="es"]')
+    expect(spanish).to_contain_text("No pudimos encontrar a su hijo o hija en nuestros registros.")
+    expect(spanish).to_contain_text("Nota de la consulta: “We have no patient named Rowan Quill.”")
+    expect(page.get_by_text("Nothing has changed yet.")).to_be_visible()
+    assert horizontal_overflow(page) is None
+    snap(page, "confirm")
     request.refresh_from_db()
     assert request.status == SelfRegistrationRequest.Status.AWAITING
 
-    page.get_by_label("Reason (the parent will see it)").fill("We have no patient named Rowan Quill.")
-    page.get_by_role("button", name="Decline").click()
-    expect(page).to_have_url(f"{live_server.url}/staff/")
-    expect(page.get_by_role("status")).to_contain_text("Declined.")
-    expect(page.get_by_role("link", name="Jordan Quill for Rowan Quill")).to_have_count(0)
-    expect(page.get_by_text("No parents are waiting to be authenticated.")).to_be_visible()
-    snap(page, "dashboard-after")
+    page.get_by_role("button", name="Decline the request").click()
+    expect(page.get_by_role("status")).to_contain_text("Declined Rowan Quill's request.")
+    expect(page.locator(".demographics")).to_contain_text("Declined by")
+    expect(page.get_by_role("button", name="Decline…")).to_have_count(0)
+    snap(page, "declined")
     request.refresh_from_db()
-    assert request.status == SelfRegistrationRequest.Status.DECLINED
-    assert request.decline_reason == "We have no patient named Rowan Quill."
+    assert (request.status, request.decline_reason) == (SelfRegistrationRequest.Status.DECLINED, "no_match")
+    assert request.decline_note == "We have no patient named Rowan Quill."
+
+    page.get_by_role("button", name="Reopen the request").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Reopened: Rowan Quill's request is back in the queue, waiting. "
+        "The parent's portal no longer shows the decline."
+    )
+    expect(page.get_by_role("button", name="Decline…")).to_be_visible()
+    assert horizontal_overflow(page) is None
+    snap(page, "reopened")
+    request.refresh_from_db()
+    assert request.status == SelfRegistrationRequest.Status.AWAITING
 
 
 def test_register_page_marks_one_current_page(page: Page, live_server, sign_in, front_desk, snap):

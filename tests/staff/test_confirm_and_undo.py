@@ -161,7 +161,7 @@ def test_enable_again_says_what_came_back(admin_client, admin, make_duplicate_ac
     assert not duplicate.is_disabled and duplicate.user.is_active
     html = _text(page)
     assert f"Enabled {duplicate.user.email} again: it can sign in." in html
-    assert f"{child} moved back to it from {kept.user.email}." in html
+    assert f"Moved back to it from {kept.user.email}: {child}." in html
     assert len(page.context["duplicates"].pairs) == 1  # the pair is back to settle
 
     again = admin_client.post(reverse("staff:reenable-account", args=[duplicate.pk]), follow=True)
