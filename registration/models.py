@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import to_python as phone_parse
@@ -460,7 +462,7 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"
+        return f"{date_format(localtime(self.at), 'DATETIME_FORMAT')} {self.get_action_display()}"
 
     def save(self, *args, **kwargs):
         # A new instance given an existing row's id would UPDATE that row: refuse it, and only ever INSERT.
@@ -497,7 +499,7 @@ class RegistrationSnapshot(models.Model):
     refresh_requested_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"registration counts at {self.computed_at:%Y-%m-%d %H:%M}"
+        return f"registration counts at {date_format(localtime(self.computed_at), 'DATETIME_FORMAT')}"
 
 
 class ImportRun(models.Model):

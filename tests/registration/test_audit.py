@@ -286,6 +286,7 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     import_file(io.BytesIO(export.encode()), name="patients.csv", dry_run=False, by=admin)
     # The Import page: a file replaced by another before it was checked; the other checked and imported.
     settings.IMPORT_UPLOAD_DIR = tmp_path / "imports"
+    export += "Z9002,Lía,Niña,2021-02-02,Ana,Niña,mother,ana.nina@example.org\n"  # a sister: new to import
     import_runs.import_run_start(upload=SimpleUploadedFile("first.csv", export.encode()), by=admin)
     preview = import_runs.import_run_start(upload=SimpleUploadedFile("second.csv", export.encode()), by=admin)
     assert run_import.call(preview.pk) == "done"

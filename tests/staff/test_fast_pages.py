@@ -192,3 +192,33 @@ def test_reconcile_compares_names_as_staff_search_does_accents_and_case_ignored(
     assert [c.patient for c in candidates][:1] == [child]
     assert candidates[0].reasons == ["last name", "first name"]
     assert candidates[0].score == 4
+
+
+# ---------------------------------------------------------------- audit trail
+
+
+def _plan(sql: str) -> str:
+    """The query's plan with sequential scans priced out: an index that can serve it, serves it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+    return plan
+
+
+def test_the_audit_trails_email_and_patient_lookups_use_indexes(staff):
+    """With 100,000 patients a scan of users, contacts or events per filter would take seconds."""
+    link = PatientContactFactory(contact__email="Ada.Quill@example.org")
+    services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+    with CaptureQueriesContext(connection) as lookups:
+        people = selectors.audit_people_with_email("ada.quill@EXAMPLE.org")
+    queries = [query["sql"] for query in lookups] + [
+        str(selectors.audit_events(people=people).query),
+        str(selectors.audit_events(patients=[link.patient]).query),
+    ]
+    assert len(queries) == 4  # users, contacts, and the events of each filter
+    for sql in queries:
+        plan = _plan(sql)
+        print(sql, plan, sep="\n")
+        assert "Seq Scan" not in plan
