@@ -7,7 +7,6 @@ their choice for the session: signing in then keeps it instead of applying the a
 
 from django.conf import settings
 from django.http import HttpResponseRedirect
-from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 LANG_PARAM = "lang"
@@ -64,7 +63,6 @@ class LanguageFromLinkMiddleware:
         return response
 
 
-@require_POST
 def language_choose(request):
     """Django's language switch, noting in the session that the parent chose: signing in keeps it."""
     response = set_language(request)
