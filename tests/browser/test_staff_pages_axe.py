@@ -102,6 +102,8 @@ def test_every_staff_page_front_desk(page: Page, live_server, sign_in, front_des
 
     steps: list[tuple[str, Callable[[], None]]] = [
         ("statistics", lambda: nav(page).get_by_role("link", name="Statistics").click()),
+        ("requests", lambda: nav(page).get_by_role("link", name="Requests").click()),
+        ("register-all-confirm", lambda: register_all_confirmation(page)),
         ("patient-search", lambda: search(page, "Castellano")),
         ("patient-search-not-registered", lambda: search(page, "", status="Not registered")),
         ("chart", lambda: page.goto(url + reverse("staff:patient-chart", args=[nora.patient.pk]))),
@@ -116,6 +118,7 @@ def test_every_staff_page_front_desk(page: Page, live_server, sign_in, front_des
         ("welcome-message", lambda: send_welcome(page, url, nora)),
         ("pin-issued", lambda: generate_pin(page, url, amelia)),
         ("reconcile", lambda: page.goto(url + reverse("staff:reconcile", args=[world["request"].pk]))),
+        ("decline-confirm", lambda: decline_confirmation(page)),
         ("not-found", lambda: page.goto(f"{url}/staff/patients/999999/")),
         ("refused", lambda: page.goto(url + reverse("staff:audit"))),
         ("server-error", lambda: server_error_page(page, url)),
@@ -134,6 +137,7 @@ def test_every_staff_page_practice_admin(page: Page, live_server, sign_in, front
 
     steps: list[tuple[str, Callable[[], None]]] = [
         ("duplicates", lambda: nav(page).get_by_role("link", name="Duplicate accounts").click()),
+        ("disable-duplicate-confirm", lambda: disable_duplicate_confirmation(page)),
         ("audit", lambda: nav(page).get_by_role("link", name="Audit trail").click()),
         ("audit-by-name", lambda: audit_filter(page, "Patient", "whitfield")),
         (
@@ -162,6 +166,29 @@ def search(page: Page, text: str, *, status: str = "Any") -> None:
     page.get_by_label("Portal status").select_option(label=status)
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page.get_by_role("table")).to_be_visible()
+
+
+def register_all_confirmation(page: Page) -> None:
+    """The confirmation only: nothing is sent until it is confirmed."""
+    nav(page).get_by_role("link", name="Dashboard").click()
+    page.get_by_role("button", name=re.compile(r"^Register all \d+")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Register all")
+
+
+def decline_confirmation(page: Page) -> None:
+    """What the parent will read, asked before anything is declined."""
+    decline = page.locator("section", has=page.get_by_role("heading", name="Decline"))
+    decline.get_by_role("radio").first.check()
+    decline.get_by_role("button", name="Decline…").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Decline")
+
+
+def disable_duplicate_confirmation(page: Page) -> None:
+    pair = page.locator("form.pair").first
+    pair.get_by_role("radio").first.check()
+    pair.get_by_label("Reason (kept in the audit trail)").fill("Signed up twice")
+    pair.get_by_role("button", name="Disable duplicate…").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Disable")
 
 
 def register_with_a_bad_number(page: Page) -> None:
