@@ -32,6 +32,11 @@ class PlanRow:
         return not self.skipped
 
     @property
+    def address_display(self) -> str:
+        """The address as the message's page will show it (a cell phone in national format)."""
+        return WelcomeMessage(channel=self.channel, address=self.address).address_display
+
+    @property
     def channel_label(self) -> str:
         return WelcomeMessage.Channel(self.channel).label if self.channel else ""
 

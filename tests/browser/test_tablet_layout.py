@@ -5,6 +5,7 @@ document.documentElement.scrollWidth <= window.innerWidth + 1; a failure lists t
 """
 
 import datetime as dt
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -125,7 +126,8 @@ def welcome_message(page, url, world):
 
 def register_all_done(page, url, world):
     page.get_by_role("button", name="Register all").click()
-    expect(page.get_by_role("status")).to_be_visible()
+    page.get_by_role("button", name=re.compile(r"^Send \d+ welcome message")).click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Sent"))).to_be_visible()
 
 
 def reconcile(page, url, world):
