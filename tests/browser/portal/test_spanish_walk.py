@@ -85,8 +85,8 @@ class SpanishWalk:
 
 
 def maria_with_amelia(front_desk):
-    """María's confirmed Spanish account: Amelia on it with two visits ahead, and a request for her
-    brother waiting for the practice."""
+    """María's confirmed Spanish account: Amelia on it with two visits ahead, a request for her brother
+    waiting for the practice, and one for her sister declined."""
     link = family("Amelia Castellano", "María Castellano", born=BORN, preferred_language="es")
     issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
     access = services.pin_redeem(
@@ -109,9 +109,14 @@ def maria_with_amelia(front_desk):
         visit_type="Sick visit",
         provider="Dr. Ruiz",
     )
-    services.self_registration_submit(
-        children=[services.ChildDetails("Mateo", "Castellano", dt.date(2021, 6, 2))], account=access.account
+    _mateo, sofia = services.self_registration_submit(
+        children=[
+            services.ChildDetails("Mateo", "Castellano", dt.date(2021, 6, 2)),
+            services.ChildDetails("Sofía", "Castellano", dt.date(2022, 8, 9)),
+        ],
+        account=access.account,
     )
+    services.self_registration_decline(request=sofia, reason="no_match", by=front_desk)
     return access.account.user
 
 
