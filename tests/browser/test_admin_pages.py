@@ -110,7 +110,9 @@ def test_front_desk_sees_no_admin_pages(page: Page, live_server, sign_in, front_
         snap(page, f"{name}-forbidden")
 
 
-def test_audit_trail_filtered_by_mrn(page: Page, live_server, sign_in, practice_admin, front_desk, snap):
+def test_audit_trail_filtered_by_mrn_or_name(
+    page: Page, live_server, sign_in, practice_admin, front_desk, snap
+):
     amelia = family("Amelia Castellano", "Maria Castellano")
     oliver = family("Oliver Brennan", "Sam Brennan", born=dt.date(2018, 1, 2))
     for link in (amelia, oliver):
@@ -129,26 +131,27 @@ def test_audit_trail_filtered_by_mrn(page: Page, live_server, sign_in, practice_
     expect(row(page, "Brennan, Oliver")).to_have_count(1)
     snap(page, "all")
 
-    page.get_by_label("Patient MRN").fill(amelia.patient.mrn.lower())
-    page.get_by_role("button", name="Filter").click()
-    events = page.locator("table.list tbody tr")
     expected = AuditEvent.objects.filter(patient=amelia.patient)
     assert expected.count() >= 2  # PIN issued, welcome message queued (and sent, once delivery runs)
-    expect(events).to_have_count(expected.count())
-    for event in events.all():
-        expect(event).to_contain_text("Castellano, Amelia")
-    expect(row(page, "PIN issued")).to_contain_text(front_desk.username)
-    expect(row(page, "Welcome message queued")).to_contain_text(front_desk.username)
-    expect(row(page, "Brennan, Oliver")).to_have_count(0)
-    snap(page, "by-mrn")
+    for step, typed in [("by-mrn", amelia.patient.mrn.lower()), ("by-name", "castellano am")]:
+        page.get_by_label("Patient", exact=True).fill(typed)
+        page.get_by_role("button", name="Filter").click()
+        events = page.locator("table.list tbody tr")
+        expect(events).to_have_count(expected.count())
+        for event in events.all():
+            expect(event).to_contain_text("Castellano, Amelia")
+        expect(row(page, "PIN issued")).to_contain_text(front_desk.username)
+        expect(row(page, "Welcome message queued")).to_contain_text(front_desk.username)
+        expect(row(page, "Brennan, Oliver")).to_have_count(0)
+        snap(page, step)
 
-    page.get_by_label("Patient MRN").fill("NOPE-404")
+    page.get_by_label("Patient", exact=True).fill("NOPE-404")
     page.get_by_role("button", name="Filter").click()
-    expect(page.get_by_label("Patient MRN")).to_have_accessible_description(
-        re.compile("No patient has that MRN")
+    expect(page.get_by_label("Patient", exact=True)).to_have_accessible_description(
+        re.compile("No patient has that name, MRN or date of birth")
     )
     expect(page.get_by_text("No events match.")).to_be_visible()
-    snap(page, "unknown-mrn")
+    snap(page, "unknown-patient")
 
 
 def test_admin_imports_a_csv_after_reading_its_preview(

@@ -142,7 +142,7 @@ def test_every_staff_page_practice_admin(page: Page, live_server, sign_in, front
         ("audit-by-name", lambda: audit_filter(page, "Patient", "whitfield")),
         (
             "audit-by-email",
-            lambda: audit_filter(page, "Email", "maria.castellano-rodriguez@example-family.org"),
+            lambda: audit_filter(page, "Email", "sam.brennan@example.org"),
         ),
         ("audit-no-match", lambda: audit_filter(page, "Patient", "nobody by this name")),
         ("import", lambda: nav(page).get_by_role("link", name="Import").click()),
