@@ -195,7 +195,7 @@ class AuthenticateForm(forms.Form):
                 account = candidate.accounts_of_contacts.get(link.contact_id)
                 second = (
                     f" [already has a portal account, {account}: authenticating makes a second one; "
-                    "decline and ask the parent to sign in there instead]"
+                    "add the child to that account instead, below]"
                     if account
                     else ""
                 )

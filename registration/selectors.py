@@ -771,10 +771,14 @@ def portal_home(account: PortalAccount, *, now: datetime | None = None) -> dict:
     ):
         upcoming.setdefault(appointment.patient_id, []).append(appointment)
     children = [(access.patient, upcoming.get(access.patient_id, [])[:3]) for access in accesses]
+    # An authenticated request is the child on this portal, unless the practice added the child to the
+    # parent's other account: then the request says which one.
     requests = list(
-        account.self_registrations.exclude(status=SelfRegistrationRequest.Status.AUTHENTICATED).order_by(
-            "-submitted_at", "-pk"
+        account.self_registrations.exclude(
+            status=SelfRegistrationRequest.Status.AUTHENTICATED, access__account=account
         )
+        .select_related("access__account__user")
+        .order_by("-submitted_at", "-pk")
     )
     return {"account": account, "children": children, "requests": requests}
 

@@ -34,6 +34,9 @@ urlpatterns = [
     path("requests/<int:pk>/authenticate/", reconcile.authenticate, name="authenticate"),
     path("requests/<int:pk>/decline/", reconcile.decline, name="decline"),
     path("requests/<int:pk>/reopen/", reconcile.reopen, name="reopen"),
+    path(
+        "requests/<int:pk>/add-to-account/", reconcile.add_to_existing_account, name="add-to-existing-account"
+    ),
     path("duplicates/", admin_pages.duplicate_accounts, name="duplicates"),
     path("duplicates/disable/", admin_pages.disable_duplicate, name="disable-duplicate"),
     path("duplicates/accounts/<int:pk>/enable/", admin_pages.reenable_account, name="reenable-account"),

@@ -24,6 +24,7 @@ from .invitation_rules import invitation_refusal, patient_invitation_refusal
 from .pins import IssuedPin, pin_issue, pin_redeem, welcome_invite
 from .self_registration import (
     ChildDetails,
+    self_registration_add_to_existing_account,
     self_registration_authenticate,
     self_registration_decline,
     self_registration_decline_check,
@@ -52,6 +53,7 @@ __all__ = [
     "pin_issue",
     "pin_redeem",
     "portal_account_verify_email",
+    "self_registration_add_to_existing_account",
     "self_registration_authenticate",
     "self_registration_decline",
     "self_registration_decline_check",

@@ -189,6 +189,17 @@ class AccountNotDisabled(RegistrationError):
     message = "This account is not disabled: someone has enabled it already. Reload the page to see it."
 
 
+class ContactHasNoAccount(RegistrationError):
+    message = "This contact has no portal account to add the child to. Authenticate the request instead."
+
+
+class ContactHasTwoAccounts(RegistrationError):
+    message = (
+        "This contact signs in with more than one account. Settle the pair on the Duplicate accounts page "
+        "first, then add the child to the account kept."
+    )
+
+
 class DisableReasonRequired(ReasonRequired):
     message = _("Give a reason for disabling the duplicate: it is kept in the audit trail.")
 

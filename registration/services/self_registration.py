@@ -18,6 +18,9 @@ from .audit import audit_record
 from .errors import (
     AccountDisabled,
     AccountNotConfirmed,
+    AlreadyRegistered,
+    ContactHasNoAccount,
+    ContactHasTwoAccounts,
     ContactNotOnChart,
     DeclineNoteRequired,
     InvalidChild,
@@ -155,34 +158,118 @@ def self_registration_authenticate(
         elif not PatientContact.objects.filter(patient=patient, contact=contact).exists():
             raise ContactNotOnChart()
 
-        access = PortalAccess.objects.filter(account=account, patient=patient).first()
-        if access is None:
-            access = PortalAccess.objects.create(
-                account=account, patient=patient, contact=contact, path=Path.SELF_REGISTRATION, granted_at=now
-            )
-        revoked = pins_revoke(
-            Pin.objects.filter(patient=patient, contact=contact), reason=Pin.EndReason.AUTHENTICATED, now=now
-        )
-        request.status = SelfRegistrationRequest.Status.AUTHENTICATED
-        request.decided_by, request.decided_at, request.access = by, now, access
-        request.save(update_fields=["status", "decided_by", "decided_at", "access"])
-        audit_record(
-            action=AuditEvent.Action.SELF_REGISTRATION_AUTHENTICATED,
-            at=now,
-            actor=by,
-            path=Path.SELF_REGISTRATION,
+        return _request_grant(
+            request,
+            account=account,
             patient=patient,
             contact=contact,
-            account=account,
+            by=by,
+            now=now,
             client_address=client_address,
-            details={
-                "request_id": request.pk,
-                "access_id": access.pk,
-                "contact_created": contact_created,
-                "revoked_pin_ids": revoked,
-            },
+            details={"contact_created": contact_created},
         )
+
+
+def _request_grant(
+    request: SelfRegistrationRequest,
+    *,
+    account: PortalAccount,
+    patient: Patient,
+    contact: FamilyContact,
+    by: User,
+    now: datetime,
+    client_address: str | None,
+    details: dict,
+) -> PortalAccess:
+    """Let `account` see `patient` as `contact`, settle the request with that access, and audit it.
+
+    Unused PINs for the same patient and contact are revoked: redeeming one would give the parent a
+    second account.
+    """
+    access = PortalAccess.objects.filter(account=account, patient=patient).first()
+    if access is None:
+        access = PortalAccess.objects.create(
+            account=account, patient=patient, contact=contact, path=Path.SELF_REGISTRATION, granted_at=now
+        )
+    revoked = pins_revoke(
+        Pin.objects.filter(patient=patient, contact=contact), reason=Pin.EndReason.AUTHENTICATED, now=now
+    )
+    request.status = SelfRegistrationRequest.Status.AUTHENTICATED
+    request.decided_by, request.decided_at, request.access = by, now, access
+    request.save(update_fields=["status", "decided_by", "decided_at", "access"])
+    audit_record(
+        action=AuditEvent.Action.SELF_REGISTRATION_AUTHENTICATED,
+        at=now,
+        actor=by,
+        path=Path.SELF_REGISTRATION,
+        patient=patient,
+        contact=contact,
+        account=account,
+        client_address=client_address,
+        details={"request_id": request.pk, "access_id": access.pk, **details, "revoked_pin_ids": revoked},
+    )
     return access
+
+
+def self_registration_add_to_existing_account(
+    *,
+    request: SelfRegistrationRequest,
+    patient: Patient,
+    contact: FamilyContact,
+    by: User,
+    now: datetime | None = None,
+    client_address: str | None = None,
+) -> PortalAccess:
+    """Let the account `contact` already signs in with see `patient`, and settle the request with it.
+
+    For a parent who signed up again instead of signing in: authenticating the request would give them
+    a second account for an admin to disable. The request's own account gains nothing; its portal names
+    the account to use. Refused when the contact has no enabled account but the request's (authenticate
+    instead), more than one (a duplicate to settle first), or that account already sees the child.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        request = _request_lock_awaiting(request)
+        others = set(
+            PortalAccess.objects.filter(contact=contact, account__disabled_at__isnull=True)
+            .exclude(account_id=request.account_id)
+            .values_list("account_id", flat=True)
+        )
+        if not others:
+            raise ContactHasNoAccount()
+        if len(others) > 1:
+            raise ContactHasTwoAccounts()
+        # Both accounts in a fixed order, as disabling a duplicate locks them.
+        locked = {
+            a.pk: a
+            for a in PortalAccount.objects.select_for_update()
+            .select_related("user")
+            .filter(pk__in=[request.account_id, *others])
+            .order_by("pk")
+        }
+        requester, account = locked[request.account_id], locked[others.pop()]
+        if requester.email_verified_at is None:
+            # Until then anyone could have typed these details: they learn nothing, not even a masked email.
+            raise AccountNotConfirmed()
+        if account.is_disabled:
+            raise AccountDisabled(
+                "That account was disabled meanwhile. Reload the page to see what was done."
+            )
+        patient_lock_invitable(patient)
+        if not PatientContact.objects.filter(patient=patient, contact=contact).exists():
+            raise ContactNotOnChart()
+        if PortalAccess.objects.filter(account=account, patient=patient).exists():
+            raise AlreadyRegistered()
+        return _request_grant(
+            request,
+            account=account,
+            patient=patient,
+            contact=contact,
+            by=by,
+            now=now,
+            client_address=client_address,
+            details={"requesting_account_id": requester.pk},
+        )
 
 
 def self_registration_decline(

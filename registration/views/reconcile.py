@@ -29,6 +29,13 @@ def _page(request, self_registration, *, authenticate_form=None, decline_form=No
             ),
             "decline_form": decline_form or DeclineForm(),
             "proofs": proofs,
+            # Contacts on a candidate's chart who sign in already: add the child to that account instead.
+            "existing_accounts": [
+                (candidate.patient, link.contact, candidate.accounts_of_contacts[link.contact_id])
+                for candidate in candidates
+                for link in candidate.patient.contact_links.all()
+                if link.contact_id in candidate.accounts_of_contacts
+            ],
         },
         status=status,
     )
@@ -91,6 +98,34 @@ def authenticate(request, pk):
             messages.success(request, f"Authenticated: {patient.full_name} is now on the parent's portal.")
             return redirect("staff:patient-chart", pk=patient.pk)
     return _page(request, self_registration, authenticate_form=form, status=400)
+
+
+@require_POST
+@staff_member_required
+def add_to_existing_account(request, pk):
+    self_registration = _request(pk)
+    patient_id, _colon, contact_id = request.POST.get("match", "").partition(":")
+    if not (patient_id.isdigit() and contact_id.isdigit()):
+        messages.error(request, "Choose the child and the parent whose account to add the child to.")
+        return redirect("staff:reconcile", pk=pk)
+    patient = get_object_or_404(Patient, pk=patient_id)
+    try:
+        access = services.self_registration_add_to_existing_account(
+            request=self_registration,
+            patient=patient,
+            contact=get_object_or_404(FamilyContact, pk=contact_id),
+            by=request.user,
+            client_address=client_address(request),
+        )
+    except services.RegistrationError as error:
+        messages.error(request, str(error))
+        return redirect("staff:reconcile", pk=pk)
+    messages.success(
+        request,
+        f"Added {patient.full_name} to {access.account.user.email}, the account that parent already has. "
+        "The parent who asked is told on their portal to sign in with it.",
+    )
+    return redirect("staff:patient-chart", pk=patient.pk)
 
 
 @require_POST

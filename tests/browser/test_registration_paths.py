@@ -365,3 +365,49 @@ def test_register_page_marks_one_current_page(page: Page, live_server, sign_in, 
     expect(page.get_by_role("heading", level=1)).to_contain_text("Register Amelia Castellano")
     snap(page, "register")
     expect_current_page(page, "Patients")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
+def test_reconcile_adds_the_child_to_the_account_the_parent_has(
+    page: Page, live_server, sign_in, front_desk, snap, size
+):
+    page.set_viewport_size(SIZES[size])
+    eldest = family("Amelia Castellano", "Maria Castellano", email="maria.c@example.org")
+    youngest = PatientContactFactory(
+        contact=eldest.contact, patient__first_name="Leo", patient__last_name="Castellano"
+    )
+    services.self_registration_authenticate(
+        request=sign_up(
+            email="maria.c@example.org",
+            parent="Maria Castellano",
+            child="Amelia Castellano",
+            born=eldest.patient.date_of_birth,
+        ),
+        patient=eldest.patient,
+        contact=eldest.contact,
+        by=front_desk,
+    )
+    request = sign_up(
+        email="maria.home@example.net",
+        parent="Maria Castellano",
+        child="Leo Castellano",
+        born=youngest.patient.date_of_birth,
+    )
+    sign_in(page, front_desk, screenshot=False)
+    page.goto(f"{live_server.url}/staff/requests/{request.pk}/")
+
+    offer = page.get_by_role("button", name="Add Leo Castellano to their existing account (m•••@example.org)")
+    expect(offer).to_be_visible()
+    expect(page.get_by_role("radio", name=re.compile("already has a portal account"))).to_have_count(1)
+    assert horizontal_overflow(page) is None
+    snap(page, "reconcile")
+    offer.click()
+
+    expect(page.get_by_role("status")).to_contain_text(
+        "Added Leo Castellano to maria.c@example.org, the account that parent already has."
+    )
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Castellano, Leo")
+    snap(page, "chart")
+    request.refresh_from_db()
+    assert request.status == SelfRegistrationRequest.Status.AUTHENTICATED
+    assert request.access.account.user.email == "maria.c@example.org"

@@ -101,6 +101,9 @@ TABLE: dict[str, Rule] = {
     ),
     "staff:decline": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/requests/"))),
     "staff:reopen": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/requests/"))),
+    "staff:add-to-existing-account": Rule(
+        get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/requests/"))
+    ),
     "staff:duplicates": Rule(get=practice_admin_only(OK)),
     "staff:disable-duplicate": Rule(
         get=everyone(METHOD_NOT_ALLOWED), post=practice_admin_only(redirect("/staff/duplicates/"))

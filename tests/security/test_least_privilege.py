@@ -250,6 +250,10 @@ def world(db, settings):
         ),
         # The request is waiting, not declined: refused with a message, the same redirect.
         "staff:reopen": Probe(reverse("staff:reopen", args=[request.pk]), data={}),
+        # No child chosen: refused with a message, the same redirect.
+        "staff:add-to-existing-account": Probe(
+            reverse("staff:add-to-existing-account", args=[request.pk]), data={}
+        ),
         "staff:duplicates": Probe(reverse("staff:duplicates")),
         "staff:disable-duplicate": Probe(
             reverse("staff:disable-duplicate"),

@@ -1,4 +1,5 @@
-"""A parent whose request the practice declined reads why on a phone, in Spanish, with the practice's note."""
+"""On a phone, in Spanish: why the practice declined a request, and where a child added to the parent's
+other account went."""
 
 import datetime as dt
 
@@ -6,8 +7,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from registration import services
-from tests.factories import confirmed_self_registration
+from registration.models import Path
+from tests.factories import NewAccountFactory, PatientContactFactory, confirmed_self_registration
 
+from ..pages import family
 from .parent import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,4 +60,47 @@ def test_a_declined_request_in_spanish(page: Page, live_server, front_desk, audi
     expect(declined).not_to_contain_text("No aprobada")
     expect(declined.locator(".decline-reason")).to_have_count(0)
     audit.look(page, "home-reopened-es")
+    audit.assert_clean()
+
+
+def test_a_child_added_to_the_other_account_in_spanish(page: Page, live_server, front_desk, audit):
+    """The parent signed up again instead of signing in: the practice added the child to the account
+    they already had, and this portal says which one, by a masked address."""
+    link = family("Leo Castellano", "Maria Castellano", born=dt.date(2020, 2, 2))
+    issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
+    services.pin_redeem(
+        code=issued.code,
+        child_birth_date=link.patient.date_of_birth,
+        new_account=NewAccountFactory(email="maria.c@example.org"),
+    )
+    sibling = PatientContactFactory(
+        contact=link.contact, patient__first_name="Amelia", patient__last_name="Castellano"
+    )
+    [request] = confirmed_self_registration(
+        children=[services.ChildDetails("Amelia", "Castellano", sibling.patient.date_of_birth)],
+        new_account=services.NewAccount(
+            email="maria.home@example.net",
+            password=PASSWORD,
+            first_name="Maria",
+            last_name="Castellano",
+            preferred_language="es",
+        ),
+    )
+    services.self_registration_add_to_existing_account(
+        request=request, patient=sibling.patient, contact=link.contact, by=front_desk
+    )
+
+    page.goto(f"{live_server.url}/portal/")
+    page.get_by_role("button", name="Español").click()
+    page.get_by_role("link", name="Iniciar sesión").first.click()
+    page.get_by_label("Correo electrónico").fill("maria.home@example.net")
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_role("button", name="Iniciar sesión").click()
+
+    told = page.locator(".requests-status > li")
+    expect(told).to_contain_text("Amelia Castellano")
+    expect(told).to_contain_text("En su otra cuenta")
+    expect(told).to_contain_text("Usted ya tiene una cuenta con nosotros, m•••@example.org.")
+    expect(page.get_by_text("maria.c@example.org")).to_have_count(0)
+    audit.look(page, "home-other-account-es")
     audit.assert_clean()
