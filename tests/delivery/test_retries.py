@@ -514,7 +514,8 @@ def test_staff_see_a_maybe_sent_email_on_the_chart_and_appointment_and_resend_it
     assert reverse("staff:welcome-resend", args=[message.pk]) in detail
 
     with django_capture_on_commit_callbacks(execute=True):
-        resent = client.post(reverse("staff:welcome-resend", args=[message.pk]))
+        # Its PIN is still valid: staff confirm replacing it.
+        resent = client.post(reverse("staff:welcome-resend", args=[message.pk]), {"replace_outstanding": "1"})
 
     again = WelcomeMessage.objects.exclude(pk=message.pk).get()
     assert resent["Location"] == reverse("staff:welcome-message", args=[again.pk])

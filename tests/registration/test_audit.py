@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from patients.importing import import_file
@@ -21,6 +22,7 @@ from registration.import_runs import services as import_runs
 from registration.import_runs.tasks import run_import
 from registration.models import AppendOnlyError, AuditEvent, ParentAccountEmail, Path, WelcomeMessage
 from registration.pins import pin_parse
+from registration.register_all.services import register_all_start
 from registration.services import account_emails
 from registration.services import welcome_delivery as services_welcome
 from registration.services.accounts import portal_account_verify_email
@@ -28,6 +30,7 @@ from registration.services.audit import audit_record
 from registration.tasks import send_welcome_message
 from tests.conftest import PIN_IN_TEXT
 from tests.factories import (
+    AppointmentFactory,
     ChildDetailsFactory,
     NewAccountFactory,
     PatientContactFactory,
@@ -250,6 +253,11 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     assert services_welcome.welcome_message_maybe_sent(
         message_id=maybe_sent.pk, claimed_at=claimed.message.sending_since
     )
+    # A Register all of today's list, run at once by the tests' task queue.
+    listed = PatientContactFactory()
+    AppointmentFactory(patient=listed.patient, starts_at=timezone.localtime().replace(hour=9, minute=0))
+    with django_capture_on_commit_callbacks(execute=True):
+        register_all_start(day=timezone.localdate(), by=staff)
     # Emails about the parent's account: a password reset is sent; another one fails for good.
     with django_capture_on_commit_callbacks(execute=True):
         services.parent_email_queue(account=access.account, kind=ParentAccountEmail.Kind.PASSWORD_RESET)
