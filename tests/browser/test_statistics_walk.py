@@ -15,10 +15,10 @@ from tests.factories import AppointmentFactory, NewAccountFactory
 
 from .pages import DESKTOP, family, horizontal_overflow, nav, row, sign_up, today_at
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
 TABLET_PORTRAIT = {"width": 820, "height": 1180}
 SIZES = [pytest.param(DESKTOP, id="desktop"), pytest.param(TABLET_PORTRAIT, id="tablet")]
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.parametrize("size", SIZES)]
 
 
 def _practice(staff) -> dict:
@@ -59,10 +59,10 @@ def _practice(staff) -> dict:
     return {"amelia": amelia, "expired": expired, "registered": registered, "waiting": waiting}
 
 
-@pytest.fixture(params=SIZES)
-def world(request, page: Page, sign_in, front_desk) -> dict:
+@pytest.fixture
+def world(size, page: Page, sign_in, front_desk) -> dict:
     """The practice, with front desk signed in on the dashboard at the size under test."""
-    page.set_viewport_size(request.param)
+    page.set_viewport_size(size)
     made = _practice(front_desk)
     sign_in(page, front_desk, screenshot=False)
     return made
