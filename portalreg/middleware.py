@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 
 from .proxies import is_trusted_proxy, trusted_proxy_networks
@@ -92,3 +93,21 @@ class HealthCheckMiddleware:
             response = HttpResponse("ok\n", content_type="text/plain")
         add_never_cache_headers(response)
         return response
+
+
+class StaffInEnglishMiddleware:
+    """Draw the staff site in English (`LANGUAGE_CODE`), whatever the browser asks for or the portal's
+    language cookie holds: its pages are written in English, and a Spanish date or status among them
+    (a desk browser set to Spanish, or one that showed a parent the portal) reads as a mistake. Parent
+    pages keep the language `LocaleMiddleware` chose."""
+
+    PREFIX = "/staff/"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(self.PREFIX):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+        return self.get_response(request)

@@ -42,6 +42,7 @@ MIDDLEWARE = [
     "portalreg.middleware.NoStoreMiddleware",  # after whitenoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "portalreg.middleware.StaffInEnglishMiddleware",  # after the locale is chosen: staff pages in English
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

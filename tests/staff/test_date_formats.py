@@ -38,9 +38,10 @@ def test_templates_use_only_the_named_formats():
 
 def test_dates_are_unambiguous_in_english_and_follow_spanish():
     at = timezone.make_aware(dt.datetime(2026, 11, 30, 15, 4))
-    assert date_format(at.date()) == "Nov 30, 2026"
-    assert date_format(at, "DATETIME_FORMAT") == "Nov 30, 2026, 3:04 PM"
-    assert date_format(at, "TIME_FORMAT") == "3:04 PM"
+    with translation.override("en"):
+        assert date_format(at.date()) == "Nov 30, 2026"
+        assert date_format(at, "DATETIME_FORMAT") == "Nov 30, 2026, 3:04 PM"
+        assert date_format(at, "TIME_FORMAT") == "3:04 PM"
     with translation.override("es"):
         assert date_format(at.date()) == "30 de noviembre de 2026"
         assert date_format(at, "DATETIME_FORMAT") == "30 de noviembre de 2026, 3:04 p.m."
@@ -69,3 +70,31 @@ def test_times_on_the_chart_and_the_audit_trail_read_alike(admin_client, staff):
     assert date_format(now, "DATETIME_FORMAT") in chart
     # The audit trail's narrow When column: the same date and time, a line each.
     assert f"{date_format(now)}<br>{date_format(now, 'TIME_FORMAT')}" in audit
+
+
+@pytest.mark.django_db
+def test_a_parents_home_writes_dates_in_the_parents_language(client, make_portal_account):
+    link = PatientContactFactory(patient=PatientFactory(date_of_birth=BORN))
+    account = make_portal_account(link, password="a long enough pass phrase", preferred_language="es")
+    AppointmentFactory(patient=link.patient, starts_at=timezone.make_aware(dt.datetime(2030, 11, 30, 15, 4)))
+    client.force_login(account.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+
+    home = client.get(reverse("portal:home")).content.decode()
+
+    assert "17 de abril de 2019" in home  # the child's birth date
+    assert "30 de noviembre de 2030, 3:04 p.m." in home
+
+
+@pytest.mark.django_db
+def test_staff_pages_stay_english_in_a_browser_set_to_spanish(front_desk_client):
+    """The staff site is in English: a desk computer whose browser asks for Spanish, or that kept the
+    portal's language cookie after showing a parent the portal, still reads "Apr 17, 2019"."""
+    link = PatientContactFactory(patient=PatientFactory(date_of_birth=BORN))
+    front_desk_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    chart = front_desk_client.get(
+        reverse("staff:patient-chart", args=[link.patient.pk]), HTTP_ACCEPT_LANGUAGE="es"
+    )
+    page = chart.content.decode()
+    assert "Apr 17, 2019" in page and "abril" not in page
+    assert "Not registered" in page  # a status label, translated for parents
