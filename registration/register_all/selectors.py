@@ -1,9 +1,10 @@
 """Reads for Register all: who on a day's list would get a welcome message, and a run's page."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from patients.models import PatientContact
 from registration.models import PortalStatus, RegisterAllItem, RegisterAllRun, WelcomeMessage
@@ -11,6 +12,8 @@ from registration.selectors import first_reachable_links, welcome_route
 from registration.services.invitation_rules import invitation_refusal
 
 NO_CONTACT = "No family contact with an email or cell phone"
+# A run not updated for this long has lost its worker: it no longer holds back another of its day.
+STALE_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,12 @@ def register_all_plan(rows: list[dict]) -> list[PlanRow]:
     return plan
 
 
-def register_all_running(day) -> RegisterAllRun | None:
-    """The run of `day` still going, if any (at most one: a constraint says so)."""
-    return RegisterAllRun.objects.filter(day=day, finished_at__isnull=True).first()
+def register_all_running(day, *, now: datetime | None = None) -> RegisterAllRun | None:
+    """The run of `day` still going, if any (at most one: a constraint says so). A run not updated for
+    `STALE_AFTER` has lost its worker: the button is offered again, and starting marks it stopped."""
+    now = now or timezone.now()
+    unfinished = RegisterAllRun.objects.filter(day=day, finished_at__isnull=True)
+    return unfinished.filter(updated_at__gt=now - STALE_AFTER).first()
 
 
 def register_all_run(run_id: int) -> RegisterAllRun | None:

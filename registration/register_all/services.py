@@ -1,6 +1,6 @@
 """What staff do: start a Register all of a day, after its confirmation page."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import partial
 
 from django.db import IntegrityError, transaction
@@ -13,12 +13,10 @@ from registration.services.audit import audit_record
 from registration.services.errors import RegistrationError
 
 from .lifecycle import run_finish
-from .selectors import register_all_plan
+from .selectors import STALE_AFTER, register_all_plan
 from .tasks import run_register_all
 
 Stage = RegisterAllRun.Stage
-# A run not updated for this long has lost its worker: it no longer holds back another of its day.
-STALE_AFTER = timedelta(minutes=10)
 
 
 class NothingToRegister(RegistrationError):

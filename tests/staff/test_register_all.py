@@ -211,10 +211,11 @@ def test_two_register_alls_started_at_once_make_one_run(settings):
 
 
 @pytest.mark.django_db
-def test_a_run_whose_worker_stopped_no_longer_holds_the_day(staff):
+def test_a_run_whose_worker_stopped_no_longer_holds_the_day(front_desk_client, staff):
     _day_of([PatientContactFactory()])
     an_hour_ago = timezone.now() - dt.timedelta(hours=1)
     stopped = register_all_start(day=timezone.localdate(), by=staff, now=an_hour_ago)
+    assert ">Register all 1</button>" in _dashboard(front_desk_client), "the button is offered again"
     again = register_all_start(day=timezone.localdate(), by=staff)
     stopped.refresh_from_db()
     assert stopped.stage == "stopped" and stopped.finished_at is not None
