@@ -83,9 +83,13 @@ def register_all_plan(rows: list[dict]) -> list[PlanRow]:
 def register_all_running(day, *, now: datetime | None = None) -> RegisterAllRun | None:
     """The run of `day` still going, if any (at most one: a constraint says so). A run not updated for
     `STALE_AFTER` has lost its worker: the button is offered again, and starting marks it stopped."""
-    now = now or timezone.now()
-    unfinished = RegisterAllRun.objects.filter(day=day, finished_at__isnull=True)
-    return unfinished.filter(updated_at__gt=now - STALE_AFTER).first()
+    run = RegisterAllRun.objects.filter(day=day, finished_at__isnull=True).first()
+    return None if run is None or register_all_ended(run, now=now) else run
+
+
+def register_all_ended(run: RegisterAllRun, *, now: datetime | None = None) -> bool:
+    """Whether there is nothing more to watch: the run finished, or its worker stopped (`STALE_AFTER`)."""
+    return run.finished or run.updated_at <= (now or timezone.now()) - STALE_AFTER
 
 
 def register_all_run(run_id: int) -> RegisterAllRun | None:

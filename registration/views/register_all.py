@@ -48,7 +48,7 @@ def register_all_run(request, pk: int):
     run = runs.register_all_run(pk)
     if run is None:
         raise Http404
-    if not run.finished:
+    if not runs.register_all_ended(run):
         return render(request, "staff/register_all_progress.html", {"run": run})
     return render(request, "staff/register_all_done.html", {"summary": runs.register_all_summary(run)})
 
@@ -65,6 +65,6 @@ def register_all_progress(request, pk: int):
             "label": run.get_stage_display(),
             "done": run.done,
             "total": run.total,
-            "finished": run.finished,
+            "finished": runs.register_all_ended(run),
         }
     )

@@ -216,6 +216,11 @@ def test_a_run_whose_worker_stopped_no_longer_holds_the_day(front_desk_client, s
     an_hour_ago = timezone.now() - dt.timedelta(hours=1)
     stopped = register_all_start(day=timezone.localdate(), by=staff, now=an_hour_ago)
     assert ">Register all 1</button>" in _dashboard(front_desk_client), "the button is offered again"
+    page = front_desk_client.get(reverse("staff:register-all-run", args=[stopped.pk]))
+    assert page.templates[0].name == "staff/register_all_done.html", "nothing more to watch"
+    assert "The task worker stopped before the end" in page.content.decode()
+    [row] = page.context["summary"].rows
+    assert row.result == "Not reached"
     again = register_all_start(day=timezone.localdate(), by=staff)
     stopped.refresh_from_db()
     assert stopped.stage == "stopped" and stopped.finished_at is not None
