@@ -97,9 +97,7 @@ def self_registration_requests_matching(
     """
     match = Q()
     if patient is not None:
-        match |= Q(child_date_of_birth=patient.date_of_birth) & (
-            Q(child_last_name__iexact=patient.last_name) | Q(child_first_name__iexact=patient.first_name)
-        )
+        match |= _same_child(patient.date_of_birth, patient.last_name, patient.first_name)
     for contact in contacts:
         if contact.email:
             match |= Q(parent_email__iexact=contact.email)
@@ -108,6 +106,29 @@ def self_registration_requests_matching(
     if not match:
         return SelfRegistrationRequest.objects.none()
     return _awaiting().filter(match).select_related("account__user").order_by("submitted_at")
+
+
+def links_with_waiting_requests(link_ids: Iterable[int]) -> set[int]:
+    """Of these chart links (patient and contact), those a waiting request may be from or about, by the
+    rule of `self_registration_requests_matching`, in one query: what Register all skips up front."""
+    ref = OuterRef
+    match = (
+        _same_child(ref("patient__date_of_birth"), ref("patient__last_name"), ref("patient__first_name"))
+        | (Q(parent_email__iexact=ref("contact__email")) & ~Q(parent_email=""))
+        | (Q(parent_cell_phone=ref("contact__cell_phone")) & ~Q(parent_cell_phone=""))
+    )
+    return set(
+        PatientContact.objects.filter(pk__in=list(link_ids))
+        .filter(Exists(_awaiting().filter(match)))
+        .values_list("pk", flat=True)
+    )
+
+
+def _same_child(date_of_birth, last_name, first_name) -> Q:
+    """A request about this child: the date of birth with either name, whatever the case."""
+    return Q(child_date_of_birth=date_of_birth) & (
+        Q(child_last_name__iexact=last_name) | Q(child_first_name__iexact=first_name)
+    )
 
 
 # ---------------------------------------------------------------- staff pages

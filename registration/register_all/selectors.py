@@ -8,10 +8,12 @@ from django.utils import timezone
 
 from patients.models import PatientContact
 from registration.models import PortalStatus, RegisterAllItem, RegisterAllRun, WelcomeMessage
-from registration.selectors import first_reachable_links, welcome_route
+from registration.selectors import first_reachable_links, links_with_waiting_requests, welcome_route
 from registration.services.invitation_rules import invitation_refusal
 
 NO_CONTACT = "No family contact with an email or cell phone"
+# Said on the plan, so the count on the button is who will really be sent to: the run would refuse them.
+WAITING_REQUEST = "A parent's sign-up that may be theirs is waiting: authenticate it from Requests"
 # A run not updated for this long has lost its worker: it no longer holds back another of its day.
 STALE_AFTER = timedelta(minutes=10)
 
@@ -47,7 +49,7 @@ class PlanRow:
 def register_all_plan(rows: list[dict]) -> list[PlanRow]:
     """Who Register all would send to among a day's rows (`appointment_rows_for_day`), in the list's
     order, and who it would skip and why. Registered and Pending patients are left out: they have a
-    portal or a PIN. One query, for the contacts."""
+    portal or a PIN. Two queries: the contacts, and the waiting sign-ups that would hold a message back."""
     first: dict[int, dict] = {}
     for row in rows:
         if row["portal_status"] == PortalStatus.NOT_REGISTERED and row["patient_id"] not in first:
@@ -62,6 +64,7 @@ def register_all_plan(rows: list[dict]) -> list[PlanRow]:
     }
     invitable = [patient_id for patient_id, refusal in refusals.items() if refusal is None]
     reachable = first_reachable_links(invitable) if invitable else {}
+    held = links_with_waiting_requests(link.pk for link in reachable.values()) if reachable else set()
     plan = []
     for patient_id, row in first.items():
         common = {
@@ -74,6 +77,8 @@ def register_all_plan(rows: list[dict]) -> list[PlanRow]:
             plan.append(PlanRow(**common, skipped=str(refusal)))
         elif (link := reachable.get(patient_id)) is None:
             plan.append(PlanRow(**common, skipped=NO_CONTACT))
+        elif link.pk in held:
+            plan.append(PlanRow(**common, skipped=WAITING_REQUEST))
         else:
             channel, address = welcome_route(link.contact)
             plan.append(PlanRow(**common, link=link, channel=channel, address=address))

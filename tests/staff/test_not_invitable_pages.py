@@ -251,7 +251,7 @@ def test_the_pages_run_as_many_queries_as_for_any_patient(admin_client, settings
         AppointmentFactory(patient=link.patient, starts_at=_today_at(9 + i)) for i, link in enumerate(links)
     ]
 
-    assert queries_for(admin_client, "/staff/") == 6
+    assert queries_for(admin_client, "/staff/") == 7
     assert queries_for(admin_client, "/staff/patients/?q=varg") == 5
     assert queries_for(admin_client, f"/staff/patients/{links[0].patient.pk}/") == 8
     assert queries_for(admin_client, f"/staff/appointments/{appointments[0].pk}/") == 8

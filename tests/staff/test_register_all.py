@@ -13,7 +13,16 @@ from registration import services
 from registration.models import AuditEvent, Pin, RegisterAllItem, RegisterAllRun, WelcomeMessage
 from registration.register_all.lifecycle import register_all_item_send
 from registration.register_all.services import RegisterAllRunning, register_all_start
-from tests.factories import AppointmentFactory, FamilyContactFactory, PatientContactFactory, StaffFactory
+from registration.services import ChildDetails
+from tests.factories import (
+    AppointmentFactory,
+    ChildDetailsFactory,
+    FamilyContactFactory,
+    NewAccountFactory,
+    PatientContactFactory,
+    StaffFactory,
+    confirmed_self_registration,
+)
 from tests.registration.test_concurrency import run_at_once
 from tests.staff.test_query_counts import queries_for
 from tests.staff.test_resend_confirmation import welcome_by_email
@@ -53,6 +62,30 @@ def test_the_button_counts_the_patients_who_qualify(front_desk_client, staff):
 
 
 @pytest.mark.django_db
+def test_a_patient_a_waiting_sign_up_may_be_about_is_skipped_up_front_not_counted(front_desk_client):
+    """The run would refuse them (a possible duplicate account), so the button and the confirmation say
+    so before staff press anything. Only a request whose email is confirmed holds a message back."""
+    by_email, by_child, unconfirmed, free = _day_of([PatientContactFactory() for _ in range(4)])
+    confirmed_self_registration(
+        children=[ChildDetailsFactory()], new_account=NewAccountFactory(email=by_email.contact.email.upper())
+    )
+    child = by_child.patient
+    confirmed_self_registration(
+        children=[ChildDetails(child.first_name.lower(), "Other", child.date_of_birth)],
+        new_account=NewAccountFactory(),
+    )
+    services.self_registration_submit(  # not confirmed: anyone's typing, it holds nothing back
+        children=[ChildDetailsFactory()], new_account=NewAccountFactory(email=unconfirmed.contact.email)
+    )
+
+    assert ">Register all 2</button>" in _dashboard(front_desk_client)
+    page = " ".join(front_desk_client.get(reverse("staff:register-all")).content.decode().split())
+    assert page.count("A parent&#x27;s sign-up that may be theirs is waiting") == 2
+    for link in (unconfirmed, free):
+        assert f"{link.patient.last_name}, {link.patient.first_name}" in page.split("Will be skipped")[0]
+
+
+@pytest.mark.django_db
 def test_the_button_is_hidden_with_the_reason_when_nobody_qualifies(front_desk_client, staff):
     [pending] = _day_of([PatientContactFactory()])
     services.pin_issue(patient=pending.patient, contact=pending.contact, path="chart", by=staff)
@@ -75,8 +108,9 @@ def test_the_dashboard_with_the_count_and_resend_runs_a_fixed_number_of_queries(
     links = _day_of([PatientContactFactory() for _ in range(rows)])
     for link in links[::2]:  # every other one Pending, shown with Resend and when its PIN went out
         welcome_by_email(link, staff)
-    # session, user with roles, appointments (with their PINs), waiting count, reachable contacts, run
-    assert queries_for(admin_client, "/staff/") == 6
+    # session, user with roles, appointments (with their PINs), waiting count, reachable contacts, the
+    # waiting sign-ups that would hold a message back, run
+    assert queries_for(admin_client, "/staff/") == 7
     html = _dashboard(admin_client)
     assert f">Register all {rows // 2}</button>" in html
     assert html.count(">Resend</a>") == rows // 2
