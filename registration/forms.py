@@ -96,6 +96,8 @@ class GeneratePinForm(forms.Form):
     )
     # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
     replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # Which PIN the page asked about: another one still valid by then is asked about again.
+    replaces_pin = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class WelcomeForm(forms.Form):
@@ -119,6 +121,8 @@ class WelcomeForm(forms.Form):
     )
     # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
     replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # Which PIN the page asked about: another one still valid by then is asked about again.
+    replaces_pin = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, links, **kwargs):
         super().__init__(*args, **kwargs)
@@ -171,6 +175,8 @@ class ResendForm(forms.Form):
     duplicate_override_reason = forms.CharField(required=False, max_length=500)
     # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
     replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # Which PIN the page asked about: another one still valid by then is asked about again.
+    replaces_pin = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class AuthenticateForm(forms.Form):

@@ -56,6 +56,7 @@ def pin_issue(
     appointment: Appointment | None = None,
     duplicate_override_reason: str = "",
     replace_outstanding: bool = True,
+    replacing_pin_id: int | None = None,
     now: datetime | None = None,
     client_address: str | None = None,
 ) -> IssuedPin:
@@ -64,7 +65,8 @@ def pin_issue(
     Issuing is the practice's authentication of the contact: nothing else is asked of staff. If a waiting
     self-registration request may be this parent's, refuse with `PossibleDuplicate` unless staff give a
     reason to go on. A deceased child or an inactive chart is refused with `PatientNotInvitable`. A PIN
-    of the pair still valid is replaced, unless `replace_outstanding=False` (staff have not confirmed yet):
+    of the pair still valid is replaced, unless `replace_outstanding=False` (staff have not confirmed yet)
+    or it is not `replacing_pin_id` (staff confirmed replacing another, which a colleague replaced since):
     then `OutstandingPin` is raised and nothing changes.
     """
     now = now or timezone.now()
@@ -77,6 +79,7 @@ def pin_issue(
             appointment=appointment,
             duplicate_override_reason=duplicate_override_reason,
             replace_outstanding=replace_outstanding,
+            replacing_pin_id=replacing_pin_id,
             now=now,
         )
         audit_record(
@@ -102,6 +105,7 @@ def welcome_invite(
     appointment: Appointment | None = None,
     duplicate_override_reason: str = "",
     replace_outstanding: bool = True,
+    replacing_pin_id: int | None = None,
     now: datetime | None = None,
     client_address: str | None = None,
 ) -> WelcomeMessage:
@@ -123,6 +127,7 @@ def welcome_invite(
             appointment=appointment,
             duplicate_override_reason=duplicate_override_reason,
             replace_outstanding=replace_outstanding,
+            replacing_pin_id=replacing_pin_id,
             now=now,
         )
         field = "email" if channel == WelcomeMessage.Channel.EMAIL else "cell_phone"
@@ -152,7 +157,16 @@ def welcome_invite(
 
 
 def _issue(
-    *, patient, contact, path, by, appointment, duplicate_override_reason, replace_outstanding, now
+    *,
+    patient,
+    contact,
+    path,
+    by,
+    appointment,
+    duplicate_override_reason,
+    replace_outstanding,
+    replacing_pin_id,
+    now,
 ) -> tuple[IssuedPin, dict]:
     if path not in PIN_PATHS:
         raise RegistrationError(f"PINs are not issued through {path}.")
@@ -185,11 +199,12 @@ def _issue(
             "request_ids": [r.pk for r in matches],
         }
 
-    if not replace_outstanding:
-        # Checked under the link's lock: two clicks a minute apart must not send two PINs unasked.
+    if not replace_outstanding or replacing_pin_id is not None:
+        # Checked under the link's lock: two clicks a minute apart must not send two PINs unasked, and
+        # staff who agreed to replace one PIN are asked again about a colleague's newer one.
         outstanding = pins_usable(now).filter(patient=patient, contact=contact)
         outstanding = outstanding.select_related("welcome_message").first()
-        if outstanding is not None:
+        if outstanding is not None and outstanding.pk != replacing_pin_id:
             raise OutstandingPin(outstanding)
     revoked = pins_revoke(
         Pin.objects.filter(patient=patient, contact=contact), reason=Pin.EndReason.SUPERSEDED, now=now

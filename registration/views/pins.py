@@ -58,6 +58,7 @@ def pin_generate(request, patient_pk, contact_pk):
             appointment=appointment,
             duplicate_override_reason=form.cleaned_data["duplicate_override_reason"],
             replace_outstanding=form.cleaned_data["replace_outstanding"],
+            replacing_pin_id=form.cleaned_data["replaces_pin"],
             client_address=client_address(request),
         )
     except services.OutstandingPin as outstanding:  # the form token stays unused: confirming reuses it

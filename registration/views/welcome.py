@@ -35,6 +35,7 @@ def register(request, patient_pk):
                     appointment=appointment,
                     duplicate_override_reason=form.cleaned_data["duplicate_override_reason"],
                     replace_outstanding=form.cleaned_data["replace_outstanding"],
+                    replacing_pin_id=form.cleaned_data["replaces_pin"],
                     client_address=client_address(request),
                 )
             except services.OutstandingPin as error:
@@ -92,9 +93,12 @@ def welcome_resend(request, pk):
     """Send again with a new PIN (the old one stops working), to the same contact and address."""
     old = get_object_or_404(WelcomeMessage.objects.select_related("pin__patient", "pin__contact"), pk=pk)
     form = ResendForm(request.POST)
-    if not form.is_valid():  # too long, or a NUL character PostgreSQL cannot store
-        error = " ".join(form.errors["duplicate_override_reason"])
-        return _resend_page(request, old, error=f"Reason to send anyway: {error}", status=400)
+    if not form.is_valid():  # a reason too long, or with a NUL character PostgreSQL cannot store
+        if "duplicate_override_reason" in form.errors:
+            error = "Reason to send anyway: " + " ".join(form.errors["duplicate_override_reason"])
+        else:  # the hidden fields, altered: not something staff can correct on this page
+            error = "The form was incomplete. Reload the page and try again."
+        return _resend_page(request, old, error=error, status=400)
     try:
         message = services.welcome_invite(
             patient=old.pin.patient,
@@ -105,6 +109,7 @@ def welcome_resend(request, pk):
             appointment=old.pin.appointment,
             duplicate_override_reason=form.cleaned_data["duplicate_override_reason"],
             replace_outstanding=form.cleaned_data["replace_outstanding"],
+            replacing_pin_id=form.cleaned_data["replaces_pin"],
             client_address=client_address(request),
         )
     except services.OutstandingPin as outstanding:  # asked first; nothing is sent until confirmed

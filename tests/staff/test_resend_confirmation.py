@@ -124,3 +124,42 @@ def test_the_service_refuses_to_replace_unasked_and_says_which_pin(staff):
         welcome_by_email(link, staff, replace_outstanding=False)
     assert refused.value.pin == first.pin
     assert refused.value.pin.welcome_message == first
+
+
+@pytest.mark.django_db
+def test_confirming_replaces_only_the_pin_asked_about_not_a_colleagues_newer_one(front_desk_client, staff):
+    """Asked about the PIN sent at 10:42, staff confirm; meanwhile a colleague sent another. The
+    confirmation is for the first: the page asks again about the colleague's, and nothing is sent."""
+    link = PatientContactFactory()
+    first = welcome_by_email(link, staff)
+    url = reverse("staff:register", args=[link.patient.pk])
+    form = {"contact": link.pk, "channel": "email", "address": ""}
+    asked = front_desk_client.post(url, form)
+    assert f'name="replaces_pin" value="{first.pin.pk}"' in asked.content.decode()
+
+    colleagues = welcome_by_email(link, staff)  # a colleague resends, between the question and the click
+    events = AuditEvent.objects.exclude(action="signed_in").count()
+    again = front_desk_client.post(
+        url, form | {"replace_outstanding": "1", "replaces_pin": str(first.pin.pk)}
+    )
+
+    assert again.status_code == 200
+    assert again.context["outstanding"] == colleagues.pin
+    assert Pin.objects.count() == 2 and Pin.objects.filter(revoked_at__isnull=True).get() == colleagues.pin
+    assert AuditEvent.objects.exclude(action="signed_in").count() == events
+    confirmed = front_desk_client.post(
+        url, form | {"replace_outstanding": "1", "replaces_pin": str(colleagues.pin.pk)}
+    )
+    assert confirmed.status_code == 302
+    assert WelcomeMessage.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_an_altered_hidden_field_on_resend_is_refused_plainly(front_desk_client, staff):
+    first = welcome_by_email(PatientContactFactory(), staff)
+    refused = front_desk_client.post(
+        reverse("staff:welcome-resend", args=[first.pk]), {"replace_outstanding": "1", "replaces_pin": "x"}
+    )
+    assert refused.status_code == 400
+    assert "The form was incomplete. Reload the page and try again." in refused.content.decode()
+    assert WelcomeMessage.objects.count() == 1
