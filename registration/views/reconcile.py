@@ -137,6 +137,10 @@ def decline(request, pk):
     if not form.is_valid():
         return _page(request, self_registration, decline_form=form, status=400)
     reason, note = form.cleaned_data["reason"], form.cleaned_data["note"].strip()
+    if request.POST.get("change"):  # back to the request's page, with the reason and note as chosen
+        return _page(
+            request, self_registration, decline_form=DeclineForm(initial={"reason": reason, "note": note})
+        )
     if request.POST.get("confirmed") != "1":
         if self_registration.status != SelfRegistrationRequest.Status.AWAITING:
             messages.error(request, str(RequestAlreadyDecided()))

@@ -68,6 +68,27 @@ def test_the_confirmed_decline_acts_and_lands_on_the_request_with_reopen_at_hand
     assert "Reopen the request</button>" in html
 
 
+def test_change_the_reason_goes_back_to_the_request_with_the_reason_and_note_kept(front_desk_client):
+    request = _request()
+    url = reverse("staff:decline", args=[request.pk])
+    asked = front_desk_client.post(url, {"reason": "call_practice", "note": "Ask for Dana."})
+    assert (
+        '<button type="submit" name="change" value="1">Change the reason</button>' in asked.content.decode()
+    )
+
+    back = front_desk_client.post(
+        url, {"reason": "call_practice", "note": "Ask for Dana.", "confirmed": "1", "change": "1"}
+    )
+
+    assert back.status_code == 200
+    assert back.templates[0].name == "staff/reconcile.html"
+    form = back.context["decline_form"]
+    assert (form["reason"].value(), form["note"].value()) == ("call_practice", "Ask for Dana.")
+    assert re.search(r'value="call_practice"[^>]*checked', back.content.decode())
+    request.refresh_from_db()
+    assert request.status == Status.AWAITING
+
+
 def test_declining_a_request_decided_meanwhile_says_so_and_shows_no_confirmation(front_desk_client, staff):
     request = _request()
     services.self_registration_decline(request=request, reason="duplicate", by=staff)
