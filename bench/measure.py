@@ -125,6 +125,14 @@ def _check(case: Case, response):
     return response
 
 
+def _filtered(response, field: str, value: str):
+    """The response, if its filter form kept `value` in `field`: a parameter the page no longer reads
+    (a renamed field) would time the unfiltered page instead."""
+    if f'name="{field}" value="{value}"' not in response.content.decode():
+        raise SystemExit(f"the page did not read {field}={value}: was the field renamed?")
+    return response
+
+
 def _client(username: str) -> Client:
     client = Client()
     client.force_login(User.objects.get(username=username))
@@ -175,7 +183,10 @@ def _cases(staff: Client, admin: Client) -> list[Case]:
         Case("appointment window", lambda: staff.get(f"/staff/appointments/{appointment.pk}/")),
         Case("reconcile", lambda: staff.get(f"/staff/requests/{waiting.pk}/")),
         Case("duplicate accounts", lambda: admin.get("/staff/duplicates/")),
-        Case("audit trail (one patient)", lambda: admin.get("/staff/audit/", {"mrn": patient.mrn})),
+        Case(
+            "audit trail (one patient)",
+            lambda: _filtered(admin.get("/staff/audit/", {"patient": patient.mrn}), "patient", patient.mrn),
+        ),
         Case("PIN redemption (parent)", parent.redeem, parent.prepare),
         # Not a page: the task behind the statistics and duplicates pages, at most once a minute.
         Case("snapshot task (background)", _SnapshotTask()),
