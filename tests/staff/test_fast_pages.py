@@ -207,6 +207,7 @@ def _plan(sql: str) -> str:
     return plan
 
 
+@pytest.mark.postgres  # PostgreSQL's plans, with sequential scans priced out
 def test_the_audit_trails_email_and_patient_lookups_use_indexes(staff):
     """With 100,000 patients a scan of users, contacts or events per filter would take seconds."""
     link = PatientContactFactory(contact__email="Ada.Quill@example.org")
