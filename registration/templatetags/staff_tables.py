@@ -24,16 +24,22 @@ from registration.views.pins import new_form_token
 
 register = template.Library()
 
-_BADGES = {
-    status: format_html('<span class="status status-{}">{}</span>', status.value, status.label)
-    for status in PortalStatus
-}
+
+def _badge(status: PortalStatus) -> str:
+    """The status badge, in the language of this request: made per call, since a label formatted at
+    import would keep the language of whichever page first loaded the template libraries."""
+    return format_html('<span class="status status-{}">{}</span>', status.value, status.label)
+
+
 # The EHR's word on a chart that nobody is invited to: shown beside the portal status, in place of
 # the buttons that would invite.
-_STATE_BADGES = {
-    error: format_html('<span class="status status-{}">{}</span>', css, error.state)
-    for error, css in ((PatientDeceased, "deceased"), (PatientInactive, "inactive"))
-}
+_STATE_CSS = {PatientDeceased: "deceased", PatientInactive: "inactive"}
+
+
+def _state_badge(refusal: PatientNotInvitable) -> str:
+    return format_html('<span class="status status-{}">{}</span>', _STATE_CSS[type(refusal)], refusal.state)
+
+
 _IDS = (2_147_483_647, 2_147_483_646)  # stand for a row's ids in a URL reversed once per table
 
 
@@ -48,7 +54,7 @@ def _url_pattern(name: str, ids: int = 1) -> str:
 @register.filter
 def status_badge(status: str) -> str:
     """A patient's portal status as the coloured badge staff pages show."""
-    return _BADGES[PortalStatus(status)]
+    return _badge(PortalStatus(status))
 
 
 @register.filter
@@ -62,7 +68,7 @@ def not_invitable(patient) -> PatientNotInvitable | None:
 def ehr_state_badge(patient) -> str:
     """ "Deceased" or "Inactive in the EHR" as a badge; nothing for a patient who may be invited."""
     refusal = patient_invitation_refusal(patient)
-    return "" if refusal is None else _STATE_BADGES[type(refusal)]
+    return "" if refusal is None else _state_badge(refusal)
 
 
 @register.simple_tag
@@ -80,7 +86,7 @@ def appointment_rows(appointments, day) -> str:
             deceased_on=a["patient__deceased_on"],
         )
         if refusal is not None:  # the state instead of Register: nobody is invited to this portal
-            register = _STATE_BADGES[type(refusal)]
+            register = _state_badge(refusal)
         elif a["portal_status"] == PortalStatus.REGISTERED:
             register = ""
         elif a["portal_status"] == PortalStatus.PENDING:  # a PIN is out: sending again replaces it
@@ -101,7 +107,7 @@ def appointment_rows(appointments, day) -> str:
             f"{escape(a['patient__last_name'])}, {escape(a['patient__first_name'])}</a></td>"
             f'<td class="nowrap">{age(a["patient__date_of_birth"], day)}</td>'
             f"<td>{escape(a['provider'])}</td><td>{escape(a['visit_type'])}</td>"
-            f"<td>{_BADGES[PortalStatus(a['portal_status'])]}</td><td>{register}</td></tr>"
+            f"<td>{_badge(PortalStatus(a['portal_status']))}</td><td>{register}</td></tr>"
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every text value above is escaped, the rest are ids
 
@@ -129,7 +135,7 @@ def patient_rows(context, patients, path) -> str:
     for p in patients:
         first, last = escape(p.first_name), escape(p.last_name)
         refusal = patient_invitation_refusal(p)
-        state = "" if refusal is None else " " + _STATE_BADGES[type(refusal)]
+        state = "" if refusal is None else " " + _state_badge(refusal)
         contacts = []
         for link in p.contact_links.all():
             name = escape(link.contact.full_name)
@@ -149,7 +155,7 @@ def patient_rows(context, patients, path) -> str:
             f'<tr><td><a href="{chart_url.format(p.pk)}">{last}, {first}</a></td>'
             f'<td class="nowrap">{dateformat.format(p.date_of_birth, date_format)} '
             f'<span class="muted">({age(p.date_of_birth)})</span></td>'
-            f'<td class="nowrap">{escape(p.mrn)}</td><td>{_BADGES[PortalStatus(p.portal_status)]}{state}</td>'
+            f'<td class="nowrap">{escape(p.mrn)}</td><td>{_badge(PortalStatus(p.portal_status))}{state}</td>'
             f'<td><ul class="contact-actions">{"".join(contacts) or _NO_CONTACTS}</ul></td></tr>'
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every text value above is escaped, the rest are ids

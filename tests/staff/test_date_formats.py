@@ -2,6 +2,7 @@
 template and wherever Python writes a date on a page; a birth date reads the same on every page."""
 
 import datetime as dt
+import importlib
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from registration import services
+from registration.templatetags import staff_tables
 from tests.factories import AppointmentFactory, PatientContactFactory, PatientFactory
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
@@ -98,3 +100,20 @@ def test_staff_pages_stay_english_in_a_browser_set_to_spanish(front_desk_client)
     page = chart.content.decode()
     assert "Apr 17, 2019" in page and "abril" not in page
     assert "Not registered" in page  # a status label, translated for parents
+
+
+@pytest.mark.django_db
+def test_status_badges_stay_english_whatever_language_first_loaded_the_template_tags(front_desk_client):
+    """Django imports every template tag library when its first template is rendered: if that was a
+    Spanish parent's page, a badge formatted at import said "Pendiente" on staff pages for the life of
+    the worker. The badges are made per request."""
+    link = PatientContactFactory()
+    AppointmentFactory(patient=link.patient, starts_at=timezone.now() + dt.timedelta(hours=1))
+    try:
+        with translation.override("es"):
+            importlib.reload(staff_tables)
+        page = front_desk_client.get(reverse("staff:dashboard")).content.decode()
+    finally:
+        importlib.reload(staff_tables)
+    assert '<span class="status status-not_registered">Not registered</span>' in page
+    assert "No registrado" not in page
