@@ -13,7 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from ..conftest import SCREENSHOTS
+from ..conftest import SCREENSHOTS, screenshot
 
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 820, "height": 1180}  # portrait, as the issue 13 walk used
@@ -70,7 +70,7 @@ class Audit:
 
         `known_issues=False` counts the KNOWN_ISSUES as violations too.
         """
-        page.screenshot(path=str(SCREENSHOTS / f"portal-{self.test}-{step}.png"), full_page=True)
+        screenshot(page, SCREENSHOTS / f"portal-{self.test}-{step}.png")
         if axe:
             self.check(page, step, known_issues=known_issues)
 
