@@ -48,7 +48,7 @@ deploy-check: install-dev
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-portal.example.org}" \
 	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portalreg}" \
 	MAIL_BACKEND="$${MAIL_BACKEND:-anymail.backends.postmark.EmailBackend}" \
-	SMS_BACKEND="$${SMS_BACKEND:-registration.sms.TwilioSmsBackend}" \
+	SMS_BACKEND="$${SMS_BACKEND:-registration.messaging.sms.TwilioSmsBackend}" \
 	ANYMAIL="$${ANYMAIL:-{\"WEBHOOK_SECRET\": \"stand-in:not-a-secret\"}}" \
 	TRUSTED_PROXIES="$${TRUSTED_PROXIES:-10.0.0.0/24}" \
 	.venv/bin/python manage.py check --deploy --fail-level WARNING

@@ -36,9 +36,13 @@ from accounts.models import User  # noqa: E402
 from bench import plans  # noqa: E402
 from patients.models import FamilyContact, Patient, PatientContact  # noqa: E402
 from registration import selectors, services  # noqa: E402
-from registration.models import AuditEvent, PortalStatus, SelfRegistrationRequest  # noqa: E402
-from registration.models import Path as RegistrationPath  # noqa: E402
-from registration.snapshots import snapshot_take  # noqa: E402
+from registration.models import (  # noqa: E402
+    AuditEvent,
+    PortalStatus,
+    RegistrationPath,
+    SelfRegistrationRequest,
+)
+from registration.statistics.snapshots import snapshot_take  # noqa: E402
 
 WARM_UP = 5
 COUNTED = 5

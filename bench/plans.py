@@ -23,7 +23,7 @@ from pathlib import Path
 TRIGRAM_INDEX = "patients_patient_search_name_trgm"
 PATIENTS = "patients_patient"
 SEARCHES = ("smi", "s jo")
-PAGE = 26  # the search page asks for 25 rows and one more (registration/views/patients.py)
+PAGE = 26  # the search page asks for 25 rows and one more (registration/staff/views/patients.py)
 
 
 def explain(queryset, *, analyze: bool = False) -> dict:

@@ -182,8 +182,12 @@ class Run:
         from accounts.models import User
         from patients.models import Patient, PatientContact
         from registration import services
-        from registration.models import Path as RegistrationPath
-        from registration.models import PortalAccess, SelfRegistrationRequest, WelcomeMessage
+        from registration.models import (
+            PortalAccess,
+            RegistrationPath,
+            SelfRegistrationRequest,
+            WelcomeMessage,
+        )
         from registration.selectors import self_registration_requests_matching
 
         rng = random.Random(5)  # noqa: S311 (picks demo rows, nothing secret)

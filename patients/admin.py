@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Appointment, FamilyContact, Patient, PatientContact
+from patients.models import Appointment, FamilyContact, Patient, PatientContact
 
 
 class PatientContactInline(admin.TabularInline):

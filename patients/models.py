@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberDescriptor, PhoneNumberField
 from phonenumber_field.phonenumber import to_python
 
-from . import names
+from patients import names
 
 
 class _PhoneParsedWhenRead(PhoneNumberDescriptor):

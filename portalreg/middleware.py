@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 
-from .proxies import is_trusted_proxy, trusted_proxy_networks
+from portalreg.proxies import is_trusted_proxy, trusted_proxy_networks
 
 # What a proxy tells the app about the request; Django reads the last three only when told to
 # (SECURE_PROXY_SSL_HEADER, USE_X_FORWARDED_HOST, USE_X_FORWARDED_PORT).

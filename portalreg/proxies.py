@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -61,3 +62,15 @@ def _networks(configured: tuple[str, ...]):
         return tuple(ipaddress.ip_network(entry.strip()) for entry in configured)
     except ValueError as error:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address the request came from, for the audit trail and rate limits.
+
+    From one of our proxies (`TRUSTED_PROXIES`), the client it forwarded in X-Forwarded-For
+    (above); from anyone else, the peer itself, whatever X-Forwarded-For it sent.
+    """
+    peer = request.META.get("REMOTE_ADDR")
+    if is_trusted_proxy(peer):
+        return forwarded_client(request.META.get("HTTP_X_FORWARDED_FOR", ""), proxy=peer)
+    return address_normalized(peer)

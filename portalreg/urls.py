@@ -3,13 +3,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from portalreg import error_pages as errors
 from portalreg import languages
-from registration.views import errors, provider_hooks
+from registration.messaging import provider_hooks
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:start"), name="home"),
-    path("staff/", include("registration.urls")),
-    path("portal/", include("registration.portal_urls")),
+    path("staff/", include("registration.staff.urls")),
+    path("portal/", include("registration.portal.urls")),
     path("i18n/setlang/", languages.language_choose, name="set_language"),
     # One sign-in page for staff, with its rate limits: the admin's own would be a way around them.
     path("admin/login/", RedirectView.as_view(pattern_name="staff:sign-in", query_string=True)),

@@ -17,7 +17,7 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 
-from .limits import account_identity
+from ratelimits.limits import account_identity
 
 SALT = "ratelimits.devices"
 MAX_AGE = 365 * 24 * 60 * 60

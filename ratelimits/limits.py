@@ -22,7 +22,7 @@ from django.db.models import Count, Min, Q
 from django.utils.crypto import salted_hmac
 from django.utils.timezone import now  # the clock: tests move it instead of sleeping
 
-from .models import Hit
+from ratelimits.models import Hit
 
 SCOPES = ("address", "account", "device")
 

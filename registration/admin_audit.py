@@ -14,8 +14,8 @@ from functools import wraps
 from django.contrib import admin
 from django.db import transaction
 
+from portalreg.proxies import client_address
 from registration.services.admin_edits import ADDED, CHANGED, DELETED, admin_edit_record
-from registration.views.common import client_address
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 

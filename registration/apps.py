@@ -8,11 +8,12 @@ class RegistrationConfig(AppConfig):
     name = "registration"
 
     def ready(self):
-        from registration import checks  # (registers the deployment checks)
-        from registration.views import (
-            provider_hooks,  # noqa: F401  (connects anymail's tracking signal)
-            sign_in_events,  # noqa: F401  (audits signing in and out)
-        )
+        # Imported here, not at the top: these modules need the models, which are not loaded before ready().
+        from registration import checks, sign_in_receivers  # checks: registers the deployment checks
+        from registration.messaging import receivers as messaging_receivers
+
+        sign_in_receivers.connect()
+        messaging_receivers.connect()
 
         if settings.REFUSE_STAND_IN_PROVIDERS and (refusals := checks.production_refusals()):
             raise ImproperlyConfigured(

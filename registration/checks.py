@@ -8,7 +8,7 @@ from django.core.checks.mail import check_mailers_production_backend
 
 # Mailers that send nothing, besides Django's own (which its check --deploy refuses as mail.E001).
 STAND_IN_MAILERS = {
-    "registration.outbox_mail.OutboxEmailBackend",
+    "registration.messaging.mail_backend.OutboxEmailBackend",
     "anymail.backends.console.EmailBackend",
     "anymail.backends.test.EmailBackend",
 }
@@ -36,13 +36,13 @@ def anymail_webhook_secret_check(app_configs, **kwargs):
 @checks.register(checks.Tags.security, deploy=True)
 def sms_outbox_check(app_configs, **kwargs):
     """Texts written to files are not sent: a deployment would show PINs as sent that nobody received."""
-    if settings.SMS_BACKEND != "registration.sms.OutboxSmsBackend":
+    if settings.SMS_BACKEND != "registration.messaging.sms.OutboxSmsBackend":
         return []
     return [
         checks.Error(
             "SMS_BACKEND is the outbox: texts (welcome PINs among them) would be written to files in "
             "OUTBOX_DIR and recorded as sent.",
-            hint="Set SMS_BACKEND=registration.sms.TwilioSmsBackend and the TWILIO_* settings.",
+            hint="Set SMS_BACKEND=registration.messaging.sms.TwilioSmsBackend and the TWILIO_* settings.",
             id="registration.E002",
         )
     ]

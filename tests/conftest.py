@@ -5,7 +5,7 @@ import pytest
 from django.apps import apps
 
 from registration import services
-from registration.models import Path, PortalAccount
+from registration.models import PortalAccount, RegistrationPath
 from tests.factories import NewAccountFactory, PatientContactFactory, StaffFactory, admin_user
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # sync Playwright runs an event loop
@@ -54,7 +54,7 @@ def chart(db):
 def issue_pin(staff):
     """Issue a PIN as `staff` for a chart link (a new patient and contact if none is given)."""
 
-    def issue(link=None, *, path=Path.CHART, **kwargs) -> services.IssuedPin:
+    def issue(link=None, *, path=RegistrationPath.CHART, **kwargs) -> services.IssuedPin:
         link = link or PatientContactFactory()
         return services.pin_issue(patient=link.patient, contact=link.contact, path=path, by=staff, **kwargs)
 

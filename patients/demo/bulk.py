@@ -18,10 +18,7 @@ from datetime import date, datetime, timedelta
 
 from accounts.models import User
 from patients.bulk_insert import insert
-from registration import pins as codes
-from registration.models import AuditEvent, Path, Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
-
-from .families import (
+from patients.demo.families import (
     ACCOUNT_PLANS,
     EMAIL_VERIFIED_AFTER,
     PIN_PLANS,
@@ -32,8 +29,17 @@ from .families import (
     Plan,
     pin_times,
 )
-from .families import request_submitted_at as submitted_at
-from .records import Written
+from patients.demo.families import request_submitted_at as submitted_at
+from patients.demo.records import Written
+from registration import pin_codes as codes
+from registration.models import (
+    AuditEvent,
+    Pin,
+    PortalAccess,
+    PortalAccount,
+    RegistrationPath,
+    SelfRegistrationRequest,
+)
 
 
 @dataclass(frozen=True)
@@ -310,7 +316,7 @@ def _request_events(requests: list[tuple[Account, list[dict]]]):
             "at": rows[0]["submitted_at"],
             "actor_id": account.user_id,
             "action": AuditEvent.Action.SELF_REGISTRATION_SUBMITTED,
-            "path": Path.SELF_REGISTRATION,
+            "path": RegistrationPath.SELF_REGISTRATION,
             "account_id": account.id,
             "details": {
                 "seeded": True,

@@ -7,9 +7,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from patients.demo.chance import Weighted
 from patients.models import Appointment
-
-from .chance import Weighted
 
 PROVIDERS = (
     "Dr. Ana Rivera",

@@ -11,11 +11,7 @@ from datetime import date, datetime
 from django.conf import settings
 
 from accounts.models import User
-from patients.models import Appointment, FamilyContact, Patient, PatientContact
-from registration import services
-from registration.models import Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
-
-from .families import (
+from patients.demo.families import (
     EMAIL_VERIFIED_AFTER,
     Family,
     Newcomer,
@@ -24,6 +20,9 @@ from .families import (
     request_authenticated_at,
     request_submitted_at,
 )
+from patients.models import Appointment, FamilyContact, Patient, PatientContact
+from registration import services
+from registration.models import Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@
 See docs/import.md for the layouts and the rules.
 """
 
-from .files import import_file
-from .report import ImportFileError, ImportReport, Problem
+from patients.importing.files import import_file
+from patients.importing.report import ImportFileError, ImportReport, Problem
 
 __all__ = ["ImportFileError", "ImportReport", "Problem", "import_file"]

@@ -5,8 +5,8 @@ import io
 from collections.abc import Callable
 from datetime import date
 
-from . import records as r
-from .report import ImportFileError
+from patients.importing import records as r
+from patients.importing.report import ImportFileError
 
 PATIENT_COLUMNS = ["mrn", "patient_first_name", "patient_last_name", "date_of_birth", "sex"]
 CONTACT_COLUMNS = [

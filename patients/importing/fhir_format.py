@@ -11,11 +11,10 @@ from datetime import date
 
 from django.conf import settings
 
+from patients.importing import records as r
+from patients.importing import relationships
+from patients.importing.report import ImportFileError
 from patients.models import Appointment, PatientContact
-
-from . import records as r
-from . import relationships
-from .report import ImportFileError
 
 Rel = PatientContact.Relationship
 READ_ORDER = ("Patient", "RelatedPerson", "Appointment")

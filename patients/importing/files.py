@@ -9,10 +9,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import csv_format, fhir_format
-from .records import Batch
-from .report import ImportFileError, ImportReport
-from .store import Store
+from patients.importing import csv_format, fhir_format
+from patients.importing.records import Batch
+from patients.importing.report import ImportFileError, ImportReport
+from patients.importing.store import Store
 
 Progress = Callable[[str, int, int], None]
 TOO_DEEP = object()  # what `_parsed` gives for JSON nested beyond Python's stack

@@ -23,10 +23,9 @@ from phonenumbers import (
 )
 from phonenumbers import parse as phone_parse
 
+from patients.importing import relationships
+from patients.importing.report import Problem, empty_counts
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
-
-from . import relationships
-from .report import Problem, empty_counts
 
 
 class Rejected(Exception):

@@ -10,10 +10,9 @@ from datetime import datetime
 
 from patients import names
 from patients.bulk_insert import insert
+from patients.importing import records as r
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration.models import AuditEvent
-
-from . import records as r
 
 CHUNK = 2000
 

@@ -55,7 +55,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "portalreg.urls"
 # A form left open while its session changed: our page, in the parent's language, not Django's.
-CSRF_FAILURE_VIEW = "registration.views.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "portalreg.error_pages.csrf_failure"
 WSGI_APPLICATION = "portalreg.wsgi.application"
 
 TEMPLATES = [
@@ -228,7 +228,7 @@ PRIVACY_NOTICE_URL = env("PRIVACY_NOTICE_URL", default="")
 PRIVACY_CONTACT = env("PRIVACY_CONTACT", default="")  # e.g. "Privacy officer, privacy@example.org"
 PIN_VALIDITY_DAYS = env.int("PIN_VALIDITY_DAYS", default=14)
 PIN_MAX_FAILED_ATTEMPTS = 5
-PIN_HASHER = "registration.pins.PinHasher"
+PIN_HASHER = "registration.pin_codes.PinHasher"
 # A code sent after a sign-up to the phone or email on file for the matched contact (NIST SP 800-63A,
 # 5.3.2.2): good for 10 minutes by text, 24 hours by email; 5 wrong tries end it.
 ENROLLMENT_CODE_VALIDITY_SECONDS = {"sms": 10 * 60, "email": 24 * 60 * 60}
@@ -245,7 +245,7 @@ OUTBOX_DIR = env.path("OUTBOX_DIR", default=BASE_DIR / "var" / "outbox")
 MAILERS = {
     "default": {
         # By default each email is written as a file under var/outbox/: nothing leaves the machine.
-        "BACKEND": env("MAIL_BACKEND", default="registration.outbox_mail.OutboxEmailBackend"),
+        "BACKEND": env("MAIL_BACKEND", default="registration.messaging.mail_backend.OutboxEmailBackend"),
         "OPTIONS": env.json("MAIL_OPTIONS", default={"file_path": str(OUTBOX_DIR)}),
     }
 }
@@ -256,7 +256,7 @@ _mailer = MAILERS["default"]["BACKEND"].split(".")
 _mailer_esp = _mailer[2] if len(_mailer) == 4 and _mailer[:2] == ["anymail", "backends"] else ""
 MAIL_TRACKING_ESP = env("MAIL_TRACKING_ESP", default=_mailer_esp)
 # Texts: written to var/outbox/ unless Twilio is configured.
-SMS_BACKEND = env("SMS_BACKEND", default="registration.sms.OutboxSmsBackend")
+SMS_BACKEND = env("SMS_BACKEND", default="registration.messaging.sms.OutboxSmsBackend")
 # True in production.py: the app refuses to start (registration/apps.py) while email or texts would
 # not leave the machine, or the email provider's webhook has no secret (registration/checks.py).
 REFUSE_STAND_IN_PROVIDERS = False

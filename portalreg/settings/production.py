@@ -1,7 +1,7 @@
 """Production: PostgreSQL with pooled connections, HTTPS only, real providers."""
 
-from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES, env
+from portalreg.settings.base import *  # noqa: F403
+from portalreg.settings.base import BASE_DIR, DATABASES, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")

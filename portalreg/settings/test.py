@@ -1,7 +1,7 @@
 """Tests: the database named by DATABASE_URL (SQLite by default, PostgreSQL in CI), fast hashing."""
 
-from .base import *  # noqa: F403
-from .base import DATABASES, env
+from portalreg.settings.base import *  # noqa: F403
+from portalreg.settings.base import DATABASES, env
 
 SECRET_KEY = "test-only-not-secret-" + "x" * 40
 DEBUG = False

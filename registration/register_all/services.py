@@ -8,13 +8,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from registration.models import AuditEvent, RegisterAllItem, RegisterAllRun
+from registration.register_all.lifecycle import run_finish
+from registration.register_all.selectors import STALE_AFTER, register_all_plan
+from registration.register_all.tasks import run_register_all
 from registration.selectors import appointment_rows_for_day
 from registration.services.audit import audit_record
 from registration.services.errors import RegistrationError
-
-from .lifecycle import run_finish
-from .selectors import STALE_AFTER, register_all_plan
-from .tasks import run_register_all
 
 Stage = RegisterAllRun.Stage
 

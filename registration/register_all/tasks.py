@@ -5,8 +5,7 @@ import logging
 from django.tasks import task
 
 from registration.models import RegisterAllItem
-
-from .lifecycle import (
+from registration.register_all.lifecycle import (
     register_all_claim,
     register_all_finish,
     register_all_item_failed,

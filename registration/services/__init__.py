@@ -5,24 +5,29 @@ change with a `RegistrationError` whose message a person can act on. Nothing out
 writes registration state.
 """
 
-from .account_emails import (
+from registration.services.account_emails import (
     parent_email_password_reset,
     parent_email_queue,
     parent_email_sign_up_with_existing,
     parent_email_verification_resend,
 )
-from .accounts import (
+from registration.services.accounts import (
     NewAccount,
     account_disable_duplicate,
     account_disable_duplicate_plan,
     account_reenable,
     portal_account_verify_email,
 )
-from .enrollment_codes import enrollment_code_prove
-from .errors import OutstandingPin, PatientNotInvitable, PossibleDuplicate, RegistrationError
-from .invitation_rules import invitation_refusal, patient_invitation_refusal
-from .pins import IssuedPin, pin_issue, pin_redeem, welcome_invite
-from .self_registration import (
+from registration.services.enrollment_codes import enrollment_code_prove
+from registration.services.errors import (
+    OutstandingPin,
+    PatientNotInvitable,
+    PossibleDuplicate,
+    RegistrationError,
+)
+from registration.services.invitation_rules import invitation_refusal, patient_invitation_refusal
+from registration.services.pins import IssuedPin, pin_issue, pin_redeem, welcome_invite
+from registration.services.self_registration import (
     ChildDetails,
     self_registration_add_to_existing_account,
     self_registration_authenticate,

@@ -20,8 +20,7 @@ from django.utils import timezone
 
 from ratelimits.limits import RateLimited, rate_limit_try
 from registration.models import AuditEvent, ParentAccountEmail, PortalAccount
-
-from .audit import audit_record
+from registration.services.audit import audit_record
 
 Kind = ParentAccountEmail.Kind
 Status = ParentAccountEmail.Status
@@ -197,12 +196,12 @@ def _audit(email: ParentAccountEmail, action: AuditEvent.Action, *, now: datetim
 
 
 def _enqueue(email_id: int) -> None:
-    from registration.tasks import parent_email_enqueue  # tasks import this module
+    from registration.messaging.tasks import parent_email_enqueue  # tasks import this module
 
     parent_email_enqueue(email_id)
 
 
 def _enqueue_request(kind: ParentAccountEmail.Kind, account_id: int | None) -> None:
-    from registration.tasks import queue_parent_account_email  # tasks import this module
+    from registration.messaging.tasks import queue_parent_account_email  # tasks import this module
 
     queue_parent_account_email.enqueue(str(kind), account_id)

@@ -10,9 +10,8 @@ from accounts.models import User
 from accounts.sessions import user_sessions_end
 from registration.models import AuditEvent, Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
 from registration.selectors import duplicate_account_reasons, pins_live
-
-from .audit import audit_record
-from .errors import (
+from registration.services.audit import audit_record
+from registration.services.errors import (
     AccountDisabled,
     AccountNotDisabled,
     DisableReasonRequired,
@@ -21,7 +20,7 @@ from .errors import (
     NotSuggestedDuplicates,
     SameAccount,
 )
-from .pin_rules import pins_revoke
+from registration.services.pin_rules import pins_revoke
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,7 @@ from django.utils import timezone
 from accounts.models import User
 from patients.models import FamilyContact, Patient
 from registration.models import AuditEvent, PortalAccount
-
-from .audit import audit_record
+from registration.services.audit import audit_record
 
 LINKED = {Patient: "patient_id", FamilyContact: "contact_id", PortalAccount: "account_id"}
 ADDED, CHANGED, DELETED = (

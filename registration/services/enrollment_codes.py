@@ -22,10 +22,15 @@ from django.utils.module_loading import import_string
 
 from patients.models import FamilyContact
 from registration import selectors
-from registration.models import AuditEvent, EnrollmentCode, Path, PortalAccount, SelfRegistrationRequest
-
-from .audit import audit_record
-from .errors import EnrollmentCodeNotAccepted
+from registration.models import (
+    AuditEvent,
+    EnrollmentCode,
+    PortalAccount,
+    RegistrationPath,
+    SelfRegistrationRequest,
+)
+from registration.services.audit import audit_record
+from registration.services.errors import EnrollmentCodeNotAccepted
 
 Channel = EnrollmentCode.Channel
 Status = EnrollmentCode.Status
@@ -103,7 +108,7 @@ def enrollment_code_record(*, sent: CodeToSend, delivered: bool, error: str = ""
             action=AuditEvent.Action.ENROLLMENT_CODE_SENT,
             at=sent.made_at,
             actor=None,
-            path=Path.SELF_REGISTRATION,
+            path=RegistrationPath.SELF_REGISTRATION,
             contact=sent.contact,
             account=sent.account,
             details={
@@ -142,7 +147,7 @@ def enrollment_code_prove(
                 action=AuditEvent.Action.ENROLLMENT_CODE_PROVED,
                 at=now,
                 actor=account.user,
-                path=Path.SELF_REGISTRATION,
+                path=RegistrationPath.SELF_REGISTRATION,
                 contact_id=proved.contact_id,
                 account=account,
                 client_address=client_address,
@@ -164,7 +169,7 @@ def enrollment_code_prove(
             action=AuditEvent.Action.ENROLLMENT_CODE_FAILED,
             at=now,
             actor=account.user,
-            path=Path.SELF_REGISTRATION,
+            path=RegistrationPath.SELF_REGISTRATION,
             account=account,
             client_address=client_address,
             details={"live_code_ids": [row.pk for row in live], "locked_code_ids": locked},

@@ -8,8 +8,7 @@ use the same rule to hide the buttons and say why.
 from datetime import date
 
 from patients.models import Patient
-
-from .errors import PatientDeceased, PatientInactive, PatientNotInvitable
+from registration.services.errors import PatientDeceased, PatientInactive, PatientNotInvitable
 
 
 def invitation_refusal(

@@ -13,14 +13,21 @@ from phonenumber_field.phonenumber import to_python as phone_parse
 
 from accounts.models import User
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
-from registration import pins as codes
-from registration.models import PIN_PATHS, AuditEvent, Path, Pin, PortalAccess, PortalAccount, WelcomeMessage
+from registration import pin_codes as codes
+from registration.messaging.tasks import welcome_message_enqueue
+from registration.models import (
+    PIN_PATHS,
+    AuditEvent,
+    Pin,
+    PortalAccess,
+    PortalAccount,
+    RegistrationPath,
+    WelcomeMessage,
+)
 from registration.selectors import pins_usable, self_registration_requests_matching
-from registration.tasks import welcome_message_enqueue
-
-from .accounts import NewAccount, portal_account_lock, portal_account_make
-from .audit import audit_record
-from .errors import (
+from registration.services.accounts import NewAccount, portal_account_lock, portal_account_make
+from registration.services.audit import audit_record
+from registration.services.errors import (
     AlreadyRegistered,
     AppointmentMismatch,
     ChildAlreadyOnAccount,
@@ -37,8 +44,8 @@ from .errors import (
     PossibleDuplicate,
     RegistrationError,
 )
-from .invitation_rules import patient_invitation_refusal, patient_lock_invitable
-from .pin_rules import pin_expiry, pins_revoke
+from registration.services.invitation_rules import patient_invitation_refusal, patient_lock_invitable
+from registration.services.pin_rules import pin_expiry, pins_revoke
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ def pin_issue(
     *,
     patient: Patient,
     contact: FamilyContact,
-    path: Path,
+    path: RegistrationPath,
     by: User,
     appointment: Appointment | None = None,
     duplicate_override_reason: str = "",
@@ -122,7 +129,7 @@ def welcome_invite(
         issued, details = _issue(
             patient=patient,
             contact=contact,
-            path=Path.APPOINTMENT_LIST,
+            path=RegistrationPath.APPOINTMENT_LIST,
             by=by,
             appointment=appointment,
             duplicate_override_reason=duplicate_override_reason,
@@ -146,7 +153,7 @@ def welcome_invite(
             action=AuditEvent.Action.WELCOME_QUEUED,
             at=now,
             actor=by,
-            path=Path.APPOINTMENT_LIST,
+            path=RegistrationPath.APPOINTMENT_LIST,
             patient=patient,
             contact=contact,
             client_address=client_address,

@@ -11,11 +11,17 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from patients.models import FamilyContact, Patient, PatientContact
-from registration.models import AuditEvent, Path, Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
-
-from .accounts import NewAccount, portal_account_lock, portal_account_make
-from .audit import audit_record
-from .errors import (
+from registration.models import (
+    AuditEvent,
+    Pin,
+    PortalAccess,
+    PortalAccount,
+    RegistrationPath,
+    SelfRegistrationRequest,
+)
+from registration.services.accounts import NewAccount, portal_account_lock, portal_account_make
+from registration.services.audit import audit_record
+from registration.services.errors import (
     AccountDisabled,
     AccountNotConfirmed,
     AlreadyRegistered,
@@ -31,8 +37,8 @@ from .errors import (
     RequestAskedAgain,
     RequestNotDeclined,
 )
-from .invitation_rules import patient_lock_invitable
-from .pin_rules import pins_revoke
+from registration.services.invitation_rules import patient_lock_invitable
+from registration.services.pin_rules import pins_revoke
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ def self_registration_submit(
             action=AuditEvent.Action.SELF_REGISTRATION_SUBMITTED,
             at=now,
             actor=user,
-            path=Path.SELF_REGISTRATION,
+            path=RegistrationPath.SELF_REGISTRATION,
             account=account,
             client_address=client_address,
             details={"request_ids": [r.pk for r in requests], "account_created": created},
@@ -109,7 +115,7 @@ def self_registration_submit(
 
 
 def _enrollment_codes_enqueue(account_id: int) -> None:
-    from registration.tasks import send_enrollment_codes  # tasks import the services
+    from registration.messaging.tasks import send_enrollment_codes  # tasks import the services
 
     send_enrollment_codes.enqueue(account_id)
 
@@ -189,7 +195,11 @@ def _request_grant(
     access = PortalAccess.objects.filter(account=account, patient=patient).first()
     if access is None:
         access = PortalAccess.objects.create(
-            account=account, patient=patient, contact=contact, path=Path.SELF_REGISTRATION, granted_at=now
+            account=account,
+            patient=patient,
+            contact=contact,
+            path=RegistrationPath.SELF_REGISTRATION,
+            granted_at=now,
         )
     revoked = pins_revoke(
         Pin.objects.filter(patient=patient, contact=contact), reason=Pin.EndReason.AUTHENTICATED, now=now
@@ -201,7 +211,7 @@ def _request_grant(
         action=AuditEvent.Action.SELF_REGISTRATION_AUTHENTICATED,
         at=now,
         actor=by,
-        path=Path.SELF_REGISTRATION,
+        path=RegistrationPath.SELF_REGISTRATION,
         patient=patient,
         contact=contact,
         account=account,
@@ -299,7 +309,7 @@ def self_registration_decline(
             action=AuditEvent.Action.SELF_REGISTRATION_DECLINED,
             at=now,
             actor=by,
-            path=Path.SELF_REGISTRATION,
+            path=RegistrationPath.SELF_REGISTRATION,
             account=request.account,
             client_address=client_address,
             details={"request_id": request.pk, "reason": reason, "note": note},
@@ -364,7 +374,7 @@ def self_registration_reopen(
             action=AuditEvent.Action.SELF_REGISTRATION_REOPENED,
             at=now,
             actor=by,
-            path=Path.SELF_REGISTRATION,
+            path=RegistrationPath.SELF_REGISTRATION,
             account=account,
             client_address=client_address,
             details={"request_id": request.pk, "undone": undone},

@@ -9,8 +9,7 @@ from django.utils.crypto import salted_hmac
 from accounts.models import User
 from ratelimits.limits import account_identity
 from registration.models import AuditEvent, PortalAccount
-
-from .audit import audit_record
+from registration.services.audit import audit_record
 
 
 def sign_in_record(

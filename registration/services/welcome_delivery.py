@@ -12,12 +12,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from registration import pins as codes
-from registration.models import AuditEvent, Path, Pin, WelcomeMessage
-
-from .audit import audit_record
-from .invitation_rules import patient_invitation_refusal
-from .pin_rules import pins_revoke
+from registration import pin_codes as codes
+from registration.models import AuditEvent, Pin, RegistrationPath, WelcomeMessage
+from registration.services.audit import audit_record
+from registration.services.invitation_rules import patient_invitation_refusal
+from registration.services.pin_rules import pins_revoke
 
 # What a provider's delivery report means for a sent message.
 PROVIDER_OUTCOMES = {
@@ -278,7 +277,7 @@ def _change(message, status, *, now, action, fields=(), details=None) -> None:
         action=action,
         at=now,
         actor=None,
-        path=Path.APPOINTMENT_LIST,
+        path=RegistrationPath.APPOINTMENT_LIST,
         patient_id=pin.patient_id,
         contact_id=pin.contact_id,
         details={"welcome_message_id": message.pk, "status": status, **(details or {})},

@@ -12,9 +12,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import ConsoleMessage, Error, Page, expect
 
+from tests.browser.pages import DESKTOP
 from tests.factories import StaffFactory, admin_user
-
-from .pages import DESKTOP
 
 PASSWORD = "correct horse battery staple"
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"

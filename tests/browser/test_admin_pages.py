@@ -7,9 +7,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from registration import services
-from registration.models import AuditEvent, Path, PortalAccount
-
-from .pages import DESKTOP, expect_current_page, family, horizontal_overflow, nav, row, sign_up
+from registration.models import AuditEvent, PortalAccount, RegistrationPath
+from tests.browser.pages import DESKTOP, expect_current_page, family, horizontal_overflow, nav, row, sign_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SIZES = {"desktop": DESKTOP, "tablet": {"width": 820, "height": 1180}}
@@ -116,7 +115,9 @@ def test_audit_trail_filtered_by_mrn_or_name(
     amelia = family("Amelia Castellano", "Maria Castellano")
     oliver = family("Oliver Brennan", "Sam Brennan", born=dt.date(2018, 1, 2))
     for link in (amelia, oliver):
-        services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
+        services.pin_issue(
+            patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
+        )
     services.welcome_invite(
         patient=amelia.patient,
         contact=amelia.contact,

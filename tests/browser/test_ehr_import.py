@@ -8,9 +8,8 @@ from playwright.sync_api import Page, expect
 
 from patients.models import FamilyContact, Patient
 from registration.models import ImportRun
+from tests.browser.pages import DESKTOP, horizontal_overflow, nav, row
 from tests.task_queue import db_worker_batch
-
-from .pages import DESKTOP, horizontal_overflow, nav, row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

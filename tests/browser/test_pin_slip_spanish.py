@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from .pages import PIN_FORMAT, family, row
+from tests.browser.pages import PIN_FORMAT, family, row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

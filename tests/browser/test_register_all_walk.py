@@ -13,12 +13,11 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from registration import services
-from registration.models import Path, Pin, WelcomeMessage
+from registration.models import Pin, RegistrationPath, WelcomeMessage
+from tests.browser.pages import DESKTOP, family, horizontal_overflow, row, today_at
+from tests.browser.portal.conftest import AXE_OPTIONS
 from tests.factories import AppointmentFactory
 from tests.task_queue import db_worker_batch
-
-from .pages import DESKTOP, family, horizontal_overflow, row, today_at
-from .portal.conftest import AXE_OPTIONS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,7 +58,9 @@ def test_register_all_count_confirmation_progress_summary(
     by_text = family("Zoe Whitfield", "Dana Whitfield", email="")
     unreachable = family("Liam Okafor", "Chidi Okafor", email="", cell_phone="")
     pending = family("Oliver Brennan", "Sam Brennan")
-    services.pin_issue(patient=pending.patient, contact=pending.contact, path=Path.CHART, by=front_desk)
+    services.pin_issue(
+        patient=pending.patient, contact=pending.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     for minutes, link in enumerate([by_email, by_text, unreachable, pending]):
         AppointmentFactory(patient=link.patient, starts_at=today_at(9, 15 * minutes))
     sign_in(page, front_desk, screenshot=False)

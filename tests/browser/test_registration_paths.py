@@ -7,16 +7,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from registration import services
-from registration.models import Path, Pin, SelfRegistrationRequest, WelcomeMessage
-from tests.factories import (
-    AppointmentFactory,
-    FamilyContactFactory,
-    NewAccountFactory,
-    PatientContactFactory,
-    confirmed_self_registration,
-)
-
-from .pages import (
+from registration.models import Pin, RegistrationPath, SelfRegistrationRequest, WelcomeMessage
+from tests.browser.pages import (
     DESKTOP,
     PIN_FORMAT,
     expect_current_page,
@@ -27,6 +19,13 @@ from .pages import (
     row,
     sign_up,
     today_at,
+)
+from tests.factories import (
+    AppointmentFactory,
+    FamilyContactFactory,
+    NewAccountFactory,
+    PatientContactFactory,
+    confirmed_self_registration,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,7 +108,7 @@ def test_path_1_pin_from_the_appointment_window(page: Page, live_server, sign_in
     code = pin.inner_text()
     snap(page, "pin-issued")
     issued = Pin.objects.get()
-    assert (issued.path, issued.appointment_id) == (Path.APPOINTMENT_WINDOW, appointment.pk)
+    assert (issued.path, issued.appointment_id) == (RegistrationPath.APPOINTMENT_WINDOW, appointment.pk)
 
     # Reload the PIN page itself (Chromium resubmits the form once the person confirms).
     page.on("dialog", lambda dialog: dialog.accept())
@@ -129,7 +128,9 @@ def test_path_3_patient_administration(page: Page, live_server, sign_in, front_d
     oliver = family(
         "Oliver Brennan", "Sam Brennan", born=dt.date(2018, 1, 2), email="sam.brennan@example.org"
     )
-    services.pin_issue(patient=oliver.patient, contact=oliver.contact, path=Path.CHART, by=front_desk)
+    services.pin_issue(
+        patient=oliver.patient, contact=oliver.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     sign_in(page, front_desk)
     nav(page).get_by_role("link", name="Patients").click()
     snap(page, "patients")
@@ -167,7 +168,7 @@ def test_path_3_patient_administration(page: Page, live_server, sign_in, front_d
     expect(page.locator("#issued-pin")).to_have_text(PIN_FORMAT)
     snap(page, "pin-issued")
     issued = Pin.objects.get(patient=amelia.patient)
-    assert issued.path == Path.PATIENT_ADMIN
+    assert issued.path == RegistrationPath.PATIENT_ADMIN
     assert not Pin.objects.filter(patient=zoe.patient).exists()
 
 
@@ -223,7 +224,9 @@ def test_register_all_on_the_dashboard(page: Page, live_server, sign_in, front_d
     by_text = family("Zoe Whitfield", "Dana Whitfield", email="")
     unreachable = family("Liam Okafor", "Chidi Okafor", email="", cell_phone="")
     pending = family("Oliver Brennan", "Sam Brennan")
-    services.pin_issue(patient=pending.patient, contact=pending.contact, path=Path.CHART, by=front_desk)
+    services.pin_issue(
+        patient=pending.patient, contact=pending.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     for minutes, link in enumerate([by_email, by_text, unreachable, pending]):
         AppointmentFactory(patient=link.patient, starts_at=today_at(9, 15 * minutes))
     sign_in(page, front_desk)

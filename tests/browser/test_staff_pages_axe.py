@@ -18,11 +18,10 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from patients.models import Appointment
-from registration.views import errors
-
-from .pages import DESKTOP, family, horizontal_overflow, nav, sign_up, words_broken
-from .portal.conftest import AXE_OPTIONS
-from .test_tablet_layout import the_practice
+from portalreg import error_pages as errors
+from tests.browser.pages import DESKTOP, family, horizontal_overflow, nav, sign_up, words_broken
+from tests.browser.portal.conftest import AXE_OPTIONS
+from tests.browser.test_tablet_layout import the_practice
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,10 +10,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from registration import services
-from registration.models import Path
+from registration.models import RegistrationPath
+from tests.browser.pages import DESKTOP, family, horizontal_overflow, nav, row, sign_up, today_at
 from tests.factories import AppointmentFactory, NewAccountFactory
-
-from .pages import DESKTOP, family, horizontal_overflow, nav, row, sign_up, today_at
 
 TABLET_PORTRAIT = {"width": 820, "height": 1180}
 SIZES = [pytest.param(DESKTOP, id="desktop"), pytest.param(TABLET_PORTRAIT, id="tablet")]
@@ -36,13 +35,13 @@ def _practice(staff) -> dict:
     services.pin_issue(
         patient=expired.patient,
         contact=expired.contact,
-        path=Path.CHART,
+        path=RegistrationPath.CHART,
         by=staff,
         now=today_at(8) - dt.timedelta(days=30),
     )
     registered = links[2]
     issued = services.pin_issue(
-        patient=registered.patient, contact=registered.contact, path=Path.CHART, by=staff
+        patient=registered.patient, contact=registered.contact, path=RegistrationPath.CHART, by=staff
     )
     services.pin_redeem(
         code=issued.code, child_birth_date=registered.patient.date_of_birth, new_account=NewAccountFactory()

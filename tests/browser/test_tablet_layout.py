@@ -11,10 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from registration import services
-from registration.models import Path
+from registration.models import RegistrationPath
+from tests.browser.pages import TABLET, family, horizontal_overflow, nav, row, sign_up, today_at
 from tests.factories import AppointmentFactory, NewAccountFactory
-
-from .pages import TABLET, family, horizontal_overflow, nav, row, sign_up, today_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +34,9 @@ def the_practice(staff) -> dict:
         AppointmentFactory(
             patient=link.patient, starts_at=today_at(9, 15 * minutes), visit_type="Well child 4 yr"
         )
-    issued = services.pin_issue(patient=zoe.patient, contact=zoe.contact, path=Path.CHART, by=staff)
+    issued = services.pin_issue(
+        patient=zoe.patient, contact=zoe.contact, path=RegistrationPath.CHART, by=staff
+    )
     services.pin_redeem(
         code=issued.code,
         child_birth_date=zoe.patient.date_of_birth,
@@ -100,7 +101,7 @@ def pin_refused(page, url, world):
     """The chart was open while the parent registered with a PIN a colleague gave them."""
     link = world["amelia"]
     issued = services.pin_issue(
-        patient=link.patient, contact=link.contact, path=Path.CHART, by=world["staff"]
+        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=world["staff"]
     )
     page.goto(f"{url}/staff/patients/{link.patient.pk}/")
     services.pin_redeem(

@@ -7,10 +7,9 @@ from django.core.management import call_command
 
 from registration import services
 from registration.models import WelcomeMessage
+from tests.delivery import fakes
+from tests.delivery.support import EMAIL, SMS, Provider
 from tests.factories import PatientContactFactory
-
-from . import fakes
-from .support import EMAIL, SMS, Provider
 
 
 @pytest.fixture
@@ -63,7 +62,7 @@ def email_provider(settings):
 def fake_twilio(settings):
     """Texts go through the Twilio backend to a fake Twilio on 127.0.0.1."""
     fake = fakes.FakeTwilio().start()
-    settings.SMS_BACKEND = "registration.sms.TwilioSmsBackend"
+    settings.SMS_BACKEND = "registration.messaging.sms.TwilioSmsBackend"
     settings.TWILIO_API_BASE_URL = fake.base_url
     settings.TWILIO_ACCOUNT_SID = fakes.TWILIO_ACCOUNT_SID
     settings.TWILIO_AUTH_TOKEN = fakes.TWILIO_AUTH_TOKEN

@@ -9,14 +9,13 @@ from django.core import mail
 
 from patients.models import FamilyContact
 from registration import services
+from registration.messaging.sms import sms_segments
 from registration.models import PortalStatus, WelcomeMessage
-from registration.pins import pin_parse
+from registration.pin_codes import pin_parse
 from registration.selectors import patient_portal_status
 from registration.services.errors import PinNotAccepted
-from registration.sms import sms_segments
+from tests.delivery.support import EMAIL, SMS, URL, codes_in, pin_forms
 from tests.factories import FamilyContactFactory, NewAccountFactory, PatientContactFactory, PatientFactory
-
-from .support import EMAIL, SMS, URL, codes_in, pin_forms
 
 PORTAL = "https://portal.maplestreetpediatrics.example.org"
 REGISTER_AT = PORTAL + "/portal/pin/"

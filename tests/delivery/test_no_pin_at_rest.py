@@ -7,11 +7,10 @@ import pytest
 from django.forms.models import model_to_dict
 from django.template import Context, Template
 
-from registration.delivery import welcome_content
+from registration.messaging.delivery import welcome_content
 from registration.models import AuditEvent, WelcomeMessage
 from registration.services import welcome_delivery
-
-from .support import EMAIL, SMS, Provider, codes_in, pin_forms
+from tests.delivery.support import EMAIL, SMS, Provider, codes_in, pin_forms
 
 Status = WelcomeMessage.Status
 
@@ -74,7 +73,7 @@ def test_after_a_full_send_the_pin_is_in_no_table_and_no_log(
     assert _found(_log_texts(logs), codes) == []
     # The logs were there to be read: the provider calls and the failed attempts, down to DEBUG.
     loggers = {record.name for record in logs.records}
-    assert {"registration.tasks", "twilio.http_client", "django.tasks"} <= loggers
+    assert {"registration.messaging.tasks", "twilio.http_client", "django.tasks"} <= loggers
     assert any(record.levelno == logging.DEBUG for record in logs.records)
 
 
@@ -104,7 +103,7 @@ def test_a_pin_quoted_in_a_provider_error_is_scrubbed(invite, provider, cron, se
     failures = AuditEvent.objects.filter(action=AuditEvent.Action.WELCOME_SEND_FAILED)
     assert [("[PIN]" in e.details["error"]) for e in failures] == [True, True]
     assert _found([str(e.details) for e in failures], codes) == []
-    warnings = [r.getMessage() for r in logs.records if r.name == "registration.tasks"]
+    warnings = [r.getMessage() for r in logs.records if r.name == "registration.messaging.tasks"]
     assert len(warnings) == 2
     assert all("[PIN]" in text for text in warnings)
     assert _found(_log_texts(logs), codes) == []
@@ -130,7 +129,7 @@ def test_a_text_in_the_outbox_is_readable_by_the_apps_user_alone(outbox_dir):
     """Issue 12, finding 5: outbox files were world-readable (0644), and each holds a PIN."""
     import stat
 
-    from registration.sms import OutboxSmsBackend
+    from registration.messaging.sms import OutboxSmsBackend
 
     old = outbox_dir / "sms-7.json"
     outbox_dir.mkdir(parents=True)
@@ -151,7 +150,7 @@ def test_an_email_in_the_outbox_is_readable_by_the_apps_user_alone(outbox_dir, s
 
     settings.MAILERS = {
         "default": {
-            "BACKEND": "registration.outbox_mail.OutboxEmailBackend",
+            "BACKEND": "registration.messaging.mail_backend.OutboxEmailBackend",
             "OPTIONS": {"file_path": str(outbox_dir)},
         }
     }

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from registration import services
+from registration.messaging.tasks import send_parent_account_email
 from registration.models import AuditEvent, ParentAccountEmail, PortalAccount, SelfRegistrationRequest
 from registration.services import account_emails
-from registration.tasks import send_parent_account_email
 from tests.factories import NewAccountFactory
 from tests.task_queue import db_worker_batch
 
@@ -269,12 +269,17 @@ def test_no_link_token_is_stored_in_any_table(
     assert len(tokens) == 2
     ids = sorted(ParentAccountEmail.objects.values_list("pk", flat=True))
     asked = [
-        ("registration.tasks.queue_parent_account_email", {"args": [kind, parent.pk], "kwargs": {}})
+        ("registration.messaging.tasks.queue_parent_account_email", {"args": [kind, parent.pk], "kwargs": {}})
         for kind in ("exists", "password_reset")
     ]
-    sends = [("registration.tasks.send_parent_account_email", {"args": [pk], "kwargs": {}}) for pk in ids]
+    sends = [
+        ("registration.messaging.tasks.send_parent_account_email", {"args": [pk], "kwargs": {}}) for pk in ids
+    ]
     signed_up = SelfRegistrationRequest.objects.values_list("account_id", flat=True).distinct()
-    codes = [("registration.tasks.send_enrollment_codes", {"args": [pk], "kwargs": {}}) for pk in signed_up]
+    codes = [
+        ("registration.messaging.tasks.send_enrollment_codes", {"args": [pk], "kwargs": {}})
+        for pk in signed_up
+    ]
     tasks = DBTaskResult.objects.values_list("task_path", "args_kwargs")
     assert sorted(tasks, key=repr) == sorted(asked + sends + codes, key=repr)
     stored = stored_text()

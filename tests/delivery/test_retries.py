@@ -12,16 +12,15 @@ from django_tasks_db.models import DBTaskResult
 from twilio.base.exceptions import TwilioRestException
 
 from registration import selectors, services
-from registration.delivery import welcome_deliver
-from registration.models import AuditEvent, Path, Pin, PortalStatus, WelcomeMessage
+from registration.messaging.delivery import welcome_deliver
+from registration.messaging.tasks import refused_for_good, send_welcome_message
+from registration.models import AuditEvent, Pin, PortalStatus, RegistrationPath, WelcomeMessage
 from registration.services import welcome_delivery
 from registration.services.errors import PinNotAccepted, PinReplaced
-from registration.tasks import refused_for_good, send_welcome_message
+from tests.delivery import fakes
+from tests.delivery.support import EMAIL, SMS, codes_in, pin_forms
 from tests.factories import AppointmentFactory, NewAccountFactory, PatientContactFactory
 from tests.task_queue import db_worker_batch
-
-from . import fakes
-from .support import EMAIL, SMS, codes_in, pin_forms
 
 Status = WelcomeMessage.Status
 
@@ -123,7 +122,7 @@ def test_twilio_refusing_connections_is_retried(invite, fake_twilio, settings, c
 def test_twilio_that_does_not_answer_is_given_up_on_and_retried(
     invite, fake_twilio, cron, no_backoff, monkeypatch
 ):
-    monkeypatch.setattr("registration.sms.TWILIO_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr("registration.messaging.sms.TWILIO_TIMEOUT_SECONDS", 0.3)
     fake_twilio.stall_next(2)
 
     message = invite(SMS)
@@ -171,7 +170,7 @@ def test_provider_down_for_good_fails_after_the_last_attempt(invite, provider, c
 def test_a_last_attempt_lost_to_a_timeout_keeps_its_pin(invite, fake_twilio, settings, monkeypatch):
     """Twilio may have taken a text whose answer never came: the parent may hold that PIN."""
     settings.WELCOME_MAX_ATTEMPTS = 1
-    monkeypatch.setattr("registration.sms.TWILIO_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr("registration.messaging.sms.TWILIO_TIMEOUT_SECONDS", 0.3)
     fake_twilio.stall_next(2)
     message = invite(SMS)
 
@@ -265,7 +264,9 @@ def test_a_retry_is_cancelled_if_a_pin_was_issued_from_the_chart_meanwhile(
     message = invite(EMAIL)
     assert message.status == Status.RETRYING
 
-    services.pin_issue(patient=message.pin.patient, contact=message.pin.contact, path=Path.CHART, by=staff)
+    services.pin_issue(
+        patient=message.pin.patient, contact=message.pin.contact, path=RegistrationPath.CHART, by=staff
+    )
     cron()
 
     message.refresh_from_db()

@@ -6,7 +6,7 @@ from django.core import mail
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from registration.views import errors
+from portalreg import error_pages as errors
 from tests.portal.test_portal_views import account_fields, child_fields
 
 PHONE = settings.PRACTICE_PHONE

@@ -12,8 +12,8 @@ from django.utils import timezone, translation
 
 from patients.models import FamilyContact
 from registration import services
+from registration.messaging.parent_emails import parent_email_deliver
 from registration.models import ParentAccountEmail, WelcomeMessage
-from registration.parent_emails import parent_email_deliver
 from tests.factories import FamilyContactFactory, PatientContactFactory
 
 PASSWORD = "a long enough pass phrase"

@@ -18,16 +18,22 @@ from django.utils import timezone
 from accounts.models import User
 from patients.importing import import_file
 from registration import services
-from registration.import_runs import services as import_runs
-from registration.import_runs.tasks import run_import
-from registration.models import AppendOnlyError, AuditEvent, ParentAccountEmail, Path, WelcomeMessage
-from registration.pins import pin_parse
+from registration.ehr_import import services as import_runs
+from registration.ehr_import.tasks import run_import
+from registration.messaging.tasks import send_welcome_message
+from registration.models import (
+    AppendOnlyError,
+    AuditEvent,
+    ParentAccountEmail,
+    RegistrationPath,
+    WelcomeMessage,
+)
+from registration.pin_codes import pin_parse
 from registration.register_all.services import register_all_start
 from registration.services import account_emails
 from registration.services import welcome_delivery as services_welcome
 from registration.services.accounts import portal_account_verify_email
 from registration.services.audit import audit_record
-from registration.tasks import send_welcome_message
 from tests.conftest import PIN_IN_TEXT
 from tests.factories import (
     AppointmentFactory,
@@ -46,7 +52,7 @@ def event(chart, staff):
         action=AuditEvent.Action.PIN_ISSUED,
         at=AT,
         actor=staff,
-        path=Path.CHART,
+        path=RegistrationPath.CHART,
         patient=chart.patient,
         contact=chart.contact,
         details={"pin_id": 1},

@@ -17,9 +17,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from patients.models import Patient
-from registration.import_runs import services, tasks
-from registration.import_runs.progress import ProgressRecorder
-from registration.import_runs.uploads import upload_save
+from registration.ehr_import import services, tasks
+from registration.ehr_import.progress import ProgressRecorder
+from registration.ehr_import.uploads import upload_save
 from registration.models import AuditEvent, ImportRun
 from tests.factories import admin_user
 from tests.task_queue import db_worker_batch

@@ -15,10 +15,10 @@ from patients.models import FamilyContact, Patient
 from registration import services
 from registration.models import (
     AuditEvent,
-    Path,
     Pin,
     PortalAccess,
     PortalAccount,
+    RegistrationPath,
     SelfRegistrationRequest,
     WelcomeMessage,
 )
@@ -85,7 +85,9 @@ def test_pin_issue_is_refused_and_writes_nothing(chart, staff, state, error):
     _mark(chart.patient, **state)  # after `chart` was loaded: the service reads the row afresh
 
     with pytest.raises(error):
-        services.pin_issue(patient=chart.patient, contact=chart.contact, path=Path.CHART, by=staff)
+        services.pin_issue(
+            patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff
+        )
 
     _nothing_written()
 
@@ -100,7 +102,7 @@ def test_pin_issue_refuses_before_anything_else_it_would_have_said(chart, staff)
     _mark(patient, **DECEASED)
 
     with pytest.raises(PatientDeceased):
-        services.pin_issue(patient=patient, contact=chart.contact, path=Path.CHART, by=staff)
+        services.pin_issue(patient=patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff)
 
     assert not Pin.objects.exists()
 
@@ -238,7 +240,9 @@ def test_pin_issue_waits_for_an_import_marking_the_child_and_then_refuses(staff)
     importer.start()
     assert marked.wait(10)
     try:
-        services.pin_issue(patient=chart.patient, contact=chart.contact, path=Path.CHART, by=staff)
+        services.pin_issue(
+            patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff
+        )
     except PatientNotInvitable as error:
         outcome["error"] = error
     importer.join(10)

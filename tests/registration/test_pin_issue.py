@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from registration import services
-from registration.models import PIN_PATHS, AuditEvent, Path, Pin
-from registration.pins import pin_parse, pin_secret_matches
+from registration.models import PIN_PATHS, AuditEvent, Pin, RegistrationPath
+from registration.pin_codes import pin_parse, pin_secret_matches
 from registration.services.errors import (
     AlreadyRegistered,
     AppointmentMismatch,
@@ -28,7 +28,7 @@ NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
 def test_issue_returns_the_plain_code_and_a_pin_that_checks_against_it(chart, staff):
     issued = services.pin_issue(
-        patient=chart.patient, contact=chart.contact, path=Path.CHART, by=staff, now=NOW
+        patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff, now=NOW
     )
 
     pin = Pin.objects.get()
@@ -65,10 +65,14 @@ def test_plain_pin_appears_nowhere_in_the_database(issue_pin, stored_text):
 def test_issuing_again_supersedes_the_earlier_pin(chart, staff):
     later = NOW + dt.timedelta(hours=1)
     first = services.pin_issue(
-        patient=chart.patient, contact=chart.contact, path=Path.CHART, by=staff, now=NOW
+        patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff, now=NOW
     )
     second = services.pin_issue(
-        patient=chart.patient, contact=chart.contact, path=Path.APPOINTMENT_WINDOW, by=staff, now=later
+        patient=chart.patient,
+        contact=chart.contact,
+        path=RegistrationPath.APPOINTMENT_WINDOW,
+        by=staff,
+        now=later,
     )
 
     first.pin.refresh_from_db()
@@ -97,7 +101,7 @@ def test_issue_through_each_pin_path(chart, staff, path):
     assert issued.pin.path == path
 
 
-@pytest.mark.parametrize("path", [Path.SELF_REGISTRATION, "front_door"])
+@pytest.mark.parametrize("path", [RegistrationPath.SELF_REGISTRATION, "front_door"])
 def test_issue_refuses_a_path_that_gives_no_pins(chart, staff, path):
     with pytest.raises(RegistrationError, match="PINs are not issued through"):
         services.pin_issue(patient=chart.patient, contact=chart.contact, path=path, by=staff)
@@ -110,7 +114,7 @@ def test_issue_refuses_a_contact_not_on_the_patients_chart(chart, staff):
     stranger = FamilyContactFactory()
 
     with pytest.raises(ContactNotOnChart):
-        services.pin_issue(patient=chart.patient, contact=stranger, path=Path.CHART, by=staff)
+        services.pin_issue(patient=chart.patient, contact=stranger, path=RegistrationPath.CHART, by=staff)
 
     assert not Pin.objects.exists()
     assert not AuditEvent.objects.exists()
@@ -121,7 +125,7 @@ def test_issue_refuses_a_contact_who_is_only_on_a_siblings_chart(chart, staff):
     newborn = PatientContactFactory().patient
 
     with pytest.raises(ContactNotOnChart):
-        services.pin_issue(patient=newborn, contact=sibling.contact, path=Path.CHART, by=staff)
+        services.pin_issue(patient=newborn, contact=sibling.contact, path=RegistrationPath.CHART, by=staff)
 
 
 def test_issue_records_the_appointment_of_the_same_patient(chart, staff):
@@ -130,7 +134,7 @@ def test_issue_records_the_appointment_of_the_same_patient(chart, staff):
     issued = services.pin_issue(
         patient=chart.patient,
         contact=chart.contact,
-        path=Path.APPOINTMENT_WINDOW,
+        path=RegistrationPath.APPOINTMENT_WINDOW,
         by=staff,
         appointment=visit,
     )
@@ -146,7 +150,7 @@ def test_issue_refuses_an_appointment_of_another_patient(chart, staff):
         services.pin_issue(
             patient=chart.patient,
             contact=chart.contact,
-            path=Path.APPOINTMENT_WINDOW,
+            path=RegistrationPath.APPOINTMENT_WINDOW,
             by=staff,
             appointment=someone_elses,
         )
@@ -159,7 +163,9 @@ def test_issue_refuses_a_contact_who_can_already_see_the_patient(chart, staff, m
     pins_before = Pin.objects.count()
 
     with pytest.raises(AlreadyRegistered):
-        services.pin_issue(patient=chart.patient, contact=chart.contact, path=Path.CHART, by=staff)
+        services.pin_issue(
+            patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff
+        )
 
     assert Pin.objects.count() == pins_before
 
@@ -187,7 +193,9 @@ def test_issue_refuses_when_a_matching_self_registration_is_waiting(chart, staff
     request = _self_registration_for(chart)
 
     with pytest.raises(PossibleDuplicate) as refused:
-        services.pin_issue(patient=chart.patient, contact=chart.contact, path=Path.CHART, by=staff)
+        services.pin_issue(
+            patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff
+        )
 
     assert refused.value.requests == [request]
     assert not Pin.objects.exists()
@@ -200,7 +208,9 @@ def test_issue_refuses_when_the_parent_self_registered_with_the_contacts_email(c
     )[0]
 
     with pytest.raises(PossibleDuplicate) as refused:
-        services.pin_issue(patient=chart.patient, contact=chart.contact, path=Path.CHART, by=staff)
+        services.pin_issue(
+            patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff
+        )
 
     assert refused.value.requests == [request]
 
@@ -213,7 +223,7 @@ def test_a_blank_reason_does_not_override_a_possible_duplicate(chart, staff, rea
         services.pin_issue(
             patient=chart.patient,
             contact=chart.contact,
-            path=Path.CHART,
+            path=RegistrationPath.CHART,
             by=staff,
             duplicate_override_reason=reason,
         )
@@ -225,7 +235,7 @@ def test_issue_with_a_reason_goes_on_despite_a_possible_duplicate_and_audits_it(
     issued = services.pin_issue(
         patient=chart.patient,
         contact=chart.contact,
-        path=Path.CHART,
+        path=RegistrationPath.CHART,
         by=staff,
         duplicate_override_reason="  Grandmother's request, not the mother's  ",
     )
@@ -242,7 +252,7 @@ def test_a_decided_self_registration_is_not_a_possible_duplicate(chart, staff):
     request = _self_registration_for(chart)
     services.self_registration_decline(request=request, reason="no_match", by=staff)
 
-    services.pin_issue(patient=chart.patient, contact=chart.contact, path=Path.CHART, by=staff)
+    services.pin_issue(patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff)
 
     assert Pin.objects.count() == 1
 
@@ -251,7 +261,7 @@ def test_issue_writes_exactly_one_audit_event(chart, staff):
     issued = services.pin_issue(
         patient=chart.patient,
         contact=chart.contact,
-        path=Path.PATIENT_ADMIN,
+        path=RegistrationPath.PATIENT_ADMIN,
         by=staff,
         now=NOW,
         client_address="192.0.2.7",
@@ -284,7 +294,7 @@ def test_pin_expires_the_configured_number_of_days_after_issue(chart, staff, set
     settings.PIN_VALIDITY_DAYS = days
 
     issued = services.pin_issue(
-        patient=chart.patient, contact=chart.contact, path=Path.CHART, by=staff, now=NOW
+        patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff, now=NOW
     )
 
     issued.pin.refresh_from_db()

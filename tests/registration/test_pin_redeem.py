@@ -7,8 +7,8 @@ from django.contrib.auth import authenticate
 
 from accounts.models import User
 from registration import services
-from registration.models import AuditEvent, Path, Pin, PortalAccess, PortalAccount, PortalStatus
-from registration.pins import pin_generate, pin_parse
+from registration.models import AuditEvent, Pin, PortalAccess, PortalAccount, PortalStatus, RegistrationPath
+from registration.pin_codes import pin_generate, pin_parse
 from registration.selectors import patient_portal_status
 from registration.services.errors import (
     AccountDisabled,
@@ -59,7 +59,7 @@ def test_redeem_with_a_new_account_registers_the_patient(chart, issue_pin):
     assert (access.patient, access.contact, access.path, access.pin) == (
         chart.patient,
         chart.contact,
-        Path.CHART,
+        RegistrationPath.CHART,
         issued.pin,
     )
     assert access.granted_at == now

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from registration.pins import (
+from registration.pin_codes import (
     ALPHABET,
     PinFormatError,
     PinParts,

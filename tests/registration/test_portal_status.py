@@ -7,7 +7,7 @@ import pytest
 
 from patients.models import Patient
 from registration import services
-from registration.models import Path, PortalAccount, PortalStatus
+from registration.models import PortalAccount, PortalStatus, RegistrationPath
 from registration.selectors import patient_portal_status, patients_with_portal_status
 from tests.factories import (
     ChildDetailsFactory,
@@ -48,7 +48,12 @@ class Family:
 
     def _issue(self, link, **kwargs):
         self.issued = services.pin_issue(
-            patient=link.patient, contact=link.contact, path=Path.CHART, by=self.staff, now=T0, **kwargs
+            patient=link.patient,
+            contact=link.contact,
+            path=RegistrationPath.CHART,
+            by=self.staff,
+            now=T0,
+            **kwargs,
         )
 
     def _redeem(self, birth_date=None, **account):

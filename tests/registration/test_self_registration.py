@@ -7,7 +7,14 @@ import pytest
 from accounts.models import User
 from patients.models import FamilyContact, PatientContact
 from registration import selectors, services
-from registration.models import AuditEvent, Path, Pin, PortalAccess, PortalStatus, SelfRegistrationRequest
+from registration.models import (
+    AuditEvent,
+    Pin,
+    PortalAccess,
+    PortalStatus,
+    RegistrationPath,
+    SelfRegistrationRequest,
+)
 from registration.selectors import patient_portal_status, self_registration_requests_matching
 from registration.services.errors import (
     AccountDisabled,
@@ -84,7 +91,11 @@ def test_submit_writes_one_audit_event(db):
     event = AuditEvent.objects.get()
     account = requests[0].account
     assert event.action == AuditEvent.Action.SELF_REGISTRATION_SUBMITTED
-    assert (event.actor, event.account, event.path) == (account.user, account, Path.SELF_REGISTRATION)
+    assert (event.actor, event.account, event.path) == (
+        account.user,
+        account,
+        RegistrationPath.SELF_REGISTRATION,
+    )
     assert (event.at, event.client_address) == (NOW, "192.0.2.44")
     assert event.patient is None
     assert event.details == {"request_ids": [r.pk for r in requests], "account_created": True}
@@ -211,7 +222,7 @@ def test_authenticate_against_a_chart_contact_registers_the_patient(chart, staff
     )
 
     assert (access.account, access.patient, access.contact) == (request.account, chart.patient, chart.contact)
-    assert access.path == Path.SELF_REGISTRATION
+    assert access.path == RegistrationPath.SELF_REGISTRATION
     assert access.pin is None
     assert access.granted_at == NOW
     request.refresh_from_db()

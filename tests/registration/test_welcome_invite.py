@@ -7,8 +7,8 @@ from django.core import mail
 
 from patients.models import FamilyContact
 from registration import services
-from registration.models import AuditEvent, Path, Pin, WelcomeMessage
-from registration.pins import pin_parse
+from registration.models import AuditEvent, Pin, RegistrationPath, WelcomeMessage
+from registration.pin_codes import pin_parse
 from registration.services.errors import AlreadyRegistered, ContactNotOnChart, InvalidAddress
 from tests.factories import (
     AppointmentFactory,
@@ -41,7 +41,7 @@ def test_email_invite_issues_a_pin_and_queues_a_message(chart, staff):
 
     message.refresh_from_db()
     pin = message.pin
-    assert pin.path == Path.APPOINTMENT_LIST
+    assert pin.path == RegistrationPath.APPOINTMENT_LIST
     assert (pin.patient, pin.contact) == (chart.patient, chart.contact)
     assert pin.issued_by == staff
     assert message.channel == EMAIL

@@ -3,8 +3,7 @@
 import pytest
 
 from ratelimits import limits
-
-from .support import Clock
+from tests.security.support import Clock
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ from accounts.sessions import SEEN_AT, clock
 from patients.models import FamilyContact, Patient
 from registration.models import AuditEvent
 from tests.factories import PatientContactFactory, PatientFactory, StaffFactory
-
-from .support import PARENT_PASSWORD, STAFF_PASSWORD
+from tests.security.support import PARENT_PASSWORD, STAFF_PASSWORD
 
 pytestmark = pytest.mark.django_db
 Action = AuditEvent.Action

@@ -12,11 +12,10 @@ from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.urls import reverse
 
 from accounts.models import ADMIN_GROUP
-from registration.models import AuditEvent, Path
+from registration.models import AuditEvent, RegistrationPath
 from registration.services.audit import audit_record
 from tests.factories import PatientContactFactory, StaffFactory
-
-from ._quiet_logs import quiet_request_log  # noqa: F401 (autouse)
+from tests.security._quiet_logs import quiet_request_log  # noqa: F401 (autouse)
 
 migration = importlib.import_module("registration.migrations.0004_audit_append_only")
 
@@ -30,7 +29,7 @@ def event(db):
         action=AuditEvent.Action.PIN_ISSUED,
         at=AT,
         actor=StaffFactory(),
-        path=Path.CHART,
+        path=RegistrationPath.CHART,
         patient=link.patient,
         contact=link.contact,
         details={"pin_id": 1},

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from accounts.models import ADMIN_GROUP
 from registration import services
 from registration.models import WelcomeMessage
-from registration.pins import ALPHABET, PinFormatError, PinParts, pin_parse
-from registration.portal_forms import ChildFormSet
+from registration.pin_codes import ALPHABET, PinFormatError, PinParts, pin_parse
+from registration.portal.forms import ChildFormSet
 from tests.factories import (
     AppointmentFactory,
     NewAccountFactory,
@@ -35,9 +35,8 @@ from tests.factories import (
     StaffFactory,
     confirmed_self_registration,
 )
-
-from ._hostile_input import junk, pin_mangled, submissions
-from ._quiet_logs import quiet_request_log  # noqa: F401 (autouse)
+from tests.security._hostile_input import junk, pin_mangled, submissions
+from tests.security._quiet_logs import quiet_request_log  # noqa: F401 (autouse)
 
 EXAMPLES = int(os.environ.get("BAD_INPUT_EXAMPLES", "40"))  # per form; more for a longer hunt
 PARSER_EXAMPLES = 200
@@ -45,7 +44,7 @@ STAFF_PASSWORD = "correct horse battery staple"  # StaffFactory's
 PARENT_PASSWORD = "a long enough pass phrase"  # NewAccountFactory's
 PARENTS_PHONE = "+13125550194"  # the practice's parent and requester share it
 # Rows any request may touch (sessions, sign-in records, rate-limit counters, queued tasks).
-# The practice snapshot is counted from the records, never a record itself (registration/snapshots.py):
+# The practice snapshot is counted from the records, never a record itself (registration/statistics/):
 # any staff page may retake it.
 VOLATILE_TABLES = {
     "django_session",

@@ -9,10 +9,9 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from portalreg.middleware import ForwardedHeadersMiddleware
+from portalreg.proxies import client_address
 from registration.models import AuditEvent
-from registration.views.common import client_address
-
-from .support import account_fields, statuses
+from tests.security.support import account_fields, statuses
 
 OURS = ["10.0.0.0/24"]
 # (TRUSTED_PROXIES, REMOTE_ADDR, X-Forwarded-For, the client address)

@@ -16,9 +16,8 @@ from registration import services
 from registration.models import ParentAccountEmail, PortalAccount
 from tests.delivery import fakes
 from tests.factories import PatientContactFactory, StaffFactory
+from tests.security.support import PARENT_PASSWORD, STAFF_PASSWORD, account_fields, address, child_fields
 from tests.task_queue import db_worker_batch
-
-from .support import PARENT_PASSWORD, STAFF_PASSWORD, account_fields, address, child_fields
 
 pytestmark = pytest.mark.django_db
 CSRF_TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
@@ -113,7 +112,7 @@ def test_sign_in_takes_as_long_for_an_unknown_account(client, settings, parent):
 
 def test_pin_entry_takes_as_long_for_a_pin_that_does_not_exist(client, settings, staff):
     # Production's hashers: a PIN is checked by the password hasher its hash names (Argon2).
-    settings.PIN_HASHER = "registration.pins.PinHasher"
+    settings.PIN_HASHER = "registration.pin_codes.PinHasher"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     link = PatientContactFactory()
     issued = services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)

@@ -47,13 +47,12 @@ from registration.models import (
     SelfRegistrationRequest,
     WelcomeMessage,
 )
-from registration.pins import pin_parse, pin_secret_matches
+from registration.pin_codes import pin_parse, pin_secret_matches
 from tests.conftest import PIN_IN_TEXT
 from tests.delivery import fakes
 from tests.delivery.fakes import loadtest_fake_provider
 from tests.factories import NewAccountFactory, PatientContactFactory
-
-from .support import account_fields, child_fields
+from tests.security.support import account_fields, child_fields
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -316,7 +315,7 @@ def manage(tmp_path):
         "SECRET_KEY": "fault-test-only-" + "x" * 40,
         "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-        "SMS_BACKEND": "registration.sms.TwilioSmsBackend",
+        "SMS_BACKEND": "registration.messaging.sms.TwilioSmsBackend",
         "TWILIO_ACCOUNT_SID": fakes.TWILIO_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": fakes.TWILIO_AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": fakes.TWILIO_FROM_NUMBER,

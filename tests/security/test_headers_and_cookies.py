@@ -15,8 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import AppointmentFactory, PatientContactFactory, admin_user
-
-from .support import PARENT_PASSWORD, signed_in
+from tests.security.support import PARENT_PASSWORD, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +33,7 @@ def production_env(**extra) -> dict:
         "MAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
         "MAIL_OPTIONS": "{}",
         "ANYMAIL": json.dumps({"WEBHOOK_SECRET": "user:" + secrets.token_urlsafe(20)}),
-        "SMS_BACKEND": "registration.sms.TwilioSmsBackend",
+        "SMS_BACKEND": "registration.messaging.sms.TwilioSmsBackend",
         "TRUSTED_PROXIES": "10.0.0.0/24",  # our TLS proxy
         **extra,
     }
@@ -209,9 +208,12 @@ def _mailer(backend: str) -> dict:
 
 # What the production settings refuse to start with, and the check that says so.
 STAND_INS = {
-    "texts to the outbox": ({"SMS_BACKEND": "registration.sms.OutboxSmsBackend"}, "registration.E002"),
+    "texts to the outbox": (
+        {"SMS_BACKEND": "registration.messaging.sms.OutboxSmsBackend"},
+        "registration.E002",
+    ),
     "emails to the outbox (the default mailer)": (
-        _mailer("registration.outbox_mail.OutboxEmailBackend"),
+        _mailer("registration.messaging.mail_backend.OutboxEmailBackend"),
         "registration.E003",
     ),
     "Django's file mailer": (_mailer("django.core.mail.backends.filebased.EmailBackend"), "mail.E001"),
@@ -226,7 +228,7 @@ STAND_INS = {
 def test_production_refuses_every_stand_in_provider_and_a_webhook_without_its_secret(settings):
     """Issue 12, findings 5 and 6, each stand-in alone, through the app's start-up (registration/apps.py)."""
     settings.REFUSE_STAND_IN_PROVIDERS = True
-    settings.SMS_BACKEND = "registration.sms.TwilioSmsBackend"
+    settings.SMS_BACKEND = "registration.messaging.sms.TwilioSmsBackend"
     real = {
         **_mailer("anymail.backends.postmark.EmailBackend"),
         "ANYMAIL": {"WEBHOOK_SECRET": "user:" + secrets.token_urlsafe(20)},
@@ -242,7 +244,7 @@ def test_production_refuses_every_stand_in_provider_and_a_webhook_without_its_se
         with pytest.raises(ImproperlyConfigured, match=f"{check}: "):
             registration.ready()
         refused[name] = check
-        settings.SMS_BACKEND = "registration.sms.TwilioSmsBackend"
+        settings.SMS_BACKEND = "registration.messaging.sms.TwilioSmsBackend"
     print(
         f"production start-up with real providers: starts; refused with {len(refused)} stand-ins: {refused}"
     )

@@ -32,6 +32,7 @@ from twilio.request_validator import RequestValidator
 from accounts.models import ADMIN_GROUP
 from patients.models import Appointment, Patient
 from registration import services
+from registration.messaging import provider_hooks
 from registration.models import (
     AuditEvent,
     ImportRun,
@@ -39,8 +40,7 @@ from registration.models import (
     SelfRegistrationRequest,
     WelcomeMessage,
 )
-from registration.tokens import email_verification_token
-from registration.views import provider_hooks
+from registration.portal.tokens import email_verification_token
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,
@@ -50,9 +50,8 @@ from tests.factories import (
     StaffFactory,
     confirmed_self_registration,
 )
-
-from ._quiet_logs import quiet_request_log  # noqa: F401 (autouse)
-from .privilege_table import (
+from tests.security._quiet_logs import quiet_request_log  # noqa: F401 (autouse)
+from tests.security.privilege_table import (
     ADMIN,
     ANONYMOUS,
     FRONT_DESK,
@@ -63,7 +62,7 @@ from .privilege_table import (
     TABLE,
     Expect,
 )
-from .test_headers_and_cookies import production_env
+from tests.security.test_headers_and_cookies import production_env
 
 PARENT_PASSWORD = "a long enough pass phrase"  # NewAccountFactory's
 STAFF_PASSWORD = "correct horse battery staple"  # StaffFactory's

@@ -17,8 +17,7 @@ from ratelimits import devices
 from ratelimits.models import Hit
 from registration.models import PortalAccount
 from tests.factories import StaffFactory
-
-from .support import PARENT_PASSWORD, STAFF_PASSWORD, address
+from tests.security.support import PARENT_PASSWORD, STAFF_PASSWORD, address
 
 pytestmark = pytest.mark.django_db
 DESK = address(200)  # the owner's usual computer

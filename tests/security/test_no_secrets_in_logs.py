@@ -23,7 +23,7 @@ from django.views.debug import ExceptionReporter
 
 from accounts.models import UserSession
 from registration.models import AuditEvent
-from registration.pins import pin_parse
+from registration.pin_codes import pin_parse
 from tests.conftest import PIN_IN_TEXT
 from tests.factories import PatientContactFactory, StaffFactory
 

@@ -17,8 +17,14 @@ from ratelimits.limits import RateLimited, rate_limit_try
 from ratelimits.models import Hit
 from registration.models import PortalAccount
 from tests.factories import StaffFactory
-
-from .support import PARENT_PASSWORD, STAFF_PASSWORD, account_fields, address, child_fields, statuses
+from tests.security.support import (
+    PARENT_PASSWORD,
+    STAFF_PASSWORD,
+    account_fields,
+    address,
+    child_fields,
+    statuses,
+)
 
 TOO_MANY = b"Too many tries. Wait a few minutes and try again."
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,7 @@ from accounts.models import UserSession
 from accounts.sessions import SEEN_AT, SIGNED_IN_AT, clock
 from registration import services
 from tests.factories import StaffFactory
-
-from .support import PARENT_PASSWORD, STAFF_PASSWORD, signed_in
+from tests.security.support import PARENT_PASSWORD, STAFF_PASSWORD, signed_in
 
 pytestmark = pytest.mark.django_db
 MINUTE, HOUR = 60, 60 * 60

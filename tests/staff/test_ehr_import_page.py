@@ -249,7 +249,7 @@ def test_an_unexpected_error_in_the_import_deletes_the_upload_and_says_so(
     def broken(*args, **kwargs):
         raise KeyError("resourceType")
 
-    monkeypatch.setattr("registration.import_runs.tasks.import_file", broken)
+    monkeypatch.setattr("registration.ehr_import.tasks.import_file", broken)
     page = post_and_run(admin, reverse("staff:import"), {"file": _csv(GOOD)})
 
     assert page.templates[0].name == "staff/import_failed.html"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from registration import selectors, services
 from registration.models import RegistrationSnapshot
-from registration.snapshots import registration_statistics, snapshot_take
+from registration.statistics.snapshots import registration_statistics, snapshot_take
 from tests.factories import PatientContactFactory, PatientFactory, admin_user, confirmed_self_registration
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from registration import services
-from registration.snapshots import snapshot_take
+from registration.statistics.snapshots import snapshot_take
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from registration import selectors, services
 from registration.models import SelfRegistrationRequest
-from registration.snapshots import Statistics, registration_statistics, snapshot_take
+from registration.statistics.snapshots import Statistics, registration_statistics, snapshot_take
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,

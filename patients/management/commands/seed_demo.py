@@ -28,7 +28,7 @@ from django.utils import timezone
 from accounts.models import User
 from patients.demo import bulk, clinic_days, families, records, schedule, showcase, staff
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
-from registration import pins as codes
+from registration import pin_codes as codes
 from registration.models import (
     AuditEvent,
     Pin,

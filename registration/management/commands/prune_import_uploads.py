@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from registration.import_runs.services import import_uploads_prune
+from registration.ehr_import.services import import_uploads_prune
 
 
 class Command(BaseCommand):

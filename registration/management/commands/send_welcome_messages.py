@@ -4,9 +4,13 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
+from registration.messaging.tasks import (
+    send_parent_account_email,
+    send_welcome_message,
+    welcome_messages_recover_stuck,
+)
 from registration.models import ParentAccountEmail, WelcomeMessage
 from registration.services import account_emails
-from registration.tasks import send_parent_account_email, send_welcome_message, welcome_messages_recover_stuck
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from ..conftest import SCREENSHOTS, screenshot
+from tests.browser.conftest import SCREENSHOTS, screenshot
 
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 820, "height": 1180}  # portrait, as the issue 13 walk used

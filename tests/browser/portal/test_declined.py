@@ -7,11 +7,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from registration import services
-from registration.models import Path
+from registration.models import RegistrationPath
+from tests.browser.pages import family
+from tests.browser.portal.parent import PASSWORD
 from tests.factories import NewAccountFactory, PatientContactFactory, confirmed_self_registration
-
-from ..pages import family
-from .parent import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,7 +66,9 @@ def test_a_child_added_to_the_other_account_in_spanish(page: Page, live_server, 
     """The parent signed up again instead of signing in: the practice added the child to the account
     they already had, and this portal says which one, by a masked address."""
     link = family("Leo Castellano", "Maria Castellano", born=dt.date(2020, 2, 2))
-    issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
+    issued = services.pin_issue(
+        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     services.pin_redeem(
         code=issued.code,
         child_birth_date=link.patient.date_of_birth,

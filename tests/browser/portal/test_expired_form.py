@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from ..conftest import PASSWORD
-from .parent import fill_child, fill_new_account
+from tests.browser.conftest import PASSWORD
+from tests.browser.portal.parent import fill_child, fill_new_account
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AT_EACH_SIZE = pytest.mark.parametrize("screen", ["phone", "tablet"], indirect=True)

@@ -15,9 +15,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from registration.models import PortalAccount, SelfRegistrationRequest
-
-from .parent import PASSWORD, expect_check_your_email, fill_child, fill_new_account
-from .test_pages import a_registered_parent
+from tests.browser.portal.parent import PASSWORD, expect_check_your_email, fill_child, fill_new_account
+from tests.browser.portal.test_pages import a_registered_parent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AT_EACH_SIZE = pytest.mark.parametrize("screen", ["phone", "tablet"], indirect=True)

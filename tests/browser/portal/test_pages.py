@@ -11,10 +11,9 @@ from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import Page, expect
 
 from registration import services
-from registration.models import Path
-
-from ..pages import family
-from .parent import (
+from registration.models import RegistrationPath
+from tests.browser.pages import family
+from tests.browser.portal.parent import (
     EMAIL_CONFIRMED,
     PASSWORD,
     as_typed_by_a_parent,
@@ -37,7 +36,9 @@ def a_registered_parent(front_desk, *, email="maria.c@example.org"):
     """Maria's user: her account sees Amelia (made by redeeming a PIN, as parents do). Its email is not
     confirmed yet: it cannot sign in until it is."""
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
+    issued = services.pin_issue(
+        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     access = services.pin_redeem(
         code=issued.code,
         child_birth_date=BORN,
@@ -50,7 +51,9 @@ def a_registered_parent(front_desk, *, email="maria.c@example.org"):
 
 def test_spanish(page: Page, live_server, front_desk, audit):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
+    issued = services.pin_issue(
+        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     page.goto(f"{live_server.url}/portal/")
     page.get_by_role("button", name="Español").click()
 
@@ -220,7 +223,9 @@ def test_confirmation_message_after_registering(page: Page, live_server, front_d
     linked to your new account..." on "Check your email", then "...your email address is confirmed." on
     the home page."""
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
+    issued = services.pin_issue(
+        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     page.goto(f"{live_server.url}/portal/pin/")
     enter_pin(page, issued.code, BORN)
     fill_new_account(page, first="Maria", last="Castellano", email="maria.c@example.org")

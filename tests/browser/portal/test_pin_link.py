@@ -14,11 +14,9 @@ from django.core.signals import request_started
 from playwright.sync_api import Page, expect
 
 from registration import services
-from registration.models import Path, Pin, PortalAccount
-from tests.delivery.support import pin_forms
-
-from ..pages import family
-from .parent import (
+from registration.models import Pin, PortalAccount, RegistrationPath
+from tests.browser.pages import family
+from tests.browser.portal.parent import (
     NEUTRAL_REFUSAL,
     PIN_IN_TEXT,
     child_cards,
@@ -29,6 +27,7 @@ from .parent import (
     fill_new_account,
     link_in,
 )
+from tests.delivery.support import pin_forms
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AT_EACH_SIZE = pytest.mark.parametrize("screen", ["phone", "tablet"], indirect=True)
@@ -105,7 +104,9 @@ def test_a_pin_typed_by_hand_still_works_when_the_link_has_none(page: Page, live
 
 def test_tries_left_are_the_same_for_a_real_pin_and_a_made_up_one(page: Page, live_server, front_desk, audit):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
+    issued = services.pin_issue(
+        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     made_up = "7KQF-X82Z-913P"
     page.goto(f"{live_server.url}/portal/pin/")
     alert = page.locator(".error-summary[role=alert]")

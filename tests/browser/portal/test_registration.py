@@ -15,18 +15,16 @@ from playwright.sync_api import Page, expect
 
 from registration import services
 from registration.models import (
-    Path,
     Pin,
     PortalAccount,
     PortalStatus,
+    RegistrationPath,
     SelfRegistrationRequest,
     WelcomeMessage,
 )
 from registration.selectors import patient_portal_status
-from tests.factories import PatientContactFactory, PatientFactory
-
-from ..pages import family, horizontal_overflow
-from .parent import (
+from tests.browser.pages import family, horizontal_overflow
+from tests.browser.portal.parent import (
     EMAIL_CONFIRMED,
     NEUTRAL_REFUSAL,
     PASSWORD,
@@ -42,6 +40,7 @@ from .parent import (
     link_in,
     open_confirm_link,
 )
+from tests.factories import PatientContactFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,7 +91,9 @@ def linked(child_first: str) -> str:
 
 def test_pin_from_the_office(page: Page, live_server, front_desk, audit):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
+    issued = services.pin_issue(
+        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     assert patient_portal_status(link.patient) == PortalStatus.PENDING
 
     page.goto(f"{live_server.url}/portal/")
@@ -332,7 +333,9 @@ def test_sibling_with_a_second_pin(page: Page, live_server, front_desk, audit):
         ),
         contact=amelia.contact,
     )
-    first = services.pin_issue(patient=amelia.patient, contact=amelia.contact, path=Path.CHART, by=front_desk)
+    first = services.pin_issue(
+        patient=amelia.patient, contact=amelia.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     page.goto(f"{live_server.url}/portal/pin/")
     complete_registration(page, first.code, born=BORN, parent="Maria Castellano", email="maria.c@example.org")
     (confirm,) = mail.outbox
@@ -340,7 +343,7 @@ def test_sibling_with_a_second_pin(page: Page, live_server, front_desk, audit):
     expect_home(page, "Maria")
 
     second = services.pin_issue(
-        patient=oliver.patient, contact=oliver.contact, path=Path.CHART, by=front_desk
+        patient=oliver.patient, contact=oliver.contact, path=RegistrationPath.CHART, by=front_desk
     )
     page.get_by_role("link", name="I have a PIN").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Add a child with a PIN")
@@ -367,7 +370,9 @@ def test_sibling_with_a_second_pin(page: Page, live_server, front_desk, audit):
 
 def test_wrong_pin_or_date_of_birth(page: Page, live_server, front_desk, audit):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
+    issued = services.pin_issue(
+        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     page.goto(f"{live_server.url}/portal/pin/")
     submit = page.get_by_role("button", name="Create account and see my child")
     alert = page.locator(".error-summary[role=alert]")

@@ -18,12 +18,11 @@ from django.utils.translation import trans_real
 from playwright.sync_api import Page, expect
 
 from registration import services
-from registration.models import Path
+from registration.models import RegistrationPath
+from tests.browser.pages import family
+from tests.browser.portal.parent import PASSWORD, child_cards, link_in
+from tests.browser.portal.test_expired_form import sign_in_in_another_tab
 from tests.factories import AppointmentFactory
-
-from ..pages import family
-from .parent import PASSWORD, child_cards, link_in
-from .test_expired_form import sign_in_in_another_tab
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AT_EACH_SIZE = pytest.mark.parametrize("screen", ["phone", "tablet"], indirect=True)
@@ -88,7 +87,9 @@ def maria_with_amelia(front_desk):
     """María's confirmed Spanish account: Amelia on it with two visits ahead, a request for her brother
     waiting for the practice, and one for her sister declined."""
     link = family("Amelia Castellano", "María Castellano", born=BORN, preferred_language="es")
-    issued = services.pin_issue(patient=link.patient, contact=link.contact, path=Path.CHART, by=front_desk)
+    issued = services.pin_issue(
+        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
+    )
     access = services.pin_redeem(
         code=issued.code,
         child_birth_date=BORN,
@@ -133,7 +134,7 @@ def test_every_parent_page_in_spanish(page: Page, live_server, front_desk, audit
     maria = maria_with_amelia(front_desk)
     other_child = family("Lucía Ortega", "Rosa Ortega", born=BORN)
     services.pin_issue(
-        patient=other_child.patient, contact=other_child.contact, path=Path.CHART, by=front_desk
+        patient=other_child.patient, contact=other_child.contact, path=RegistrationPath.CHART, by=front_desk
     )
     walk = SpanishWalk(page, audit)
     url = live_server.url

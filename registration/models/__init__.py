@@ -1,0 +1,34 @@
+"""Registration state, one module per concern. Rows here change only through the service layer."""
+
+from registration.models.access import (
+    PIN_PATHS,
+    Pin,
+    PortalAccess,
+    PortalAccount,
+    PortalStatus,
+    RegistrationPath,
+)
+from registration.models.audit import AppendOnlyError, AuditEvent, AuditEventQuerySet
+from registration.models.outbox import ParentAccountEmail, WelcomeMessage
+from registration.models.runs import ImportRun, RegisterAllItem, RegisterAllRun, RegistrationSnapshot
+from registration.models.self_sign_ups import EnrollmentCode, SelfRegistrationRequest
+
+__all__ = [
+    "PIN_PATHS",
+    "AppendOnlyError",
+    "AuditEvent",
+    "AuditEventQuerySet",
+    "EnrollmentCode",
+    "ImportRun",
+    "ParentAccountEmail",
+    "Pin",
+    "PortalAccess",
+    "PortalAccount",
+    "PortalStatus",
+    "RegisterAllItem",
+    "RegisterAllRun",
+    "RegistrationPath",
+    "RegistrationSnapshot",
+    "SelfRegistrationRequest",
+    "WelcomeMessage",
+]

@@ -1,0 +1,96 @@
+"""Reads of registration state, one module per concern; portal status is derived in `portal_status` only."""
+
+from registration.selectors.appointments import appointment_rows_for_day, appointments_for_day
+from registration.selectors.audit_trail import (
+    AUDIT_PATIENTS_AT_MOST,
+    AuditPeople,
+    accounts_recently_disabled,
+    audit_events,
+    audit_patients_named,
+    audit_people_with_email,
+)
+from registration.selectors.contacts import enrollment_code_contacts, first_reachable_links, welcome_route
+from registration.selectors.duplicate_accounts import (
+    DuplicatePair,
+    duplicate_account_candidates,
+    duplicate_account_pairs,
+    duplicate_account_reasons,
+)
+from registration.selectors.patients import (
+    PIN_EXPIRED,
+    ContactRow,
+    PatientChart,
+    UsablePin,
+    patient_chart,
+    patient_match,
+    patient_search,
+)
+from registration.selectors.portal_home import portal_home
+from registration.selectors.portal_status import (
+    patient_portal_status,
+    patients_with_portal_status,
+    pins_expired,
+    pins_live,
+    pins_usable,
+    portal_status_expression,
+)
+from registration.selectors.self_sign_ups import (
+    PROVED_BY_CODE,
+    STRONG_MATCH,
+    Candidate,
+    RequestCounts,
+    RequestStage,
+    enrollment_code_proofs,
+    enrollment_code_wanted,
+    links_with_waiting_requests,
+    reconcile_candidates,
+    self_registration_counts,
+    self_registration_requests_matching,
+    self_registrations_awaiting_count,
+    self_registrations_in_stage,
+)
+
+__all__ = [
+    "AUDIT_PATIENTS_AT_MOST",
+    "PIN_EXPIRED",
+    "PROVED_BY_CODE",
+    "STRONG_MATCH",
+    "AuditPeople",
+    "Candidate",
+    "ContactRow",
+    "DuplicatePair",
+    "PatientChart",
+    "RequestCounts",
+    "RequestStage",
+    "UsablePin",
+    "accounts_recently_disabled",
+    "appointment_rows_for_day",
+    "appointments_for_day",
+    "audit_events",
+    "audit_patients_named",
+    "audit_people_with_email",
+    "duplicate_account_candidates",
+    "duplicate_account_pairs",
+    "duplicate_account_reasons",
+    "enrollment_code_contacts",
+    "enrollment_code_proofs",
+    "enrollment_code_wanted",
+    "first_reachable_links",
+    "links_with_waiting_requests",
+    "patient_chart",
+    "patient_match",
+    "patient_portal_status",
+    "patient_search",
+    "patients_with_portal_status",
+    "pins_expired",
+    "pins_live",
+    "pins_usable",
+    "portal_home",
+    "portal_status_expression",
+    "reconcile_candidates",
+    "self_registration_counts",
+    "self_registration_requests_matching",
+    "self_registrations_awaiting_count",
+    "self_registrations_in_stage",
+    "welcome_route",
+]

@@ -1,0 +1,60 @@
+"""Who a message reaches: a contact's route, the first reachable one, the ones a code may go to."""
+
+from patients import names
+from patients.models import FamilyContact, PatientContact
+from registration.models import (
+    SelfRegistrationRequest,
+    WelcomeMessage,
+)
+
+
+def welcome_route(contact: FamilyContact) -> tuple[str, str] | None:
+    """How a welcome message reaches a contact: (channel, address), by email if they have one, else by
+    text; None if they have neither."""
+    if contact.email:
+        return WelcomeMessage.Channel.EMAIL, contact.email
+    if contact.cell_phone:
+        return WelcomeMessage.Channel.SMS, str(contact.cell_phone)
+    return None
+
+
+def first_reachable_links(patient_ids) -> dict[int, PatientContact]:
+    """For each patient, the first family contact on the chart a welcome message can reach (one query)."""
+    reachable: dict[int, PatientContact] = {}
+    links = PatientContact.objects.filter(patient_id__in=patient_ids).select_related("contact").order_by("pk")
+    for link in links:
+        if link.patient_id not in reachable and welcome_route(link.contact):
+            reachable[link.patient_id] = link
+    return reachable
+
+
+def enrollment_code_contacts(
+    requests: list[SelfRegistrationRequest],
+) -> dict[FamilyContact, list[SelfRegistrationRequest]]:
+    """The family contacts on file that a sign-up's waiting requests name, each with the requests it
+    matches: the child by folded name and birth date on an active chart, and the parent by name.
+
+    Only these contacts' own phone or email may receive a code; what the parent typed never does.
+    """
+    matched: dict[FamilyContact, list[SelfRegistrationRequest]] = {}
+    for request in requests:
+        links = PatientContact.objects.filter(
+            patient__sort_name=names.sort_name(request.child_first_name, request.child_last_name),
+            patient__date_of_birth=request.child_date_of_birth,
+            patient__active=True,
+            patient__deceased=False,
+        ).select_related("contact")
+        for link in links:
+            if _same_parent(link.contact, request.parent_first_name, request.parent_last_name):
+                matched.setdefault(link.contact, []).append(request)
+    return matched
+
+
+def _same_parent(contact: FamilyContact, first_name: str, last_name: str) -> bool:
+    """The typed name is the contact's: the same first word of the first name, and last names where one
+    holds every word of the other ("García" for "García López", as many Spanish speakers shorten it)."""
+    typed_first, file_first = names.folded(first_name).split(), names.folded(contact.first_name).split()
+    typed_last, file_last = set(names.folded(last_name).split()), set(names.folded(contact.last_name).split())
+    if not typed_first or not file_first or not typed_last or not file_last:
+        return False
+    return typed_first[0] == file_first[0] and (typed_last <= file_last or file_last <= typed_last)

@@ -1,0 +1,43 @@
+from django.urls import path
+
+from registration.staff.views import admin_pages, dashboard, ehr_import, patients, register_all
+from registration.staff.views import pin_slips as pins
+from registration.staff.views import self_sign_ups as reconcile
+from registration.staff.views import sign_in as staff_auth
+from registration.staff.views import welcome_messages as welcome
+
+app_name = "staff"
+
+urlpatterns = [
+    path("sign-in/", staff_auth.StaffSignInView.as_view(), name="sign-in"),
+    path("sign-out/", staff_auth.StaffSignOutView.as_view(), name="sign-out"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("statistics/", dashboard.statistics, name="statistics"),
+    path("register-all/", register_all.register_all, name="register-all"),
+    path("register-all/<int:pk>/", register_all.register_all_run, name="register-all-run"),
+    path("register-all/<int:pk>/progress/", register_all.register_all_progress, name="register-all-progress"),
+    path("patients/", patients.patient_search, name="patient-search"),
+    path("patients/<int:pk>/", patients.patient_chart, name="patient-chart"),
+    path("patients/<int:patient_pk>/contacts/<int:contact_pk>/pin/", pins.pin_generate, name="pin-generate"),
+    path("patients/<int:patient_pk>/register/", welcome.register, name="register"),
+    path("appointments/<int:pk>/", patients.appointment_window, name="appointment"),
+    path("messages/<int:pk>/", welcome.welcome_message, name="welcome-message"),
+    path("messages/<int:pk>/resend/", welcome.welcome_resend, name="welcome-resend"),
+    path("requests/", dashboard.self_registrations, name="self-registrations"),
+    path("requests/<int:pk>/", reconcile.reconcile, name="reconcile"),
+    path("requests/<int:pk>/authenticate/", reconcile.authenticate, name="authenticate"),
+    path("requests/<int:pk>/decline/", reconcile.decline, name="decline"),
+    path("requests/<int:pk>/reopen/", reconcile.reopen, name="reopen"),
+    path(
+        "requests/<int:pk>/add-to-account/", reconcile.add_to_existing_account, name="add-to-existing-account"
+    ),
+    path("duplicates/", admin_pages.duplicate_accounts, name="duplicates"),
+    path("duplicates/disable/", admin_pages.disable_duplicate, name="disable-duplicate"),
+    path("duplicates/accounts/<int:pk>/enable/", admin_pages.reenable_account, name="reenable-account"),
+    path("audit/", admin_pages.audit_trail, name="audit"),
+    path("import/", ehr_import.ehr_import, name="import"),
+    path("import/help/", ehr_import.import_help, name="import-help"),
+    path("import/<int:pk>/", ehr_import.import_run, name="import-run"),
+    path("import/<int:pk>/progress/", ehr_import.import_run_progress, name="import-progress"),
+    path("import/<int:pk>/confirm/", ehr_import.import_run_confirm, name="import-confirm"),
+]

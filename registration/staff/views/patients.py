@@ -1,0 +1,49 @@
+"""Patient administration (path 3), the patient chart and the appointment window (path 1)."""
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from accounts.roles import staff_member_required
+from patients.models import Appointment, Patient
+from registration import selectors
+from registration.models import RegistrationPath
+from registration.staff.forms import PatientSearchForm
+from registration.staff.paging import page_of
+
+
+@staff_member_required
+def patient_search(request):
+    form = PatientSearchForm(request.GET)
+    # A search sent with nothing typed and any status lists every patient, by name (the Statistics
+    # page's "Patients" tile); a first visit lists nobody.
+    searched = form.is_valid() and ("q" in request.GET or "status" in request.GET)
+    page = None
+    if searched:
+        found = selectors.patient_search(form.cleaned_data["q"], status=form.cleaned_data["status"])
+        page = page_of(request, found.prefetch_related("contact_links__contact"))
+    return render(
+        request,
+        "staff/patient_search.html",
+        {"form": form, "searched": searched, "page": page, "path": RegistrationPath.PATIENT_ADMIN},
+    )
+
+
+@staff_member_required
+def patient_chart(request, pk):
+    try:
+        chart = selectors.patient_chart(pk, now=timezone.now())
+    except Patient.DoesNotExist:
+        raise Http404("No such patient") from None
+    return render(request, "staff/patient_chart.html", {"chart": chart, "path": RegistrationPath.CHART})
+
+
+@staff_member_required
+def appointment_window(request, pk):
+    appointment = get_object_or_404(Appointment.objects.select_related("patient"), pk=pk)
+    chart = selectors.patient_chart(appointment.patient_id, now=timezone.now(), history_limit=0)
+    return render(
+        request,
+        "staff/appointment_window.html",
+        {"appointment": appointment, "chart": chart, "path": RegistrationPath.APPOINTMENT_WINDOW},
+    )

@@ -1,0 +1,69 @@
+"""How many children are on the portal, and how each got there, week by week."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import (
+    Count,
+)
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from patients.models import Patient
+from registration.models import (
+    PortalAccess,
+)
+from registration.selectors.portal_status import pins_expired, pins_usable
+
+
+@dataclass(frozen=True)
+class RegistrationCounts:
+    registered: int
+    pending: int
+    not_registered: int
+    expired_pins: int  # patients holding a PIN that ran out unused: the patient list's "PIN expired"
+
+
+def registration_counts(*, now: datetime | None = None) -> RegistrationCounts:
+    """Patients by portal status, and expired unused PINs: for the task that keeps the statistics
+    (registration/statistics.py), not for a page.
+
+    Counted over the registration tables, not by deriving every patient's status.
+    """
+    now = now or timezone.now()
+    registered_ids = PortalAccess.objects.filter(account__disabled_at__isnull=True).values("patient_id")
+    registered = registered_ids.aggregate(n=Count("patient_id", distinct=True))["n"]
+    pending = (
+        pins_usable(now)
+        .exclude(patient_id__in=registered_ids)
+        .aggregate(n=Count("patient_id", distinct=True))["n"]
+    )
+    total = Patient.objects.count()
+    expired = pins_expired(now).aggregate(n=Count("patient_id", distinct=True))["n"]
+    return RegistrationCounts(
+        registered=registered,
+        pending=pending,
+        not_registered=total - registered - pending,
+        expired_pins=expired,
+    )
+
+
+def registrations_per_week(
+    *, weeks: int = 12, now: datetime | None = None
+) -> list[tuple[date, dict[str, int]]]:
+    """Patients newly able to see the portal, per week (Monday first) and per path, oldest week first."""
+    now = now or timezone.now()
+    this_monday = timezone.localdate(now) - timedelta(days=timezone.localdate(now).weekday())
+    first = this_monday - timedelta(weeks=weeks - 1)
+    start = timezone.make_aware(datetime.combine(first, time.min))
+    rows = (
+        PortalAccess.objects.filter(granted_at__gte=start)
+        .annotate(week=TruncWeek("granted_at"))
+        .values("week", "path")
+        .annotate(n=Count("pk"))
+    )
+    by_week: dict[date, dict[str, int]] = {first + timedelta(weeks=i): {} for i in range(weeks)}
+    for row in rows:
+        week = row["week"].date() if isinstance(row["week"], datetime) else row["week"]
+        by_week.setdefault(week, {})[row["path"]] = row["n"]
+    return sorted(by_week.items())
