@@ -5,7 +5,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
 from django.db.models import Exists, OuterRef
 
-from .models import ADMIN_GROUP, FRONT_DESK_GROUP, User
+from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, User
 
 
 class RolesModelBackend(ModelBackend):

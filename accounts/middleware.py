@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.utils.translation import gettext as _
 
-from .sessions import KIND, SIGNED_OUT_BECAUSE, clock, session_ended, session_seen
+from accounts.sessions import KIND, SIGNED_OUT_BECAUSE, clock, session_ended, session_seen
 
 
 class SessionTimeoutMiddleware:

@@ -6,9 +6,8 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
+from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP
 from portalreg.practice import practice_details
-
-from .models import ADMIN_GROUP, FRONT_DESK_GROUP
 
 
 def user_roles(user) -> frozenset[str]:

@@ -13,8 +13,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .models import UserSession
-from .roles import is_staff_member
+from accounts.models import UserSession
+from accounts.roles import is_staff_member
 
 KIND = "session_kind"
 SIGNED_IN_AT = "signed_in_at"
