@@ -1,6 +1,6 @@
 """The audit trail cannot be rewritten: not by raw SQL on PostgreSQL, nor through the Django admin.
 
-The ORM's own refusals (save over, update, delete, upsert) are tested in tests/registration/test_audit.py.
+The ORM's own refusals (save over, update, delete, upsert) are tested in tests/services/test_audit.py.
 """
 
 import datetime as dt

@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from registration import services
 from registration.models import ParentAccountEmail, PortalAccount
-from tests.delivery import fakes
 from tests.factories import PatientContactFactory, StaffFactory
+from tests.messaging import fakes
 from tests.security.support import PARENT_PASSWORD, STAFF_PASSWORD, account_fields, address, child_fields
 from tests.task_queue import db_worker_batch
 
@@ -178,7 +178,7 @@ def test_password_reset_takes_as_long_for_an_unknown_address(client, settings, p
     backend, Django's own way) to show the difference the measurement would catch.
     """
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # production's queue
-    settings.MAILERS = {"default": {"BACKEND": "tests.delivery.fakes.FlakyEmailBackend"}}
+    settings.MAILERS = {"default": {"BACKEND": "tests.messaging.fakes.FlakyEmailBackend"}}
     fakes.FlakyEmailBackend.state = provider = fakes.EmailProviderState(seconds=0.25)
     url = reverse("portal:password-reset")
     addresses = {"known": parent.user.email, "unknown": "nobody@example.org"}

@@ -1,8 +1,8 @@
 """Faults on PostgreSQL: the database connection dropped in the middle of a request, and the worker
 killed in the middle of a send. Run with `-s` to see what each test did.
 
-Covered elsewhere: races between requests (tests/registration/test_concurrency.py) and a provider
-failing, refusing connections or timing out (tests/delivery/test_retries.py).
+Covered elsewhere: races between requests (tests/services/test_concurrency.py) and a provider
+failing, refusing connections or timing out (tests/messaging/test_retries.py).
 
 Connection drops: this test's connection holds a SHARE lock on the audit table, so a request's
 transaction waits at its audit event, which every service writes after its other changes. The waiting
@@ -11,7 +11,7 @@ after the request has written everything except its audit event.
 
 Worker kills: `manage.py db_worker` runs with the production settings in a subprocess against this
 test's database and sends texts to a fake Twilio, or emails through anymail's Postmark backend to a fake
-Postmark, on 127.0.0.1 (tests/delivery/fakes.py). It is SIGKILLed while a message is 'sending'; then
+Postmark, on 127.0.0.1 (tests/messaging/fakes.py). It is SIGKILLed while a message is 'sending'; then
 `send_welcome_messages --stuck-after 0` (the cron sweep) and a fresh worker recover the message.
 """
 
@@ -49,9 +49,9 @@ from registration.models import (
 )
 from registration.pin_codes import pin_parse, pin_secret_matches
 from tests.conftest import PIN_IN_TEXT
-from tests.delivery import fakes
-from tests.delivery.fakes import loadtest_fake_provider
 from tests.factories import NewAccountFactory, PatientContactFactory
+from tests.messaging import fakes
+from tests.messaging.fakes import loadtest_fake_provider
 from tests.security.support import account_fields, child_fields
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -3,7 +3,7 @@ confirm, the real import; for the practice admin who started it only.
 
 The test settings' task backend is the immediate one: the run starts when the upload's transaction
 commits (`django_capture_on_commit_callbacks(execute=True)` here). The database queue and its worker are
-in tests/registration/test_import_runs.py.
+in tests/ehr_import/test_import_runs.py.
 """
 
 from pathlib import Path

@@ -23,7 +23,7 @@ from tests.factories import (
     StaffFactory,
     confirmed_self_registration,
 )
-from tests.registration.test_concurrency import run_at_once
+from tests.services.test_concurrency import run_at_once
 from tests.staff.test_query_counts import queries_for
 from tests.staff.test_resend_confirmation import welcome_by_email
 from tests.task_queue import db_worker_batch

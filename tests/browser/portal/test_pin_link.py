@@ -27,7 +27,7 @@ from tests.browser.portal.parent import (
     fill_new_account,
     link_in,
 )
-from tests.delivery.support import pin_forms
+from tests.messaging.support import pin_forms
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AT_EACH_SIZE = pytest.mark.parametrize("screen", ["phone", "tablet"], indirect=True)

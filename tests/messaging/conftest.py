@@ -7,9 +7,9 @@ from django.core.management import call_command
 
 from registration import services
 from registration.models import WelcomeMessage
-from tests.delivery import fakes
-from tests.delivery.support import EMAIL, SMS, Provider
 from tests.factories import PatientContactFactory
+from tests.messaging import fakes
+from tests.messaging.support import EMAIL, SMS, Provider
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def cron():
 @pytest.fixture
 def email_provider(settings):
     """Every mailer is anymail's test backend, with an outage switch (`.failures_left`)."""
-    settings.MAILERS = {"default": {"BACKEND": "tests.delivery.fakes.FlakyEmailBackend"}}
+    settings.MAILERS = {"default": {"BACKEND": "tests.messaging.fakes.FlakyEmailBackend"}}
     fakes.FlakyEmailBackend.state = fakes.EmailProviderState()
     return fakes.FlakyEmailBackend.state
 

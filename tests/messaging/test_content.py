@@ -14,8 +14,8 @@ from registration.models import PortalStatus, WelcomeMessage
 from registration.pin_codes import pin_parse
 from registration.selectors import patient_portal_status
 from registration.services.errors import PinNotAccepted
-from tests.delivery.support import EMAIL, SMS, URL, codes_in, pin_forms
 from tests.factories import FamilyContactFactory, NewAccountFactory, PatientContactFactory, PatientFactory
+from tests.messaging.support import EMAIL, SMS, URL, codes_in, pin_forms
 
 PORTAL = "https://portal.maplestreetpediatrics.example.org"
 REGISTER_AT = PORTAL + "/portal/pin/"

@@ -17,9 +17,9 @@ from registration.messaging.tasks import refused_for_good, send_welcome_message
 from registration.models import AuditEvent, Pin, PortalStatus, RegistrationPath, WelcomeMessage
 from registration.services import welcome_delivery
 from registration.services.errors import PinNotAccepted, PinReplaced
-from tests.delivery import fakes
-from tests.delivery.support import EMAIL, SMS, codes_in, pin_forms
 from tests.factories import AppointmentFactory, NewAccountFactory, PatientContactFactory
+from tests.messaging import fakes
+from tests.messaging.support import EMAIL, SMS, codes_in, pin_forms
 from tests.task_queue import db_worker_batch
 
 Status = WelcomeMessage.Status

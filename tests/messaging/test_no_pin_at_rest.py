@@ -10,7 +10,7 @@ from django.template import Context, Template
 from registration.messaging.delivery import welcome_content
 from registration.models import AuditEvent, WelcomeMessage
 from registration.services import welcome_delivery
-from tests.delivery.support import EMAIL, SMS, Provider, codes_in, pin_forms
+from tests.messaging.support import EMAIL, SMS, Provider, codes_in, pin_forms
 
 Status = WelcomeMessage.Status
 

@@ -8,8 +8,8 @@ from django.test import Client
 from twilio.request_validator import RequestValidator
 
 from registration.models import AuditEvent, WelcomeMessage
-from tests.delivery import fakes
-from tests.delivery.support import EMAIL, SMS
+from tests.messaging import fakes
+from tests.messaging.support import EMAIL, SMS
 
 Status = WelcomeMessage.Status
 HOOK = "/hooks/twilio/status/"
