@@ -1,6 +1,6 @@
 from django import template
 
-from registration.staff.views.pin_slips import new_form_token
+from registration.staff.form_tokens import new_form_token
 
 register = template.Library()
 

@@ -20,7 +20,7 @@ from patients.templatetags.patients import age
 from registration.models import PortalStatus
 from registration.services import invitation_refusal, patient_invitation_refusal
 from registration.services.errors import PatientDeceased, PatientInactive, PatientNotInvitable
-from registration.staff.views.pin_slips import new_form_token
+from registration.staff.form_tokens import new_form_token
 
 register = template.Library()
 

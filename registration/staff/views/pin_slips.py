@@ -1,7 +1,5 @@
 """Generate PIN (paths 1 and 3): issue, show it once with a printable slip, or warn of a duplicate."""
 
-import secrets
-
 import segno
 from django.conf import settings
 from django.http import HttpResponseBadRequest
@@ -18,14 +16,11 @@ from portalreg.languages import portal_address
 from portalreg.proxies import client_address
 from registration import services
 from registration.pin_codes import pin_link
+from registration.staff.form_tokens import new_form_token
 from registration.staff.forms import GeneratePinForm
 
 # Form tokens already used by this session: resubmitting one (reload, back) must not show a PIN again.
 USED_TOKENS = "used_pin_form_tokens"
-
-
-def new_form_token() -> str:
-    return secrets.token_hex(16)
 
 
 @never_cache
