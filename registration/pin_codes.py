@@ -9,7 +9,12 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.hashers import Argon2PasswordHasher, check_password, make_password
+from django.contrib.auth.hashers import (
+    Argon2PasswordHasher,
+    check_password,
+    is_password_usable,
+    make_password,
+)
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
@@ -36,7 +41,8 @@ class PinParts:
         return "-".join(code[i : i + GROUP] for i in range(0, LENGTH, GROUP))
 
 
-def pin_generate() -> PinParts:
+def pin_code_new() -> PinParts:
+    """Draw a new random PIN."""
     code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
     return PinParts(lookup=code[:GROUP], secret=code[GROUP:])
 
@@ -74,7 +80,22 @@ def pin_secret_hash(parts: PinParts) -> str:
     return make_password(parts.secret, hasher=_hasher())
 
 
+# A PIN row whose code is not drawn yet: a welcome message's, until the message is claimed for sending.
+# The lookup is empty (a typed PIN's never is), so no typed code finds the row, and the secret hash is
+# Django's unusable-password marker ("!" and random characters), which no secret matches. Made without
+# hashing: nothing is spent on a code nobody will see.
+PIN_NOT_DRAWN_LOOKUP = ""
+
+
+def pin_secret_not_drawn() -> str:
+    """Return a secret hash that no code matches, for a PIN row whose code is not drawn yet."""
+    return make_password(None)
+
+
 def pin_secret_matches(parts: PinParts, secret_hash: str) -> bool:
+    if not is_password_usable(secret_hash):
+        pin_secret_dummy_check(parts)  # as long as a real check: a row not drawn yet is not told apart
+        return False
     return check_password(parts.secret, secret_hash)
 
 

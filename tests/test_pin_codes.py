@@ -8,7 +8,7 @@ from registration.pin_codes import (
     ALPHABET,
     PinFormatError,
     PinParts,
-    pin_generate,
+    pin_code_new,
     pin_parse,
     pin_secret_hash,
     pin_secret_matches,
@@ -26,7 +26,7 @@ def test_alphabet_is_crockford_base32_without_lookalikes():
 
 
 def test_generated_pin_is_twelve_characters_shown_in_three_groups_of_four():
-    parts = pin_generate()
+    parts = pin_code_new()
 
     assert DISPLAY.match(parts.display), parts.display
     assert len(parts.lookup) == 4
@@ -35,7 +35,7 @@ def test_generated_pin_is_twelve_characters_shown_in_three_groups_of_four():
 
 
 def test_generated_pins_are_random():
-    codes = [pin_generate().display for _ in range(2000)]
+    codes = [pin_code_new().display for _ in range(2000)]
 
     assert len(set(codes)) == len(codes)
     # 24,000 draws from 32 characters: every character turns up, in every position group.
@@ -112,7 +112,7 @@ def test_pin_format_error_is_a_value_error():
 
 
 def test_stored_hash_is_not_the_secret_and_does_not_contain_it():
-    parts = pin_generate()
+    parts = pin_code_new()
 
     stored = pin_secret_hash(parts)
 
@@ -122,20 +122,20 @@ def test_stored_hash_is_not_the_secret_and_does_not_contain_it():
 
 
 def test_hashes_of_one_secret_differ_because_they_are_salted():
-    parts = pin_generate()
+    parts = pin_code_new()
 
     assert pin_secret_hash(parts) != pin_secret_hash(parts)
 
 
 def test_hash_matches_the_secret_however_it_was_typed():
-    parts = pin_generate()
+    parts = pin_code_new()
     stored = pin_secret_hash(parts)
 
     assert pin_secret_matches(pin_parse(parts.display.lower().replace("-", " ")), stored)
 
 
 def test_hash_does_not_match_another_secret():
-    parts = pin_generate()
+    parts = pin_code_new()
     stored = pin_secret_hash(parts)
     other = PinParts(lookup=parts.lookup, secret="0" * 8 if parts.secret != "0" * 8 else "1" * 8)
 

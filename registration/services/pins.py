@@ -77,8 +77,9 @@ def pin_issue(
     then `OutstandingPin` is raised and nothing changes.
     """
     now = now or timezone.now()
+    parts = codes.pin_code_new()
     with transaction.atomic(durable=True):
-        issued, details = _issue(
+        pin, details = _issue(
             patient=patient,
             contact=contact,
             path=path,
@@ -88,6 +89,7 @@ def pin_issue(
             replace_outstanding=replace_outstanding,
             replacing_pin_id=replacing_pin_id,
             now=now,
+            parts=parts,
         )
         audit_record(
             action=AuditEvent.Action.PIN_ISSUED,
@@ -99,7 +101,7 @@ def pin_issue(
             client_address=client_address,
             details=details,
         )
-    return issued
+    return IssuedPin(pin=pin, code=parts.display)
 
 
 def welcome_invite(
@@ -120,13 +122,14 @@ def welcome_invite(
 
     The address is validated and, if staff corrected it, saved back to the contact. The message is
     recorded in the same transaction as the PIN, so neither exists without the other, and queued for
-    sending once that transaction commits. Staff never see this PIN: it is minted afresh when the
-    message is sent (`welcome_delivery`), so it is never stored readable anywhere.
+    sending once that transaction commits. Staff never see this PIN: its code is drawn only when the
+    message is sent (`welcome_delivery`), so it is never stored readable anywhere; until then the PIN
+    row has no code, and nothing typed redeems it.
     """
     now = now or timezone.now()
     address = _address_normalize(channel, address)
     with transaction.atomic(durable=True):
-        issued, details = _issue(
+        pin, details = _issue(
             patient=patient,
             contact=contact,
             path=RegistrationPath.APPOINTMENT_LIST,
@@ -136,13 +139,14 @@ def welcome_invite(
             replace_outstanding=replace_outstanding,
             replacing_pin_id=replacing_pin_id,
             now=now,
+            parts=None,
         )
         field = "email" if channel == WelcomeMessage.Channel.EMAIL else "cell_phone"
-        if str(getattr(issued.pin.contact, field)) != address:
+        if str(getattr(pin.contact, field)) != address:
             FamilyContact.objects.filter(pk=contact.pk).update(**{field: address})
             details["contact_updated"] = field
         message = WelcomeMessage.objects.create(
-            pin=issued.pin,
+            pin=pin,
             channel=channel,
             address=address,
             language=contact.preferred_language,
@@ -174,7 +178,9 @@ def _issue(
     replace_outstanding,
     replacing_pin_id,
     now,
-) -> tuple[IssuedPin, dict]:
+    parts: codes.PinParts | None,
+) -> tuple[Pin, dict]:
+    """Make the PIN row, its code's hash from `parts`; with None, a row whose code is drawn later."""
     if path not in PIN_PATHS:
         raise RegistrationError(f"PINs are not issued through {path}.")
     if appointment is not None and appointment.patient_id != patient.pk:
@@ -216,22 +222,21 @@ def _issue(
     revoked = pins_revoke(
         Pin.objects.filter(patient=patient, contact=contact), reason=Pin.EndReason.SUPERSEDED, now=now
     )
-    parts = codes.pin_generate()
     pin = Pin.objects.create(
         patient=patient,
         contact=link.contact,
         appointment=appointment,
         path=path,
         issued_by=by,
-        lookup=parts.lookup,
-        secret_hash=codes.pin_secret_hash(parts),
+        lookup=codes.PIN_NOT_DRAWN_LOOKUP if parts is None else parts.lookup,
+        secret_hash=codes.pin_secret_not_drawn() if parts is None else codes.pin_secret_hash(parts),
         issued_at=now,
         expires_at=pin_expiry(now),
     )
     details |= {"pin_id": pin.pk, "expires_at": pin.expires_at.isoformat(), "revoked_pin_ids": revoked}
     if appointment is not None:
         details["appointment_id"] = appointment.pk
-    return IssuedPin(pin=pin, code=parts.display), details
+    return pin, details
 
 
 def _address_normalize(channel: WelcomeMessage.Channel, address: str) -> str:

@@ -72,7 +72,7 @@ def welcome_message_claim(*, message_id: int, now: datetime | None = None) -> Cl
                 details={"reason": refusal.state},
             )
             return None
-        parts = codes.pin_generate()
+        parts = codes.pin_code_new()
         pin.lookup, pin.secret_hash, pin.failed_attempts = parts.lookup, codes.pin_secret_hash(parts), 0
         pin.save(update_fields=["lookup", "secret_hash", "failed_attempts"])
         message.attempts += 1

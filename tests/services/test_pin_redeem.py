@@ -8,7 +8,7 @@ from django.contrib.auth import authenticate
 from accounts.models import User
 from registration import services
 from registration.models import AuditEvent, Pin, PortalAccess, PortalAccount, PortalStatus, RegistrationPath
-from registration.pin_codes import pin_generate, pin_parse
+from registration.pin_codes import pin_code_new, pin_parse
 from registration.selectors import patient_portal_status
 from registration.services.errors import (
     AccountDisabled,
@@ -263,7 +263,7 @@ def test_unknown_pin_gets_the_same_answer_as_a_wrong_birth_date(chart, issue_pin
 
     with pytest.raises(PinNotAccepted) as unknown:
         services.pin_redeem(
-            code=pin_generate().display,
+            code=pin_code_new().display,
             child_birth_date=chart.patient.date_of_birth,
             new_account=NewAccountFactory(),
         )

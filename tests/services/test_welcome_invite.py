@@ -1,15 +1,21 @@
 """Staff send a PIN in a welcome email or text from the appointment list (path 2)."""
 
 import datetime as dt
+import time
 
 import pytest
 from django.core import mail
 
 from patients.models import FamilyContact
-from registration import services
+from registration import pin_codes, services
 from registration.models import AuditEvent, Pin, RegistrationPath, WelcomeMessage
-from registration.pin_codes import pin_parse
-from registration.services.errors import AlreadyRegistered, ContactNotOnChart, InvalidAddress
+from registration.pin_codes import PinFormatError, pin_parse
+from registration.services.errors import (
+    AlreadyRegistered,
+    ContactNotOnChart,
+    InvalidAddress,
+    PinNotAccepted,
+)
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,
@@ -257,3 +263,67 @@ def test_plain_pin_in_a_welcome_message_is_stored_nowhere(
     for code in codes:
         for form in (code, code.replace("-", ""), pin_parse(code).secret):
             assert not any(form in value for value in text), form
+
+
+@pytest.fixture
+def hashings(monkeypatch):
+    """Count the PIN hashes made (Argon2 in production): each goes through `pin_codes._hasher`."""
+    calls = []
+    real = pin_codes._hasher
+
+    def counted():
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(pin_codes, "_hasher", counted)
+    return calls
+
+
+def test_no_pin_is_hashed_when_staff_queue_a_welcome(chart, staff, hashings, issue_pin):
+    _invite(chart, staff, EMAIL, chart.contact.email)
+
+    assert hashings == [], "the code is drawn, and hashed, only when the message is sent"
+    issue_pin()
+    assert hashings == [1], "the spy sees the hash a PIN with a code gets"
+
+
+def test_the_pin_of_a_message_not_yet_sent_is_redeemed_by_no_code(chart, staff, hashings):
+    message = _invite(chart, staff, EMAIL, chart.contact.email)
+    pin = Pin.objects.get(pk=message.pin_id)
+
+    # No typed code has its lookup: every typed code has four characters there.
+    with pytest.raises(PinFormatError):
+        pin_parse(pin.lookup + "0" * 8)
+    for code in ["0000-0000-0000", "ZZZZ-ZZZZ-ZZZZ", pin_codes.pin_code_new().display]:
+        with pytest.raises(PinNotAccepted):
+            services.pin_redeem(
+                code=code, child_birth_date=chart.patient.date_of_birth, new_account=NewAccountFactory()
+            )
+        # Nor does any secret match its hash, and saying so takes a real check's time.
+        hashings.clear()
+        assert not pin_codes.pin_secret_matches(pin_parse(code), pin.secret_hash)
+        assert hashings == [1]
+    pin.refresh_from_db()
+    assert (pin.redeemed_at, pin.failed_attempts) == (None, 0)
+
+
+def test_what_queueing_fifty_welcomes_costs_without_hashing_their_pins(staff, settings):
+    """Printed, not asserted: the time queueing 50 welcomes takes, and the Argon2 hashes of 50 PINs
+    (the production hasher) it no longer spends on codes nobody would see."""
+    settings.PIN_HASHER = "registration.pin_codes.PinHasher"
+    links = [PatientContactFactory() for _ in range(50)]
+
+    started = time.perf_counter()
+    for link in links:
+        _invite(link, staff, EMAIL, link.contact.email)
+    queueing = time.perf_counter() - started
+    started = time.perf_counter()
+    for _ in links:
+        pin_codes.pin_secret_hash(pin_codes.pin_code_new())
+    hashing = time.perf_counter() - started
+
+    assert WelcomeMessage.objects.count() == 50
+    print(
+        f"welcome_invite for 50 patients: {queueing * 1000:.0f} ms now; "
+        f"the Argon2 hashes it made before: {hashing * 1000:.0f} ms more"
+    )

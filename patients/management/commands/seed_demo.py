@@ -151,7 +151,7 @@ class Command(BaseCommand):
             today=today,
             issued_by_id=front_desk.user.pk,
             password_hash=make_password(password),  # once, for every bulk parent
-            pin_hash=codes.pin_secret_hash(codes.pin_generate()),  # a PIN made, hashed and forgotten
+            pin_hash=codes.pin_secret_hash(codes.pin_code_new()),  # a PIN made, hashed and forgotten
             validity_days=settings.PIN_VALIDITY_DAYS,
         )
 
