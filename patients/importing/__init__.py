@@ -1,11 +1,23 @@
-"""Import patients, family contacts and appointments from the EHR: CSV, or FHIR R4 (Bundle or NDJSON).
+"""Read patients, family contacts and appointments from an EHR export: CSV, or FHIR R4 (Bundle or NDJSON).
 
-    report = import_file(uploaded, name="export.csv", dry_run=True, by=request.user)
+    batch = file_read(uploaded, name="export.csv")  # outside any transaction: nothing is written
+    with transaction.atomic():
+        changes = batch_save(batch)  # the records; then the caller audits `changes` here
+    report = batch.report(dry_run=False, seconds=...)
 
-See docs/import.md for the layouts and the rules.
+`registration.ehr_import.importing.import_file` does this, auditing every change. See docs/import.md
+for the layouts and the rules.
 """
 
-from patients.importing.files import import_file
-from patients.importing.report import ImportFileError, ImportReport, Problem
+from patients.importing.files import batch_save, file_read
+from patients.importing.report import Change, ChangeKind, ImportFileError, ImportReport, Problem
 
-__all__ = ["ImportFileError", "ImportReport", "Problem", "import_file"]
+__all__ = [
+    "Change",
+    "ChangeKind",
+    "ImportFileError",
+    "ImportReport",
+    "Problem",
+    "batch_save",
+    "file_read",
+]

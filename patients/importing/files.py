@@ -1,7 +1,6 @@
-"""Tell what kind of file this is, read it, and write it in one transaction."""
+"""Tell what kind of file this is and read it; then write what it holds, in the caller's transaction."""
 
 import json
-import time
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -11,53 +10,49 @@ from django.utils import timezone
 
 from patients.importing import csv_format, fhir_format
 from patients.importing.records import Batch
-from patients.importing.report import ImportFileError, ImportReport
+from patients.importing.report import Change, ImportFileError
 from patients.importing.store import Store
 
 Progress = Callable[[str, int, int], None]
 TOO_DEEP = object()  # what `_parsed` gives for JSON nested beyond Python's stack
 
 
-def import_file(
-    file: BinaryIO, *, name: str, dry_run: bool, by=None, progress: Progress | None = None
-) -> ImportReport:
-    """Import one EHR export and return what it did, or would do when `dry_run`.
+def file_read(file: BinaryIO, *, name: str, progress: Progress | None = None) -> Batch:
+    """Read and check one EHR export, writing nothing; return its records and the rows it rejected.
 
-    Rejected rows and resources are reported and the rest imported; a file of the wrong kind raises
-    `ImportFileError` before anything is written. A dry run does the whole import and rolls it back,
-    so its report is exactly what the real run would say. `progress(stage, done, total)` is called
+    A file of the wrong kind raises `ImportFileError`. `progress("reading", done, total)` is called
     now and then for a progress bar.
     """
-    started = time.monotonic()
-    progress = progress or (lambda stage, done, total: None)
+    progress = progress or _no_progress
     data = file.read(settings.IMPORT_MAX_FILE_BYTES + 1)
     if len(data) > settings.IMPORT_MAX_FILE_BYTES:
         raise ImportFileError(
             f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES:,} bytes (IMPORT_MAX_FILE_BYTES): "
             "export FHIR as bulk NDJSON files, or CSV in parts."
         )
-    batch = read(decode(data), name=name, progress=lambda done, total: progress("reading", done, total))
+    text = decode(data)
     del data
-    now = timezone.now()
-    with transaction.atomic():
-        Store(
-            batch,
-            now=now,
-            by=by,
-            file_name=name,
-            progress=lambda done, total: progress("saving", done, total),
-        ).write()
-        if dry_run:
-            transaction.set_rollback(True)
-    return ImportReport(
-        kind=batch.kind,
-        dry_run=dry_run,
-        counts=batch.counts,
-        problems=sorted(batch.problems, key=lambda p: p.sort_key()),
-        warnings=sorted(batch.warnings, key=lambda p: p.sort_key()),
-        skipped=batch.skipped,
-        seconds=time.monotonic() - started,
-    )
+    return read(text, name=name, progress=lambda done, total: progress("reading", done, total))
+
+
+def batch_save(batch: Batch, *, progress: Progress | None = None) -> list[Change]:
+    """Write the batch's records and count what it did in `batch.counts`; return the changes the audit
+    trail keeps.
+
+    Call it inside a transaction that also writes those changes' audit events: a record is not saved
+    without its event. Rejected records are added to the batch's problems. `progress("saving", done,
+    total)` is called now and then.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Call batch_save inside atomic(), with the audit events of what it returns.")
+    progress = progress or _no_progress
+    store = Store(batch, progress=lambda done, total: progress("saving", done, total))
+    store.write()
+    return store.changes
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
 
 
 def decode(data: bytes) -> str:

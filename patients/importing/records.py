@@ -24,7 +24,7 @@ from phonenumbers import (
 from phonenumbers import parse as phone_parse
 
 from patients.importing import relationships
-from patients.importing.report import Problem, empty_counts
+from patients.importing.report import ImportReport, Problem, empty_counts
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 
 
@@ -127,6 +127,18 @@ class Batch:
 
     def skip(self, resource_type: str) -> None:
         self.skipped[resource_type] = self.skipped.get(resource_type, 0) + 1
+
+    def report(self, *, dry_run: bool, seconds: float) -> ImportReport:
+        """Return what importing this batch did (or would do, when `dry_run`): counts and problems."""
+        return ImportReport(
+            kind=self.kind,
+            dry_run=dry_run,
+            counts=self.counts,
+            problems=sorted(self.problems, key=lambda p: p.sort_key()),
+            warnings=sorted(self.warnings, key=lambda p: p.sort_key()),
+            skipped=self.skipped,
+            seconds=seconds,
+        )
 
 
 def text(value, label: str, *, max_length: int, required: bool = True) -> str:

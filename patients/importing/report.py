@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 KINDS = ("patients", "contacts", "links", "appointments")
 OUTCOMES = ("created", "updated", "unchanged", "rejected")
@@ -21,6 +22,28 @@ class Problem:
     def sort_key(self) -> tuple[int, str]:
         number = re.search(r"\d+", self.position)
         return (int(number.group()) if number else 0, self.position)
+
+
+class ChangeKind(StrEnum):
+    PATIENT_CREATED = "patient_created"
+    PATIENT_UPDATED = "patient_updated"
+    CONTACT_ADDED = "contact_added"  # a family contact linked to a patient's chart
+    CONTACT_UPDATED = "contact_updated"  # a family contact's email or phone changed
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One record the import added or changed that the audit trail keeps.
+
+    Patients added or changed, contacts added to a chart, and contacts whose email or phone changed:
+    the ones that decide who may see a chart and where its PINs go. `changed` maps each changed field
+    to its [before, after] values, as text.
+    """
+
+    kind: ChangeKind
+    patient_id: int
+    contact_id: int | None = None
+    changed: dict[str, list[str]] | None = None
 
 
 def empty_counts() -> dict[str, dict[str, int]]:

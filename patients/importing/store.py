@@ -2,17 +2,17 @@
 
 Patients are matched by MRN, contacts by their EHR identifier or by patient + name + relationship,
 appointments by their EHR identifier. Only the EHR's own fields are written: nothing of the
-registration app (PINs, accounts, accesses, statuses) is touched.
+registration app (PINs, accounts, accesses, statuses) is touched. What the audit trail keeps of it is
+collected in `Store.changes`, for the caller to audit in the same transaction.
 """
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 
 from patients import names
 from patients.bulk_insert import insert
 from patients.importing import records as r
+from patients.importing.report import Change, ChangeKind
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
-from registration.models import AuditEvent
 
 CHUNK = 2000
 
@@ -23,29 +23,14 @@ def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
 
 
 class Store:
-    def __init__(
-        self, batch: r.Batch, *, now: datetime, by, file_name: str, progress: Callable[[int, int], None]
-    ):
-        self.batch, self.now, self.by, self.file_name = batch, now, by, file_name
+    def __init__(self, batch: r.Batch, *, progress: Callable[[int, int], None]):
+        self.batch = batch
         self.progress = progress
+        self.changes: list[Change] = []  # every record added or changed that the audit trail keeps
         self.done = 0
         self.total = len(batch.patients) + len(batch.contacts) + len(batch.appointments)
         self.patient_ids: dict[tuple[str, str], int] = {}  # (MRN system, MRN) -> id
         self.patient_ids_by_source: dict[str, int] = {}
-
-    def event(
-        self, action: str, patient_id: int, changed: dict | None = None, *, contact: int | None = None
-    ) -> dict:
-        """An audit row, as `insert` writes it: every record the import adds or changes is audited."""
-        details = {"file": self.file_name[:200], **({"changed": changed} if changed else {})}
-        return {
-            "action": action,
-            "at": self.now,
-            "actor_id": self.by.pk if self.by else None,
-            "patient_id": patient_id,
-            "contact_id": contact,
-            "details": details,
-        }
 
     def count(self, kind: str, outcome: str, n: int = 1) -> None:
         self.batch.counts[kind][outcome] += n
@@ -66,7 +51,7 @@ class Store:
         fields = ["first_name", "last_name", "date_of_birth", "sex", "active", "deceased", "deceased_on"]
         for chunk in chunks(self.batch.patients):
             existing = self._patients_existing(chunk, ["source_id", "mrn_system", *fields])
-            new, changed, events = [], [], []
+            new, changed = [], []
             for rec in chunk:
                 wanted = {
                     "first_name": rec.first_name,
@@ -104,7 +89,7 @@ class Store:
                         setattr(patient, f, v)
                     patient.names_fold()
                     changed.append(patient)
-                    events.append(self.event(AuditEvent.Action.PATIENT_UPDATED_BY_IMPORT, patient.pk, moved))
+                    self.changes.append(Change(ChangeKind.PATIENT_UPDATED, patient.pk, changed=moved))
                 else:
                     self.count("patients", "unchanged")
                 self.patient_ids[rec.key] = patient.pk
@@ -115,8 +100,7 @@ class Store:
             self.patient_ids.update(
                 ((row["mrn_system"], row["mrn"]), pk) for row, pk in zip(new, ids, strict=True)
             )
-            events += [self.event(AuditEvent.Action.PATIENT_CREATED_BY_IMPORT, pk) for pk in ids]
-            insert(AuditEvent, events)
+            self.changes += [Change(ChangeKind.PATIENT_CREATED, pk) for pk in ids]
             self.count("patients", "created", len(new))
             self.count("patients", "updated", len(changed))
             self.advance(len(chunk))
@@ -228,7 +212,7 @@ class Store:
         for (rec, pid), target in zip(todo, targets, strict=True):
             (after[target] if isinstance(target, int) else new.setdefault(target, {})).update(given(rec))
             first_patient.setdefault(target, pid)
-        changed, audits = [], []
+        changed = []
         for pk, values in after.items():
             if values == before[pk]:
                 self.count("contacts", "unchanged")
@@ -236,19 +220,11 @@ class Store:
             changed.append(FamilyContact(pk=pk, **values))
             moved = {f: [before[pk][f], values[f]] for f in PHONE_AND_EMAIL if before[pk][f] != values[f]}
             if moved:
-                audits.append(
-                    AuditEvent(
-                        action=AuditEvent.Action.CONTACT_UPDATED_BY_IMPORT,
-                        at=self.now,
-                        actor=self.by,
-                        patient_id=first_patient[pk],
-                        contact_id=pk,
-                        details={"changed": moved, "file": self.file_name[:200]},
-                    )
+                self.changes.append(
+                    Change(ChangeKind.CONTACT_UPDATED, first_patient[pk], contact_id=pk, changed=moved)
                 )
         new_ids = dict(zip(new, insert(FamilyContact, list(new.values()), ids=True), strict=True))
         FamilyContact.objects.bulk_update(changed, CONTACT_FIELDS, batch_size=500)
-        AuditEvent.objects.bulk_create(audits, batch_size=CHUNK)
         self.count("contacts", "created", len(new))
         self.count("contacts", "updated", len(changed))
 
@@ -268,15 +244,10 @@ class Store:
             else:
                 self.count("links", "unchanged")
         insert(PatientContact, new_links)
-        insert(
-            AuditEvent,
-            [
-                self.event(
-                    AuditEvent.Action.CONTACT_ADDED_BY_IMPORT, row["patient_id"], contact=row["contact_id"]
-                )
-                for row in new_links
-            ],
-        )
+        self.changes += [
+            Change(ChangeKind.CONTACT_ADDED, link["patient_id"], contact_id=link["contact_id"])
+            for link in new_links
+        ]
         PatientContact.objects.bulk_update(changed_links, ["relationship"], batch_size=500)
         self.count("links", "created", len(new_links))
         self.count("links", "updated", len(changed_links))

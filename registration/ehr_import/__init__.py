@@ -9,5 +9,7 @@
    confirmed, another upload by the same admin, or a run whose worker stopped has its file deleted by
    `services.import_uploads_prune` (`manage.py prune_import_uploads`, from cron).
 
-Task arguments hold only the run's id; the file's content is never in the database.
+Task arguments hold only the run's id; the file's content is never in the database. The import itself,
+for these runs and for `manage.py import_ehr`, is `importing.import_file`: the EHR's records, and an audit
+event for each one it adds or changes.
 """

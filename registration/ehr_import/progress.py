@@ -1,8 +1,8 @@
 """How far a running import got, written where the Import page can read it while the import runs.
 
-`patients.importing.import_file` writes everything in one transaction and calls `progress(stage, done,
-total)` from inside it. An UPDATE of the run's row through that same connection would stay invisible to
-the page until the import commits: the bar would jump from nothing to done. So:
+`registration.ehr_import.importing.import_file` writes everything in one transaction and calls
+`progress(stage, done, total)` from inside it. An UPDATE of the run's row through that same connection
+would stay invisible to the page until the import commits: the bar would jump from nothing to done. So:
 
 - Outside a transaction (while the file is read), the row is updated on the task's own connection, in
   autocommit: the page sees it at once.

@@ -4,7 +4,8 @@ import logging
 
 from django.tasks import task
 
-from patients.importing import ImportFileError, import_file
+from patients.importing import ImportFileError
+from registration.ehr_import.importing import import_file
 from registration.ehr_import.lifecycle import import_run_claim, import_run_failed, import_run_finished
 from registration.ehr_import.progress import ProgressRecorder
 from registration.ehr_import.uploads import upload_open

@@ -8,8 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from patients.importing import ImportFileError, ImportReport, import_file
+from patients.importing import ImportFileError, ImportReport
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
+from registration.ehr_import.importing import import_file
 from registration.models import AuditEvent, Pin, PortalAccess
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"

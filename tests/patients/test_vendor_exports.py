@@ -13,9 +13,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from patients.importing import ImportFileError, import_file
+from patients.importing import ImportFileError
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration import selectors
+from registration.ehr_import.importing import import_file
 from registration.models import AuditEvent
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from patients.importing import import_file
 from registration import services
 from registration.ehr_import import services as import_runs
+from registration.ehr_import.importing import import_file
 from registration.ehr_import.tasks import run_import
 from registration.messaging.tasks import send_welcome_message
 from registration.models import (

@@ -13,8 +13,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
-from patients.importing import ImportFileError, import_file
+from patients.importing import ImportFileError
 from patients.importing.folders import export_files
+from registration.ehr_import.importing import import_file
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@
 Deterministic and idempotent: the same families every time (a fixed seed, keyed by MRN), so a second
 run creates nothing and a run with a larger N adds only the missing patients. Dates are relative to
 today in the practice's time zone. The first families (`families.SHOWCASE_FAMILIES`) get their portal
-state through `registration.services`; the rest is written in bulk (see `patients.demo.bulk` for why).
+state through `registration.services`; the rest is written in bulk (see `registration.demo.bulk` for
+why).
 """
 
 import gc
@@ -26,9 +27,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
-from patients.demo import bulk, clinic_days, families, records, schedule, showcase, staff
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration import pin_codes as codes
+from registration.demo import bulk, clinic_days, families, records, schedule, showcase, staff
 from registration.models import (
     AuditEvent,
     Pin,

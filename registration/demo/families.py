@@ -13,9 +13,9 @@ from enum import StrEnum
 from functools import cache
 from random import Random
 
-from patients.demo import people, schedule
-from patients.demo.chance import Weighted, seeded
 from patients.models import Patient, PatientContact
+from registration.demo import people, schedule
+from registration.demo.chance import Weighted, seeded
 
 MRN_PREFIX = "MS"  # Maple Street's chart numbers: MS0000001, MS0000002, ...
 # The first families are the visible demo: their portal state goes through the registration services.

@@ -8,10 +8,10 @@ from datetime import date, datetime, time, timedelta
 from math import ceil
 from random import Random
 
-from patients.demo import schedule
-from patients.demo.chance import Weighted, seeded
-from patients.demo.families import mrn
 from patients.models import Appointment, Patient
+from registration.demo import schedule
+from registration.demo.chance import Weighted, seeded
+from registration.demo.families import mrn
 
 _DONE = Weighted({Appointment.Status.COMPLETED: 92, Appointment.Status.NO_SHOW: 8})
 SHOWCASE_ON_LIST = 10  # visible demo patients put on each day's list, to show their portal states

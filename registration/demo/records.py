@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from patients import names
 from patients.bulk_insert import insert
-from patients.demo.families import Child, Family
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
+from registration.demo.families import Child, Family
 
 
 @dataclass

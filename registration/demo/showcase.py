@@ -11,7 +11,9 @@ from datetime import date, datetime
 from django.conf import settings
 
 from accounts.models import User
-from patients.demo.families import (
+from patients.models import Appointment, FamilyContact, Patient, PatientContact
+from registration import services
+from registration.demo.families import (
     EMAIL_VERIFIED_AFTER,
     Family,
     Newcomer,
@@ -20,8 +22,6 @@ from patients.demo.families import (
     request_authenticated_at,
     request_submitted_at,
 )
-from patients.models import Appointment, FamilyContact, Patient, PatientContact
-from registration import services
 from registration.models import Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
 
 

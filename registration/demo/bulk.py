@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta
 
 from accounts.models import User
 from patients.bulk_insert import insert
-from patients.demo.families import (
+from registration import pin_codes as codes
+from registration.demo.families import (
     ACCOUNT_PLANS,
     EMAIL_VERIFIED_AFTER,
     PIN_PLANS,
@@ -29,9 +30,8 @@ from patients.demo.families import (
     Plan,
     pin_times,
 )
-from patients.demo.families import request_submitted_at as submitted_at
-from patients.demo.records import Written
-from registration import pin_codes as codes
+from registration.demo.families import request_submitted_at as submitted_at
+from registration.demo.records import Written
 from registration.models import (
     AuditEvent,
     Pin,

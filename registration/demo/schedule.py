@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from patients.demo.chance import Weighted
 from patients.models import Appointment
+from registration.demo.chance import Weighted
 
 PROVIDERS = (
     "Dr. Ana Rivera",
@@ -79,7 +79,7 @@ def future_status(rng: Random) -> str:
 def history_day(rng: Random, today: date, not_before: date) -> date:
     """A weekday in the eighteen months before and six months after today, not today or tomorrow.
 
-    Today's and tomorrow's clinic is filled slot by slot (see `patients.demo.clinic_days`).
+    Today's and tomorrow's clinic is filled slot by slot (see `registration.demo.clinic_days`).
     """
     days = _history_days(today)
     while True:
