@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db.models import (
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -17,6 +18,7 @@ from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration.models import (
     AuditEvent,
     PortalAccess,
+    PortalStatus,
     RegistrationPath,
     SelfRegistrationRequest,
     WelcomeMessage,
@@ -77,6 +79,23 @@ def patient_match(text: str) -> Q:
     return by_name | Q(mrn__iexact=text)
 
 
+def contact_links_with_access() -> Prefetch:
+    """Each listed patient's family contacts (`contact_links`), with the email of the enabled account
+    that sees the patient through each (`access_email`): for `patient_search`'s results."""
+    return Prefetch("contact_links", queryset=_contact_links_with_access(PatientContact.objects.all()))
+
+
+def _contact_links_with_access(links: QuerySet[PatientContact]) -> QuerySet[PatientContact]:
+    access = PortalAccess.objects.filter(
+        patient=OuterRef("patient_id"), contact=OuterRef("contact_id"), account__disabled_at__isnull=True
+    ).order_by("pk")
+    return (
+        links.select_related("contact")
+        .annotate(access_email=Subquery(access.values("account__user__email")[:1]))
+        .order_by("pk")
+    )
+
+
 @dataclass
 class ContactRow:
     """One family contact on a chart, with where they stand on the portal for this patient."""
@@ -91,6 +110,15 @@ class ContactRow:
     def registered_as(self) -> str | None:
         """The email of the enabled account that sees the patient through this contact."""
         return self.link.access_email
+
+    @property
+    def status(self) -> PortalStatus:
+        """Registered (an account through this contact), Pending (a PIN for them), or Not registered."""
+        if self.registered_as:
+            return PortalStatus.REGISTERED
+        if self.link.pin_expires_at is not None:
+            return PortalStatus.PENDING
+        return PortalStatus.NOT_REGISTERED
 
     @property
     def usable_pin(self) -> "UsablePin | None":
@@ -128,19 +156,10 @@ def patient_chart(patient_id: int, *, now: datetime | None = None, history_limit
     # Each contact's usable PIN and enabled access as subqueries of the contacts' query: one query
     # where there were three.
     usable = pins_usable(now).filter(patient=patient, contact=OuterRef("contact_id")).order_by("-issued_at")
-    access = PortalAccess.objects.filter(
-        patient=patient, contact=OuterRef("contact_id"), account__disabled_at__isnull=True
-    ).order_by("pk")
-    links = (
-        PatientContact.objects.filter(patient=patient)
-        .select_related("contact")
-        .annotate(
-            pin_issued_at=Subquery(usable.values("issued_at")[:1]),
-            pin_expires_at=Subquery(usable.values("expires_at")[:1]),
-            pin_path=Subquery(usable.values("path")[:1]),
-            access_email=Subquery(access.values("account__user__email")[:1]),
-        )
-        .order_by("pk")
+    links = _contact_links_with_access(PatientContact.objects.filter(patient=patient)).annotate(
+        pin_issued_at=Subquery(usable.values("issued_at")[:1]),
+        pin_expires_at=Subquery(usable.values("expires_at")[:1]),
+        pin_path=Subquery(usable.values("path")[:1]),
     )
     contacts = [ContactRow(link) for link in links]
     return PatientChart(

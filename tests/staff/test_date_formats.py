@@ -13,7 +13,8 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from registration import services
-from registration.templatetags import staff_tables
+from registration.staff import rows
+from registration.templatetags import staff_badges
 from tests.factories import AppointmentFactory, PatientContactFactory, PatientFactory
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
@@ -111,9 +112,11 @@ def test_status_badges_stay_english_whatever_language_first_loaded_the_template_
     AppointmentFactory(patient=link.patient, starts_at=timezone.now() + dt.timedelta(hours=1))
     try:
         with translation.override("es"):
-            importlib.reload(staff_tables)
+            importlib.reload(rows)
+            importlib.reload(staff_badges)
         page = front_desk_client.get(reverse("staff:dashboard")).content.decode()
     finally:
-        importlib.reload(staff_tables)
+        importlib.reload(rows)
+        importlib.reload(staff_badges)
     assert '<span class="status status-not_registered">Not registered</span>' in page
     assert "No registrado" not in page

@@ -10,6 +10,7 @@ from accounts.roles import staff_member_required
 from registration import selectors
 from registration.models import RegistrationPath
 from registration.register_all import selectors as register_all_runs
+from registration.staff import rows
 from registration.staff.forms import DayForm, RequestStageForm
 from registration.staff.paging import page_of
 from registration.statistics.charts import weekly_bars
@@ -26,7 +27,7 @@ def chosen_day(request):
 def dashboard(request):
     now = timezone.now()
     day = chosen_day(request)
-    rows = selectors.appointment_rows_for_day(day, now=now)
+    appointments = selectors.appointment_rows_for_day(day, now=now)
     return render(
         request,
         "staff/dashboard.html",
@@ -34,8 +35,8 @@ def dashboard(request):
             "day": day,
             "previous_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
-            "appointments": rows,
-            "register_all": _register_all_button(rows, day),
+            "appointments": rows.appointment_rows(appointments, day),
+            "register_all": _register_all_button(appointments, day),
             # One line above the list, not the queue beside it: the list keeps the width of a tablet.
             "awaiting_count": selectors.self_registrations_awaiting_count(),
         },

@@ -8,6 +8,8 @@ from accounts.roles import staff_member_required
 from patients.models import Appointment, Patient
 from registration import selectors
 from registration.models import RegistrationPath
+from registration.selectors.patients import contact_links_with_access
+from registration.staff import rows
 from registration.staff.forms import PatientSearchForm
 from registration.staff.paging import page_of
 
@@ -18,14 +20,21 @@ def patient_search(request):
     # A search sent with nothing typed and any status lists every patient, by name (the Statistics
     # page's "Patients" tile); a first visit lists nobody.
     searched = form.is_valid() and ("q" in request.GET or "status" in request.GET)
-    page = None
+    page, results = None, []
     if searched:
         found = selectors.patient_search(form.cleaned_data["q"], status=form.cleaned_data["status"])
-        page = page_of(request, found.prefetch_related("contact_links__contact"))
+        page = page_of(request, found.prefetch_related(contact_links_with_access()))
+        results = rows.patient_rows(page.rows)
     return render(
         request,
         "staff/patient_search.html",
-        {"form": form, "searched": searched, "page": page, "path": RegistrationPath.PATIENT_ADMIN},
+        {
+            "form": form,
+            "searched": searched,
+            "page": page,
+            "results": results,
+            "path": RegistrationPath.PATIENT_ADMIN,
+        },
     )
 
 
@@ -35,7 +44,15 @@ def patient_chart(request, pk):
         chart = selectors.patient_chart(pk, now=timezone.now())
     except Patient.DoesNotExist:
         raise Http404("No such patient") from None
-    return render(request, "staff/patient_chart.html", {"chart": chart, "path": RegistrationPath.CHART})
+    return render(
+        request,
+        "staff/patient_chart.html",
+        {
+            "chart": chart,
+            "contacts": rows.chart_contacts(chart.patient, chart.contacts),
+            "path": RegistrationPath.CHART,
+        },
+    )
 
 
 @staff_member_required
@@ -45,5 +62,10 @@ def appointment_window(request, pk):
     return render(
         request,
         "staff/appointment_window.html",
-        {"appointment": appointment, "chart": chart, "path": RegistrationPath.APPOINTMENT_WINDOW},
+        {
+            "appointment": appointment,
+            "chart": chart,
+            "contacts": rows.chart_contacts(chart.patient, chart.contacts),
+            "path": RegistrationPath.APPOINTMENT_WINDOW,
+        },
     )

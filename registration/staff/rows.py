@@ -1,0 +1,245 @@
+"""The staff site's long tables as rows of plain values, for templates to draw: the dashboard's
+appointments and the patient search's results, their URLs, times and labels worked out here; and the
+one rule for when Register and Generate PIN are offered, which the chart's contacts follow too.
+
+Rows are made per request, never at import: a label formatted at import would keep the language of
+whichever request first imported this module (a Spanish parent's page left "Pendiente" on staff pages).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.urls import reverse
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
+
+from patients.models import Patient
+from patients.templatetags.patients import age
+from registration.models import PortalStatus
+from registration.selectors.patients import ContactRow
+from registration.services import invitation_refusal, patient_invitation_refusal
+from registration.services.errors import PatientDeceased, PatientInactive, PatientNotInvitable
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A coloured status badge, as templates/staff/_status_badge.html draws it."""
+
+    css: str  # the badge's colour: class "status status-<css>"
+    label: str
+
+
+def portal_badge(status: str) -> Badge:
+    """The badge of a portal status ("pending"): "Pending" on yellow."""
+    status = PortalStatus(status)
+    return Badge(status.value, status.label)
+
+
+# The EHR's word on a chart that nobody is invited to: shown beside the portal status, in place of
+# the buttons that would invite.
+_EHR_STATE_CSS = {PatientDeceased: "deceased", PatientInactive: "inactive"}
+
+
+def ehr_state_badge(refusal: PatientNotInvitable | None) -> Badge | None:
+    """ "Deceased" or "Inactive in the EHR" as a badge; None for a patient who may be invited."""
+    return None if refusal is None else Badge(_EHR_STATE_CSS[type(refusal)], refusal.state)
+
+
+# ---------------------------------------------------------------- what may be offered
+
+
+def welcome_offered(refusal: PatientNotInvitable | None, status: str) -> bool:
+    """Offer Register (a welcome email or text with a new PIN) for a child who may be invited and
+    whom no parent sees on the portal yet."""
+    return refusal is None and status != PortalStatus.REGISTERED
+
+
+@dataclass(frozen=True)
+class PinButton:
+    """One family contact's Generate PIN, as templates/staff/_pin_button.html draws it."""
+
+    action: str  # where the form posts
+    label: str  # the button's accessible name: whose PIN it makes
+
+
+def pin_button(
+    patient_id: int,
+    contact_id: int,
+    *,
+    refusal: PatientNotInvitable | None,
+    contact_registered: bool,
+    label: str,
+) -> PinButton | None:
+    """Generate PIN for a contact who does not yet see the child on the portal, for a child who may be
+    invited; None otherwise (`services.pin_issue` would refuse both)."""
+    if refusal is not None or contact_registered:
+        return None
+    return PinButton(reverse("staff:pin-generate", args=[patient_id, contact_id]), label)
+
+
+@dataclass(frozen=True)
+class ChartContact:
+    """A family contact on the chart (or the appointment window) and their Generate PIN, if offered."""
+
+    row: ContactRow
+    badge: Badge  # where the contact stands on the portal for this child
+    pin: PinButton | None
+
+
+def chart_contacts(patient: Patient, contacts: Iterable[ContactRow]) -> list[ChartContact]:
+    """The chart's family contacts: each one's portal state and Generate PIN."""
+    refusal = patient_invitation_refusal(patient)
+    return [
+        ChartContact(
+            row=row,
+            badge=portal_badge(row.status),
+            pin=pin_button(
+                patient.pk,
+                row.contact.pk,
+                refusal=refusal,
+                contact_registered=bool(row.registered_as),
+                label=f"Generate PIN for {row.contact.full_name}",
+            ),
+        )
+        for row in contacts
+    ]
+
+
+# ---------------------------------------------------------------- the dashboard
+
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    """One line of the dashboard's appointment list."""
+
+    time: str  # "9:05 AM"
+    appointment_url: str
+    patient: str  # "O'Keefe, Ben"
+    chart_url: str
+    age: str
+    provider: str
+    visit_type: str
+    badge: Badge
+    ehr_state: Badge | None  # in place of Register: nobody is invited to this portal
+    register_url: str  # "" when Register is not offered
+    resend: bool  # a PIN is out: sending again replaces it
+    pin_went_out: str  # a Pending row's "sent 10:42 AM"
+
+
+def appointment_rows(appointments: Iterable[dict], day: date) -> list[AppointmentRow]:
+    """The dashboard's rows, from `selectors.appointment_rows_for_day`."""
+    time_format, date_format, today = (
+        get_format("TIME_FORMAT"),
+        get_format("DATE_FORMAT"),
+        timezone.localdate(),
+    )
+    rows = []
+    for a in appointments:
+        refusal = invitation_refusal(
+            active=a["patient__active"],
+            deceased=a["patient__deceased"],
+            deceased_on=a["patient__deceased_on"],
+        )
+        status = a["portal_status"]
+        offered = welcome_offered(refusal, status)
+        pending = offered and status == PortalStatus.PENDING
+        rows.append(
+            AppointmentRow(
+                time=dateformat.time_format(timezone.localtime(a["starts_at"]), time_format),
+                appointment_url=reverse("staff:appointment", args=[a["pk"]]),
+                patient=f"{a['patient__last_name']}, {a['patient__first_name']}",
+                chart_url=reverse("staff:patient-chart", args=[a["patient_id"]]),
+                age=age(a["patient__date_of_birth"], day),
+                provider=a["provider"],
+                visit_type=a["visit_type"],
+                badge=portal_badge(status),
+                ehr_state=ehr_state_badge(refusal),
+                register_url=(
+                    f"{reverse('staff:register', args=[a['patient_id']])}?appointment={a['pk']}"
+                    if offered
+                    else ""
+                ),
+                resend=pending,
+                pin_went_out=_pin_went_out(a, today, time_format, date_format) if pending else "",
+            )
+        )
+    return rows
+
+
+# When a Pending row's PIN went out, by the latest news of it: its message sent, queued, or the PIN given.
+_PIN_NEWS = (("pin_sent_at", "sent"), ("pin_queued_at", "queued"), ("pin_given_at", "PIN given"))
+
+
+def _pin_went_out(row: dict, today: date, time_format: str, date_format: str) -> str:
+    """ "sent 10:42 AM" (today) or "sent Nov 28, 2026"."""
+    for key, verb in _PIN_NEWS:
+        if (at := row.get(key)) is not None:
+            at = timezone.localtime(at)
+            if at.date() == today:
+                return f"{verb} {dateformat.time_format(at, time_format)}"
+            return f"{verb} {dateformat.format(at, date_format)}"
+    return ""
+
+
+# ---------------------------------------------------------------- patient search
+
+
+@dataclass(frozen=True)
+class ContactLine:
+    """A family contact in a search result's Family contacts cell."""
+
+    name: str
+    relationship: str
+    pin: PinButton | None
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One patient found by the search."""
+
+    patient: str  # "O'Keefe, Ben"
+    chart_url: str
+    born: str  # "Apr 17, 2019"
+    age: str
+    mrn: str
+    badge: Badge
+    ehr_state: Badge | None
+    contacts: list[ContactLine]
+
+
+def patient_rows(patients: Iterable[Patient]) -> list[PatientRow]:
+    """Patient search results, from `selectors.patient_search` with `contact_links_with_access`
+    prefetched: one row per patient, its family contacts with a Generate PIN each where offered."""
+    date_format, today = get_format("DATE_FORMAT"), timezone.localdate()
+    rows = []
+    for p in patients:
+        refusal = patient_invitation_refusal(p)
+        child = f"{p.first_name} {p.last_name}"
+        contacts = [
+            ContactLine(
+                name=link.contact.full_name,
+                relationship=link.get_relationship_display(),
+                pin=pin_button(
+                    p.pk,
+                    link.contact_id,
+                    refusal=refusal,
+                    contact_registered=bool(link.access_email),
+                    label=f"Generate PIN for {link.contact.full_name}, parent of {child}",
+                ),
+            )
+            for link in p.contact_links.all()
+        ]
+        rows.append(
+            PatientRow(
+                patient=f"{p.last_name}, {p.first_name}",
+                chart_url=reverse("staff:patient-chart", args=[p.pk]),
+                born=dateformat.format(p.date_of_birth, date_format),
+                age=age(p.date_of_birth, today),
+                mrn=p.mrn,
+                badge=portal_badge(p.portal_status),
+                ehr_state=ehr_state_badge(refusal),
+                contacts=contacts,
+            )
+        )
+    return rows
