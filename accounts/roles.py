@@ -69,7 +69,7 @@ NAV_SECTIONS = {
     "patient-search": "patients",
     "patient-chart": "patients",
     "appointment": "patients",
-    "register": "patients",
+    "welcome-send": "patients",
     "welcome-message": "patients",
     "welcome-resend": "patients",
     "pin-generate": "patients",

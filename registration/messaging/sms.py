@@ -9,23 +9,6 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-# GSM 03.38's basic set and its extension (which costs two units). Anything else makes the whole
-# text UCS-2, where a single segment holds 70 characters instead of 160.
-_GSM_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXTENDED = set("^{}\\[~]|€")
-
-
-def sms_segments(text: str) -> int:
-    """How many SMS segments `text` takes."""
-    if all(char in _GSM_BASIC or char in _GSM_EXTENDED for char in text):
-        units = sum(2 if char in _GSM_EXTENDED else 1 for char in text)
-        return 1 if units <= 160 else -(-units // 153)
-    return 1 if len(text) <= 70 else -(-len(text) // 67)
-
-
 @dataclass(frozen=True)
 class SentText:
     """A text the provider took. Its body holds a PIN: read it, never store or log it."""

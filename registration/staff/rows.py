@@ -156,7 +156,7 @@ def appointment_rows(appointments: Iterable[dict], day: date) -> list[Appointmen
                 badge=portal_badge(status),
                 ehr_state=ehr_state_badge(refusal),
                 register_url=(
-                    f"{reverse('staff:register', args=[a['patient_id']])}?appointment={a['pk']}"
+                    f"{reverse('staff:welcome-send', args=[a['patient_id']])}?appointment={a['pk']}"
                     if offered
                     else ""
                 ),

@@ -112,7 +112,7 @@ def test_every_staff_page_front_desk(page: Page, live_server, sign_in, front_des
                 url + reverse("staff:appointment", args=[Appointment.objects.get(patient=amelia.patient).pk])
             ),
         ),
-        ("register", lambda: page.goto(url + reverse("staff:register", args=[nora.patient.pk]))),
+        ("register", lambda: page.goto(url + reverse("staff:welcome-send", args=[nora.patient.pk]))),
         ("register-error", lambda: register_with_a_bad_number(page)),
         ("welcome-message", lambda: send_welcome(page, url, nora)),
         ("pin-issued", lambda: generate_pin(page, url, amelia)),
@@ -198,7 +198,7 @@ def register_with_a_bad_number(page: Page) -> None:
 
 
 def send_welcome(page: Page, url: str, link) -> None:
-    page.goto(url + reverse("staff:register", args=[link.patient.pk]))
+    page.goto(url + reverse("staff:welcome-send", args=[link.patient.pk]))
     page.get_by_role("button", name=re.compile("^Send")).click()
     expect(page.locator("#message-status")).to_be_visible()
 

@@ -9,7 +9,6 @@ from django.core import mail
 
 from patients.models import FamilyContact
 from registration import services
-from registration.messaging.sms import sms_segments
 from registration.models import PortalStatus, WelcomeMessage
 from registration.pin_codes import pin_parse
 from registration.selectors import patient_portal_status
@@ -18,6 +17,24 @@ from tests.factories import FamilyContactFactory, NewAccountFactory, PatientCont
 from tests.messaging.support import EMAIL, SMS, URL, codes_in, pin_forms
 
 PORTAL = "https://portal.maplestreetpediatrics.example.org"
+
+# GSM 03.38's basic set and its extension (which costs two units). Anything else makes the whole
+# text UCS-2, where a single segment holds 70 characters instead of 160.
+_GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = set("^{}\\[~]|€")
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments `text` takes."""
+    if all(char in _GSM_BASIC or char in _GSM_EXTENDED for char in text):
+        units = sum(2 if char in _GSM_EXTENDED else 1 for char in text)
+        return 1 if units <= 160 else -(-units // 153)
+    return 1 if len(text) <= 70 else -(-len(text) // 67)
+
+
 REGISTER_AT = PORTAL + "/portal/pin/"
 BIRTH = dt.date(2019, 7, 23)
 # The child's date of birth as any template filter or locale might write it.

@@ -89,7 +89,7 @@ TABLE: dict[str, Rule] = {
     "staff:patient-search": Rule(get=staff_only(OK)),
     "staff:patient-chart": Rule(get=staff_only(OK)),
     "staff:pin-generate": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(OK)),
-    "staff:register": Rule(get=staff_only(OK), post=staff_only(redirect("/staff/messages/"))),
+    "staff:welcome-send": Rule(get=staff_only(OK), post=staff_only(redirect("/staff/messages/"))),
     "staff:appointment": Rule(get=staff_only(OK)),
     "staff:welcome-message": Rule(get=staff_only(OK)),
     "staff:welcome-resend": Rule(

@@ -336,7 +336,7 @@ FORMS: dict[str, Form] = {
     "WelcomeForm (Register, path 2)": Form(
         role="front desk",
         method="post",
-        url=lambda p: reverse("staff:register", args=[p.patient.pk]),
+        url=lambda p: reverse("staff:welcome-send", args=[p.patient.pk]),
         valid=lambda p: {
             "contact": str(p.link.pk),
             "channel": "email",
@@ -354,10 +354,10 @@ FORMS: dict[str, Form] = {
     "Register page (?appointment=)": Form(
         role="front desk",
         method="get",
-        url=lambda p: reverse("staff:register", args=[p.patient.pk]),
+        url=lambda p: reverse("staff:welcome-send", args=[p.patient.pk]),
         valid=lambda p: {"appointment": str(p.appointment.pk)},
         others=lambda p: {"appointment": ["999999", str(10**30), *NOT_A_NUMBER]},
-        accepted=_rendered("staff/register.html"),
+        accepted=_rendered("staff/welcome_send.html"),
         regressions=tuple({"appointment": value} for value in NOT_A_NUMBER),
     ),
     "Send again (ResendForm)": Form(

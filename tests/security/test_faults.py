@@ -239,7 +239,7 @@ def test_a_welcome_invite_cut_off_before_its_audit_event_leaves_nothing_and_its_
     browser = Client(raise_request_exception=False)
     browser.force_login(staff)
     cut_off, retried, statement = post_cut_off_then_retry(
-        browser, reverse("staff:register", args=[link.patient.pk]), data, nothing_was_kept
+        browser, reverse("staff:welcome-send", args=[link.patient.pk]), data, nothing_was_kept
     )
 
     _assert_failed_cleanly(cut_off, statement, "staff Register (welcome email)")

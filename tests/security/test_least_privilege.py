@@ -228,8 +228,8 @@ def world(db, settings):
                 "duplicate_override_reason": "",
             },
         ),
-        "staff:register": Probe(
-            reverse("staff:register", args=[amelia.pk]),
+        "staff:welcome-send": Probe(
+            reverse("staff:welcome-send", args=[amelia.pk]),
             data={"contact": father.pk, "channel": "email", "address": "", "duplicate_override_reason": ""}
             | {"replace_outstanding": "1"},
         ),
@@ -489,7 +489,7 @@ def test_parents_get_403_on_every_staff_url_whatever_the_id(world):
     tried = 0
     for name in (
         "staff:patient-chart",
-        "staff:register",
+        "staff:welcome-send",
         "staff:appointment",
         "staff:welcome-message",
         "staff:reconcile",

@@ -40,7 +40,7 @@ def urls(db):
         reverse("staff:patient-search"),
         reverse("staff:patient-chart", args=[link.patient.pk]),
         reverse("staff:appointment", args=[appointment.pk]),
-        reverse("staff:register", args=[link.patient.pk]),
+        reverse("staff:welcome-send", args=[link.patient.pk]),
         reverse("staff:reconcile", args=[request.pk]),
     ]
     admin_pages = [reverse("staff:duplicates"), reverse("staff:audit")]

@@ -52,7 +52,7 @@ def test_a_deceased_childs_chart_says_so_and_offers_no_pin_or_register(front_des
     assert "Mar 2, 2024" in html  # the date, among the demographics
     assert PIN_BUTTON not in html
     assert reverse("staff:pin-generate", args=[link.patient.pk, link.contact.pk]) not in html
-    assert reverse("staff:register", args=[link.patient.pk]) not in html
+    assert reverse("staff:welcome-send", args=[link.patient.pk]) not in html
     assert '<span class="muted nowrap">No PIN</span>' in html  # where the contact's button was
 
 
@@ -65,7 +65,7 @@ def test_an_inactive_chart_says_so_and_offers_no_pin_or_register(front_desk_clie
     assert INACTIVE_SAYS in html
     assert '<span class="status status-inactive">Inactive in the EHR</span>' in html
     assert PIN_BUTTON not in html
-    assert reverse("staff:register", args=[link.patient.pk]) not in html
+    assert reverse("staff:welcome-send", args=[link.patient.pk]) not in html
 
 
 @pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_an_ordinary_chart_has_no_banner(front_desk_client):
 
     assert 'id="ehr-state"' not in html
     assert PIN_BUTTON in html
-    assert reverse("staff:register", args=[link.patient.pk]) in html
+    assert reverse("staff:welcome-send", args=[link.patient.pk]) in html
 
 
 @pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_the_appointment_window_says_so_and_offers_no_pin_or_register(front_desk
 
     assert DECEASED_SAYS in html
     assert PIN_BUTTON not in html
-    assert reverse("staff:register", args=[link.patient.pk]) not in html
+    assert reverse("staff:welcome-send", args=[link.patient.pk]) not in html
 
 
 @pytest.mark.django_db
@@ -133,7 +133,7 @@ def test_generate_pin_posted_from_an_old_tab_is_refused_with_the_reason(front_de
 @pytest.mark.django_db
 def test_the_register_page_says_why_instead_of_a_form(front_desk_client):
     link = _inactive_chart()
-    url = reverse("staff:register", args=[link.patient.pk])
+    url = reverse("staff:welcome-send", args=[link.patient.pk])
 
     page = front_desk_client.get(url).content.decode()
     assert INACTIVE_SAYS in page

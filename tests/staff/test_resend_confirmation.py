@@ -49,7 +49,7 @@ def test_the_register_page_asks_before_replacing_a_pin_still_valid(front_desk_cl
     link = PatientContactFactory()
     first = welcome_by_email(link, staff)
     events = AuditEvent.objects.exclude(action="signed_in").count()
-    url = reverse("staff:register", args=[link.patient.pk])
+    url = reverse("staff:welcome-send", args=[link.patient.pk])
     form = {"contact": link.pk, "channel": "email", "address": ""}
 
     asked = front_desk_client.post(url, form)
@@ -132,7 +132,7 @@ def test_confirming_replaces_only_the_pin_asked_about_not_a_colleagues_newer_one
     confirmation is for the first: the page asks again about the colleague's, and nothing is sent."""
     link = PatientContactFactory()
     first = welcome_by_email(link, staff)
-    url = reverse("staff:register", args=[link.patient.pk])
+    url = reverse("staff:welcome-send", args=[link.patient.pk])
     form = {"contact": link.pk, "channel": "email", "address": ""}
     asked = front_desk_client.post(url, form)
     assert f'name="replaces_pin" value="{first.pin.pk}"' in asked.content.decode()

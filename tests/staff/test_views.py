@@ -89,7 +89,7 @@ def test_duplicate_warning_before_anything_is_issued_then_override_with_reason(f
 def test_register_by_text_rejects_a_malformed_number_and_saves_nothing(front_desk_client):
     link = PatientContactFactory()
     before = str(link.contact.cell_phone)
-    url = reverse("staff:register", args=[link.patient.pk])
+    url = reverse("staff:welcome-send", args=[link.patient.pk])
     events_before = AuditEvent.objects.count()  # the client's sign-in
     response = front_desk_client.post(url, {"contact": link.pk, "channel": "sms", "address": "555-12"})
     assert response.status_code == 200
@@ -103,7 +103,7 @@ def test_register_by_text_rejects_a_malformed_number_and_saves_nothing(front_des
 @pytest.mark.django_db
 def test_register_by_email_saves_a_corrected_address_and_shows_pending(front_desk_client):
     link = PatientContactFactory()
-    url = reverse("staff:register", args=[link.patient.pk])
+    url = reverse("staff:welcome-send", args=[link.patient.pk])
     response = front_desk_client.post(
         url, {"contact": link.pk, "channel": "email", "address": "new@example.org"}
     )
@@ -118,7 +118,7 @@ def test_register_by_email_saves_a_corrected_address_and_shows_pending(front_des
 @pytest.mark.django_db
 def test_register_uses_the_address_on_the_chart_when_left_empty(front_desk_client):
     link = PatientContactFactory(contact=FamilyContactFactory(email="", cell_phone="+12025550143"))
-    url = reverse("staff:register", args=[link.patient.pk])
+    url = reverse("staff:welcome-send", args=[link.patient.pk])
     empty_email = front_desk_client.post(url, {"contact": link.pk, "channel": "email", "address": ""})
     assert b"has no email on the chart" in empty_email.content
     front_desk_client.post(url, {"contact": link.pk, "channel": "sms", "address": ""})
@@ -128,7 +128,7 @@ def test_register_uses_the_address_on_the_chart_when_left_empty(front_desk_clien
 @pytest.mark.django_db
 def test_resend_issues_a_new_pin_and_the_old_one_stops_working(front_desk_client):
     link = PatientContactFactory()
-    url = reverse("staff:register", args=[link.patient.pk])
+    url = reverse("staff:welcome-send", args=[link.patient.pk])
     front_desk_client.post(url, {"contact": link.pk, "channel": "email", "address": ""})
     first = WelcomeMessage.objects.get()
     resend = reverse("staff:welcome-resend", args=[first.pk])

@@ -12,7 +12,8 @@ from registration.staff.forms import ResendForm, WelcomeForm
 
 
 @staff_member_required
-def register(request, patient_pk):
+def welcome_send(request, patient_pk):
+    """Send a welcome email or text carrying a new PIN to a contact on the patient's chart."""
     patient = get_object_or_404(Patient, pk=patient_pk)
     appointment = None
     appointment_id = request.GET.get("appointment", "")
@@ -50,7 +51,7 @@ def register(request, patient_pk):
         form = WelcomeForm(links=links, initial=_initial(links))
     return render(
         request,
-        "staff/register.html",
+        "staff/welcome_send.html",
         {
             "patient": patient,
             "appointment": appointment,
