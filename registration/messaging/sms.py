@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+
 @dataclass(frozen=True)
 class SentText:
     """A text the provider took. Its body holds a PIN: read it, never store or log it."""
