@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from registration.models import AuditEvent, PortalStatus, RegisterAllItem, RegisterAllRun
 from registration.register_all.selectors import NO_CONTACT
-from registration.selectors import first_reachable_links, patient_portal_status, welcome_route
+from registration.selectors import first_reachable_links, patient_portal_status
 from registration.services.audit import audit_record
 from registration.services.errors import RegistrationError
 from registration.services.pins import welcome_invite
+from registration.welcome_addresses import welcome_route
 
 Stage, Outcome = RegisterAllRun.Stage, RegisterAllItem.Outcome
 

@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from patients.models import PatientContact
 from registration.models import PortalStatus, RegisterAllItem, RegisterAllRun, WelcomeMessage
-from registration.selectors import first_reachable_links, links_with_waiting_requests, welcome_route
+from registration.selectors import first_reachable_links, links_with_waiting_requests
 from registration.services.invitation_rules import invitation_refusal
+from registration.welcome_addresses import welcome_route
 
 NO_CONTACT = "No family contact with an email or cell phone"
 # Said on the plan, so the count on the button is who will really be sent to: the run would refuse them.

@@ -9,7 +9,7 @@ from registration.selectors.audit_trail import (
     audit_patients_named,
     audit_people_with_email,
 )
-from registration.selectors.contacts import enrollment_code_contacts, first_reachable_links, welcome_route
+from registration.selectors.contacts import enrollment_code_contacts, first_reachable_links
 from registration.selectors.duplicate_accounts import (
     DuplicatePair,
     duplicate_account_candidates,
@@ -92,5 +92,4 @@ __all__ = [
     "self_registration_requests_matching",
     "self_registrations_awaiting_count",
     "self_registrations_in_stage",
-    "welcome_route",
 ]

@@ -1,21 +1,9 @@
-"""Who a message reaches: a contact's route, the first reachable one, the ones a code may go to."""
+"""Who a message reaches: the first contact of each chart a welcome reaches, the ones a code may go to."""
 
 from patients import names
 from patients.models import FamilyContact, PatientContact
-from registration.models import (
-    SelfRegistrationRequest,
-    WelcomeMessage,
-)
-
-
-def welcome_route(contact: FamilyContact) -> tuple[str, str] | None:
-    """How a welcome message reaches a contact: (channel, address), by email if they have one, else by
-    text; None if they have neither."""
-    if contact.email:
-        return WelcomeMessage.Channel.EMAIL, contact.email
-    if contact.cell_phone:
-        return WelcomeMessage.Channel.SMS, str(contact.cell_phone)
-    return None
+from registration.models import SelfRegistrationRequest
+from registration.welcome_addresses import welcome_route
 
 
 def first_reachable_links(patient_ids) -> dict[int, PatientContact]:

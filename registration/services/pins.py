@@ -5,11 +5,8 @@ from datetime import date, datetime
 from functools import partial
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
-from phonenumber_field.phonenumber import to_python as phone_parse
 
 from accounts.models import User
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
@@ -46,6 +43,12 @@ from registration.services.errors import (
 )
 from registration.services.invitation_rules import patient_invitation_refusal, patient_lock_invitable
 from registration.services.pin_rules import pin_expiry, pins_revoke
+from registration.welcome_addresses import (
+    CONTACT_FIELD,
+    AddressInvalid,
+    welcome_address_clean,
+    welcome_address_on_chart,
+)
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,10 @@ def welcome_invite(
     row has no code, and nothing typed redeems it.
     """
     now = now or timezone.now()
-    address = _address_normalize(channel, address)
+    try:
+        address = welcome_address_clean(channel, address)
+    except AddressInvalid as error:
+        raise InvalidAddress(str(error)) from error
     with transaction.atomic(durable=True):
         pin, details = _issue(
             patient=patient,
@@ -141,8 +147,8 @@ def welcome_invite(
             now=now,
             parts=None,
         )
-        field = "email" if channel == WelcomeMessage.Channel.EMAIL else "cell_phone"
-        if str(getattr(pin.contact, field)) != address:
+        if welcome_address_on_chart(pin.contact, channel) != address:
+            field = CONTACT_FIELD[channel]
             FamilyContact.objects.filter(pk=contact.pk).update(**{field: address})
             details["contact_updated"] = field
         message = WelcomeMessage.objects.create(
@@ -237,22 +243,6 @@ def _issue(
     if appointment is not None:
         details["appointment_id"] = appointment.pk
     return pin, details
-
-
-def _address_normalize(channel: WelcomeMessage.Channel, address: str) -> str:
-    address = address.strip()
-    if channel == WelcomeMessage.Channel.EMAIL:
-        try:
-            validate_email(address)
-        except ValidationError as error:
-            raise InvalidAddress("Enter a valid email address, like name@example.com.") from error
-        return address
-    if channel == WelcomeMessage.Channel.SMS:
-        number = phone_parse(address)
-        if not number or not number.is_valid():
-            raise InvalidAddress("Enter a valid cell phone number, like (202) 555-0143.")
-        return number.as_e164
-    raise InvalidAddress(f"Unknown channel {channel!r}.")
 
 
 def pin_redeem(

@@ -6,9 +6,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.formats import date_format
-from phonenumber_field.phonenumber import to_python as phone_parse
 
 from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, User
 from accounts.roles import is_staff_member
@@ -18,6 +17,7 @@ from registration.models import AuditEvent, PortalStatus, SelfRegistrationReques
 from registration.selectors import PIN_EXPIRED, RequestStage
 from registration.services import patient_invitation_refusal, self_registration_decline_check
 from registration.services.errors import DeclineNoteRequired, DisableReasonRequired
+from registration.welcome_addresses import AddressInvalid, welcome_address_chosen
 
 
 class StaffAuthenticationForm(AuthenticationForm):
@@ -134,30 +134,10 @@ class WelcomeForm(forms.Form):
         link, channel = data.get("contact"), data.get("channel")
         if link is None or channel is None:
             return data
-        address = (data.get("address") or "").strip()
-        if channel == WelcomeMessage.Channel.EMAIL:
-            address = address or link.contact.email
-            if not address:
-                raise ValidationError(
-                    {"address": f"{link.contact.full_name} has no email on the chart. Enter one."}
-                )
-            try:
-                validate_email(address)
-            except ValidationError:
-                raise ValidationError(
-                    {"address": "Enter a valid email address, like name@example.com."}
-                ) from None
-        else:
-            address = address or str(link.contact.cell_phone or "")
-            if not address:
-                raise ValidationError(
-                    {"address": f"{link.contact.full_name} has no cell phone on the chart. Enter one."}
-                )
-            number = phone_parse(address)
-            if not number or not number.is_valid():
-                raise ValidationError({"address": "Enter a valid cell phone number, like (202) 555-0143."})
-            address = number.as_e164
-        data["address"] = address
+        try:
+            data["address"] = welcome_address_chosen(link.contact, channel, data.get("address") or "")
+        except AddressInvalid as error:
+            raise ValidationError({"address": str(error)}) from None
         return data
 
 

@@ -9,6 +9,7 @@ from portalreg.proxies import client_address
 from registration import selectors, services
 from registration.models import WelcomeMessage
 from registration.staff.forms import ResendForm, WelcomeForm
+from registration.welcome_addresses import welcome_route
 
 
 @staff_member_required
@@ -66,7 +67,7 @@ def welcome_send(request, patient_pk):
 def _initial(links) -> dict:
     """Prefill the first contact who can be reached, by email if they have one."""
     for link in links:
-        if route := selectors.welcome_route(link.contact):
+        if route := welcome_route(link.contact):
             return {"contact": link, "channel": route[0]}
     return {"channel": WelcomeMessage.Channel.EMAIL}
 
