@@ -80,9 +80,14 @@ def patient_match(text: str) -> Q:
 
 
 def contact_links_with_access() -> Prefetch:
-    """Each listed patient's family contacts (`contact_links`), with the email of the enabled account
-    that sees the patient through each (`access_email`): for `patient_search`'s results."""
-    return Prefetch("contact_links", queryset=_contact_links_with_access(PatientContact.objects.all()))
+    """Each listed patient's family contacts as a list, `contacts_with_access`, each link with the email
+    of the enabled account that sees the patient through it (`access_email`): for `patient_search`'s
+    results. A list, not the related manager: a queryset made for each patient cost 0.1 ms apiece."""
+    return Prefetch(
+        "contact_links",
+        queryset=_contact_links_with_access(PatientContact.objects.all()),
+        to_attr="contacts_with_access",
+    )
 
 
 def _contact_links_with_access(links: QuerySet[PatientContact]) -> QuerySet[PatientContact]:
