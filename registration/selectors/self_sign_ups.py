@@ -4,13 +4,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
+    ExpressionWrapper,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     TextChoices,
     Value,
     When,
@@ -165,6 +169,15 @@ class Candidate:
 STRONG_MATCH = 5
 # A code sent to the contact on file and entered by the parent outranks anything typed.
 PROVED_BY_CODE = 10
+# What a candidate may match on, each an annotation of the patient: its points and, but for the code,
+# whose reason names the contact, the reason staff read. Listed in the order staff read the reasons.
+_MATCHES = [
+    ("matches_proof", PROVED_BY_CODE, ""),
+    ("matches_date_of_birth", 3, "date of birth"),
+    ("matches_last_name", 2, "last name"),
+    ("matches_first_name", 2, "first name"),
+    ("matches_parent_email", 3, "parent's confirmed email"),
+]
 
 
 def reconcile_candidates(
@@ -175,9 +188,10 @@ def reconcile_candidates(
     date of birth, names, the parent's email once confirmed.
 
     What the parent typed proves nothing: an email counts only once its owner confirmed it, a phone
-    never (no code goes to a typed phone). Ranked in SQL, so only the best `limit` are loaded. A
-    patient who shares only the birth date is shown only when nobody matches better: in a large
-    practice dozens of children share each birthday.
+    never (no code goes to a typed phone). Scored in SQL, once: the score ranks the patients, so only
+    the best `limit` are loaded, and what each matched gives the reasons. A patient who shares only the
+    birth date is shown only when nobody matches better: in a large practice dozens of children share
+    each birthday.
     """
     # Names compare folded, as staff search does: a parent typing "Lopez" means López.
     child_first, child_last = request.child_first_name, request.child_last_name
@@ -197,22 +211,30 @@ def reconcile_candidates(
         )
     )
     links = PatientContact.objects.filter(patient=OuterRef("pk"))
-    score = (
-        _points(Q(date_of_birth=request.child_date_of_birth), 3)
-        + _points(Q(sort_name__startswith=f"{names.folded(child_last)} "), 2)
-        + _points(Q(sort_name__endswith=f" {names.folded(child_first)}"), 2)
-        + (_points(Exists(links.filter(by_email)), 3) if by_email else Value(0))
-        + (_points(Exists(links.filter(by_proof)), PROVED_BY_CODE) if by_proof else Value(0))
+    # The contact on the chart (first by link) who entered the code sent to them.
+    proved_contact = links.filter(by_proof).order_by("pk").values("contact_id")[:1] if by_proof else None
+    matches = {
+        "matches_proof": Q(proved_contact_id__isnull=False),
+        "matches_date_of_birth": Q(date_of_birth=request.child_date_of_birth),
+        "matches_last_name": Q(sort_name__startswith=f"{names.folded(child_last)} "),
+        "matches_first_name": Q(sort_name__endswith=f" {names.folded(child_first)}"),
+        "matches_parent_email": Exists(links.filter(by_email)) if by_email else Value(False),
+    }
+    score = sum(
+        (Case(When(**{match: True}, then=Value(points)), default=Value(0)) for match, points, _ in _MATCHES),
+        Value(0),
     )
     patients = (
         patients_with_portal_status(Patient.objects.filter(pk__in=ids))
+        .annotate(proved_contact_id=Subquery(proved_contact) if by_proof else Value(None, IntegerField()))
+        .annotate(**{match: ExpressionWrapper(matches[match], BooleanField()) for match, _, _ in _MATCHES})
         .annotate(score=score)
         .order_by("-score", "last_name", "first_name", "pk")
         .prefetch_related(
             Prefetch("contact_links", PatientContact.objects.select_related("contact").order_by("pk"))
         )[:limit]
     )
-    candidates = [_candidate(patient, request, proofs) for patient in patients]
+    candidates = [_candidate(patient, proofs) for patient in patients]
     if candidates and candidates[0].score >= STRONG_MATCH:
         candidates = [c for c in candidates if c.score >= STRONG_MATCH]
     contact_ids = {link.contact_id for c in candidates for link in c.patient.contact_links.all()}
@@ -244,36 +266,25 @@ def enrollment_code_proofs(request: SelfRegistrationRequest) -> list[EnrollmentC
     return list(proved.select_related("contact").order_by("pk"))
 
 
-def _points(condition, points: int) -> Case:
-    return Case(When(condition, then=Value(points)), default=Value(0))
-
-
 _PROVED_BY = {
     EnrollmentCode.Channel.SMS: "proved by a code sent to the {who}'s phone on file",
     EnrollmentCode.Channel.EMAIL: "proved by a code sent to the {who}'s email on file",
 }
 
 
-def _candidate(patient: Patient, request: SelfRegistrationRequest, proofs: dict) -> Candidate:
-    reasons, score, proved_contact_id = [], 0, None
-    for link in patient.contact_links.all():
-        if (code := proofs.get(link.contact_id)) is not None and proved_contact_id is None:
+def _candidate(patient: Patient, proofs: dict[int, EnrollmentCode]) -> Candidate:
+    """The candidate as SQL scored it: the reasons are the matches its score counted."""
+    reasons = []
+    for match, _, reason in _MATCHES:
+        if not getattr(patient, match):
+            continue
+        if match == "matches_proof":
+            link = next(
+                link for link in patient.contact_links.all() if link.contact_id == patient.proved_contact_id
+            )
             who = link.get_relationship_display().lower()
-            reasons.append(_PROVED_BY[code.channel].format(who=who))
-            score += PROVED_BY_CODE
-            proved_contact_id = link.contact_id
-    if patient.date_of_birth == request.child_date_of_birth:
-        reasons.append("date of birth")
-        score += 3
-    if names.folded(patient.last_name) == names.folded(request.child_last_name):
-        reasons.append("last name")
-        score += 2
-    if names.folded(patient.first_name) == names.folded(request.child_first_name):
-        reasons.append("first name")
-        score += 2
-    contacts = [link.contact for link in patient.contact_links.all()]
-    email = request.parent_email.casefold()
-    if request.account.email_verified_at and any(c.email and c.email.casefold() == email for c in contacts):
-        reasons.append("parent's confirmed email")
-        score += 3
-    return Candidate(patient=patient, score=score, reasons=reasons, proved_contact_id=proved_contact_id)
+            reason = _PROVED_BY[proofs[link.contact_id].channel].format(who=who)
+        reasons.append(reason)
+    return Candidate(
+        patient=patient, score=patient.score, reasons=reasons, proved_contact_id=patient.proved_contact_id
+    )
