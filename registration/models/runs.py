@@ -11,13 +11,13 @@ from registration.models.outbox import WelcomeMessage
 
 
 class RegistrationSnapshot(models.Model):
-    """What staff pages show about the whole practice, counted by the task worker: the registration
-    funnel and the suspected duplicate accounts.
+    """The statistics snapshot: what staff pages show about the whole practice, counted by the task
+    worker: the registration counts, the weekly registrations and the suspected duplicate accounts.
 
     Each is a pass over every patient or account (~100 ms at 100,000 patients) that grows with the
     practice; staff pages read this one row instead, and a page that finds it older than
-    `settings.STATISTICS_MAX_AGE` asks the worker for a new one (`registration.statistics`). One row,
-    replaced in place.
+    `settings.STATISTICS_MAX_AGE` asks the worker for a new one (`registration.statistics.snapshots`).
+    One row, replaced in place.
     """
 
     computed_at = models.DateTimeField()
@@ -32,7 +32,7 @@ class RegistrationSnapshot(models.Model):
     refresh_requested_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"registration counts at {date_format(localtime(self.computed_at), 'DATETIME_FORMAT')}"
+        return f"statistics snapshot at {date_format(localtime(self.computed_at), 'DATETIME_FORMAT')}"
 
 
 class ImportRun(models.Model):

@@ -139,7 +139,7 @@ class RequestCounts:
 
 def self_registration_counts() -> RequestCounts:
     """Self-registration requests by stage, now, in one query (a few per patient at most, unlike the
-    patients' funnel, which the snapshot counts)."""
+    registration counts, which the statistics snapshot keeps)."""
     status = SelfRegistrationRequest.Status
     counts = SelfRegistrationRequest.objects.aggregate(
         asked=Count("pk"),

@@ -1,32 +1,43 @@
-"""How many children are on the portal, and how each got there, week by week."""
+"""Counting the statistics: how many children are on the portal, and how each got there, week by week."""
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import (
-    Count,
-)
+from django.db.models import Count
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from patients.models import Patient
-from registration.models import (
-    PortalAccess,
-)
+from registration.models import PortalAccess
 from registration.selectors.portal_status import pins_expired, pins_usable
 
 
 @dataclass(frozen=True)
 class RegistrationCounts:
+    """Patients by portal status: the numbers of the Statistics page's tiles."""
+
     registered: int
     pending: int
     not_registered: int
     expired_pins: int  # patients holding a PIN that ran out unused: the patient list's "PIN expired"
 
+    @property
+    def patients(self) -> int:
+        return self.registered + self.pending + self.not_registered
+
+    @property
+    def percent_registered(self) -> float | None:
+        """Registered patients as a share of all, to one decimal: 99.96% reads 99.9%, never a 100% that
+        is not; None for a practice with no patients yet."""
+        if not self.patients:
+            return None
+        return math.floor(1000 * self.registered / self.patients) / 10
+
 
 def registration_counts(*, now: datetime | None = None) -> RegistrationCounts:
-    """Patients by portal status, and expired unused PINs: for the task that keeps the statistics
-    (registration/statistics.py), not for a page.
+    """Count patients by portal status, and the holders of an expired unused PIN: for the statistics
+    snapshot (`registration.statistics.snapshots`), not for a page.
 
     Counted over the registration tables, not by deriving every patient's status.
     """
@@ -51,7 +62,7 @@ def registration_counts(*, now: datetime | None = None) -> RegistrationCounts:
 def registrations_per_week(
     *, weeks: int = 12, now: datetime | None = None
 ) -> list[tuple[date, dict[str, int]]]:
-    """Patients newly able to see the portal, per week (Monday first) and per path, oldest week first."""
+    """Count patients newly able to see the portal, per week (Monday first) and path, oldest week first."""
     now = now or timezone.now()
     this_monday = timezone.localdate(now) - timedelta(days=timezone.localdate(now).weekday())
     first = this_monday - timedelta(weeks=weeks - 1)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from registration import selectors, services
 from registration.models import RegistrationSnapshot
-from registration.statistics.snapshots import registration_statistics, snapshot_take
+from registration.statistics.snapshots import statistics_latest, statistics_snapshot_take
 from tests.factories import PatientContactFactory, PatientFactory, admin_user, confirmed_self_registration
 
 pytestmark = pytest.mark.django_db
@@ -110,30 +110,30 @@ def test_the_parents_email_on_a_chart_ranks_that_child_first():
 def test_a_stale_snapshot_is_retaken_once_however_many_pages_ask(settings):
     settings.STATISTICS_MAX_AGE = 60
     PatientFactory.create_batch(3)
-    first = snapshot_take(now=timezone.now() - dt.timedelta(minutes=5))
+    first = statistics_snapshot_take(now=timezone.now() - dt.timedelta(minutes=5))
     assert first.not_registered == 3
     PatientFactory()
 
     with CaptureQueriesContext(connection) as asked:
-        fresh = registration_statistics()  # stale: claims the refresh; the immediate backend runs it
+        fresh = statistics_latest()  # stale: claims the refresh; the immediate backend runs it
     with CaptureQueriesContext(connection) as read_again:
-        again = registration_statistics()
+        again = statistics_latest()
     print(f"stale read: {len(asked)} queries; fresh read: {len(read_again)} query")
-    assert fresh.not_registered == again.not_registered == 4
+    assert fresh.counts.not_registered == again.counts.not_registered == 4
     assert len(read_again) == 1
 
 
 def test_a_claimed_refresh_is_not_claimed_again_while_the_worker_has_it(settings):
     settings.STATISTICS_MAX_AGE = 60
-    snapshot_take(now=timezone.now() - dt.timedelta(minutes=5))
+    statistics_snapshot_take(now=timezone.now() - dt.timedelta(minutes=5))
     RegistrationSnapshot.objects.update(refresh_requested_at=timezone.now())  # another page's claim
 
-    registration_statistics()
+    statistics_latest()
     snapshot = RegistrationSnapshot.objects.get()
     assert snapshot.computed_at < timezone.now() - dt.timedelta(minutes=4), "not retaken a second time"
 
 
-def test_the_statistics_page_shows_the_funnel_and_its_time(admin_client, staff):
+def test_the_statistics_page_shows_the_registration_counts_and_their_time(admin_client, staff):
     link = PatientContactFactory()
     services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
     PatientFactory()
@@ -160,7 +160,7 @@ def test_a_pair_settled_since_the_snapshot_leaves_the_duplicates_page_at_once(se
                 ),
             )[0].account
         )
-    snapshot_take()
+    statistics_snapshot_take()
     admin = admin_user()
     client.force_login(admin)
     assert client.get("/staff/duplicates/").content.decode().count('class="card pair"') == 1

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from registration import services
-from registration.statistics.snapshots import snapshot_take
+from registration.statistics.snapshots import statistics_snapshot_take
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,
@@ -23,13 +23,14 @@ MOST_QUERIES_A_PAGE = 8
 
 @pytest.fixture(autouse=True)
 def fresh_snapshot(settings):
-    """As in production: the funnel and duplicate pairs come from a snapshot the worker keeps fresh
-    (the test settings retake it on every page, so that other tests read their own changes)."""
+    """As in production: the registration counts and duplicate pairs come from a statistics snapshot
+    the worker keeps fresh (the test settings retake it on every page, so that other tests read their
+    own changes)."""
     settings.STATISTICS_MAX_AGE = 3600
 
 
 def queries_for(client, url) -> int:
-    snapshot_take()  # what the task worker did a moment ago
+    statistics_snapshot_take()  # what the task worker did a moment ago
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200, response.content[:500]

@@ -1,6 +1,6 @@
-"""The Statistics page as a working page: a funnel whose tiles lead to the lists they count, the request
-queue on its own page, and waiting sign-ups shown on the chart and appointment window before any click
-(issue 13)."""
+"""The Statistics page as a working page: registration counts whose tiles lead to the lists they count,
+the request queue on its own page, and waiting sign-ups shown on the chart and appointment window before
+any click (issue 13)."""
 
 import datetime as dt
 import re
@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from registration import selectors, services
 from registration.models import SelfRegistrationRequest
-from registration.statistics.snapshots import Statistics, registration_statistics, snapshot_take
+from registration.statistics.counts import RegistrationCounts
+from registration.statistics.snapshots import statistics_latest, statistics_snapshot_take
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,
@@ -42,26 +43,26 @@ def _unconfirmed_sign_up(**child):
     )[0]
 
 
-def _statistics(**counts) -> Statistics:
-    return Statistics(computed_at=timezone.now(), expired_pins=0, weekly=[], **counts)
+def _counts(**counts) -> RegistrationCounts:
+    return RegistrationCounts(expired_pins=0, **counts)
 
 
 # ---------------------------------------------------------------- selectors
 
 
 def test_percent_registered_with_no_patients_is_none_not_a_division_by_zero():
-    assert _statistics(registered=0, pending=0, not_registered=0).percent_registered is None
-    assert registration_statistics().percent_registered is None  # an empty practice, end to end
+    assert _counts(registered=0, pending=0, not_registered=0).percent_registered is None
+    assert statistics_latest().counts.percent_registered is None  # an empty practice, end to end
 
 
 def test_percent_registered_rounds_down_so_100_means_every_patient():
-    assert _statistics(registered=2, pending=0, not_registered=1).percent_registered == 66.6
-    assert _statistics(registered=9999, pending=1, not_registered=0).percent_registered == 99.9
-    assert _statistics(registered=4, pending=0, not_registered=0).percent_registered == 100.0
-    assert _statistics(registered=0, pending=3, not_registered=1).percent_registered == 0.0
+    assert _counts(registered=2, pending=0, not_registered=1).percent_registered == 66.6
+    assert _counts(registered=9999, pending=1, not_registered=0).percent_registered == 99.9
+    assert _counts(registered=4, pending=0, not_registered=0).percent_registered == 100.0
+    assert _counts(registered=0, pending=3, not_registered=1).percent_registered == 0.0
 
 
-def test_funnel_counts_each_patient_once_by_status_and_each_holder_of_an_expired_pin_once(
+def test_registration_counts_count_each_patient_once_by_status_and_each_holder_of_an_expired_pin_once(
     staff, practice_in_every_state
 ):
     made = practice_in_every_state(staff, each=2)
@@ -84,13 +85,13 @@ def test_funnel_counts_each_patient_once_by_status_and_each_holder_of_an_expired
         now=timezone.now() - dt.timedelta(days=40),
     )
 
-    counts = snapshot_take()
+    counts = statistics_snapshot_take()
     assert (counts.registered, counts.pending, counts.not_registered) == (2, 3, 3)
     assert counts.expired_pins == 2
     assert set(selectors.patient_search("", status=selectors.PIN_EXPIRED)) == {pending_again, twice}
-    statistics = registration_statistics()
-    assert statistics.patients == 8
-    assert statistics.percent_registered == 25.0
+    counts = statistics_latest().counts
+    assert counts.patients == 8
+    assert counts.percent_registered == 25.0
 
 
 def test_the_patient_list_by_status_shows_what_each_tile_counts(staff, practice_in_every_state):
@@ -179,7 +180,7 @@ def test_a_decided_sign_up_is_no_longer_shown_on_the_chart(staff):
 
 
 def _hrefs(html: str) -> dict[str, str]:
-    """Each funnel tile's label and link."""
+    """Each registration-count tile's label and link."""
     return {
         label: href.replace("&amp;", "&")
         for href, label in re.findall(r'<a href="([^"]+)"><span class="tile-label">([^<]+)</span>', html)

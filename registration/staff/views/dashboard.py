@@ -14,7 +14,7 @@ from registration.staff import rows
 from registration.staff.forms import DayForm, RequestStageForm
 from registration.staff.paging import page_of
 from registration.statistics.charts import weekly_bars
-from registration.statistics.snapshots import registration_statistics
+from registration.statistics.snapshots import statistics_latest
 
 
 def chosen_day(request):
@@ -45,15 +45,16 @@ def dashboard(request):
 
 @staff_member_required
 def statistics(request):
-    counts = registration_statistics()
+    statistics = statistics_latest()
     return render(
         request,
         "staff/statistics.html",
         {
-            "counts": counts,
+            "statistics": statistics,
+            "counts": statistics.counts,
             "requests": selectors.self_registration_counts(),
-            "chart": weekly_bars(counts.weekly),
-            "by_path": _totals_by_path(counts.weekly),
+            "chart": weekly_bars(statistics.weekly),
+            "by_path": _totals_by_path(statistics.weekly),
         },
     )
 
