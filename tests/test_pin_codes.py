@@ -6,12 +6,14 @@ import pytest
 
 from registration.pin_codes import (
     ALPHABET,
+    PIN_NOT_DRAWN_LOOKUP,
     PinFormatError,
     PinParts,
     pin_code_new,
     pin_parse,
     pin_secret_hash,
     pin_secret_matches,
+    pin_secret_not_drawn,
 )
 
 CROCKFORD = "0-9A-HJKMNP-TV-Z"
@@ -140,3 +142,14 @@ def test_hash_does_not_match_another_secret():
     other = PinParts(lookup=parts.lookup, secret="0" * 8 if parts.secret != "0" * 8 else "1" * 8)
 
     assert not pin_secret_matches(other, stored)
+
+
+def test_a_pin_row_whose_code_is_not_drawn_yet_matches_nothing_typed():
+    """A welcome message's PIN row, until the message is sent: no typed code finds it or matches it."""
+    parts = pin_code_new()
+    not_drawn = pin_secret_not_drawn()
+
+    assert len(parts.lookup) == 4 and len(PIN_NOT_DRAWN_LOOKUP) != 4, "a typed PIN's lookup is never it"
+    assert not pin_secret_matches(parts, not_drawn)
+    assert not pin_secret_matches(PinParts(lookup=parts.lookup, secret=""), not_drawn)
+    assert pin_secret_not_drawn() != not_drawn, "random, like an unusable password"
