@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
 from patients.models import FamilyContact, PatientContact
@@ -38,6 +39,8 @@ from tests.factories import (
 )
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)  # children made by the factories are born before it
+# The practice's day at NOW, which is not UTC's in the hours after UTC midnight.
+TODAY = timezone.localdate(NOW)
 AWAITING = SelfRegistrationRequest.Status.AWAITING
 
 
@@ -128,16 +131,16 @@ def test_submit_strips_the_childs_names(db):
 
 
 def test_child_born_today_is_accepted(db):
-    [request] = _submit(ChildDetailsFactory(date_of_birth=NOW.date()), now=NOW)
+    [request] = _submit(ChildDetailsFactory(date_of_birth=TODAY), now=NOW)
 
-    assert request.child_date_of_birth == NOW.date()
+    assert request.child_date_of_birth == TODAY
 
 
 @pytest.mark.parametrize(
     "child",
     [
-        pytest.param({"date_of_birth": NOW.date() + dt.timedelta(days=1)}, id="born tomorrow"),
-        pytest.param({"date_of_birth": NOW.date() + dt.timedelta(days=400)}, id="born next year"),
+        pytest.param({"date_of_birth": TODAY + dt.timedelta(days=1)}, id="born tomorrow"),
+        pytest.param({"date_of_birth": TODAY + dt.timedelta(days=400)}, id="born next year"),
         pytest.param({"first_name": ""}, id="no first name"),
         pytest.param({"last_name": "   "}, id="blank last name"),
     ],
