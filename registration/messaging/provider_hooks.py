@@ -10,8 +10,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from registration.messaging import welcome_outbox
 from registration.models import WelcomeMessage
-from registration.services import welcome_delivery
 
 
 def anymail_tracking_urlpatterns(esp: str) -> list:
@@ -60,7 +60,7 @@ def twilio_status(request):
         return HttpResponseForbidden("Bad signature")
     outcome = TWILIO_OUTCOMES.get(request.POST.get("MessageStatus", ""))
     if outcome:
-        welcome_delivery.welcome_message_provider_report(
+        welcome_outbox.welcome_message_provider_report(
             channel=WelcomeMessage.Channel.SMS,
             provider_message_id=request.POST.get("MessageSid", ""),
             outcome=outcome,

@@ -2,13 +2,13 @@
 
 from anymail.signals import tracking
 
+from registration.messaging import welcome_outbox
 from registration.models import WelcomeMessage
-from registration.services import welcome_delivery
 
 
 def email_tracking(sender, event, esp_name, **kwargs):
     """Anymail's normalised tracking webhook (it checks the shared secret; the route needs one set)."""
-    welcome_delivery.welcome_message_provider_report(
+    welcome_outbox.welcome_message_provider_report(
         channel=WelcomeMessage.Channel.EMAIL,
         provider_message_id=event.message_id or "",
         outcome=event.event_type,

@@ -53,6 +53,7 @@ class AuditEvent(models.Model):
         EMAIL_VERIFIED = "email_verified", _("Parent's email verified")
         PARENT_EMAIL_SENT = "parent_email_sent", _("Email about a parent's account sent")
         PARENT_EMAIL_FAILED = "parent_email_failed", _("Email about a parent's account failed to send")
+        PARENT_EMAIL_CANCELLED = "parent_email_cancelled", _("Email about a parent's account not sent")
         CONTACT_UPDATED_BY_IMPORT = (
             "contact_updated_by_import",
             _("Contact's email or phone updated by import"),

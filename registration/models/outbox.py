@@ -1,30 +1,51 @@
-"""Messages waiting to go out: welcome messages and emails about parents' accounts."""
+"""Messages waiting to go out, one outbox shape for every kind: welcome messages and emails about
+parents' accounts. `registration.messaging.outbox` moves them from queued to sent or failed."""
 
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import to_python as phone_parse
 
 from patients.models import FamilyContact
-from registration.models.access import Pin, PortalAccount
+from registration.models.access import Pin, PortalAccount, RegistrationPath
+from registration.models.audit import AuditEvent
+
+Action = AuditEvent.Action
 
 
-class WelcomeMessage(models.Model):
-    """A welcome email or text holding the portal address and a PIN (the appointment-list path)."""
+@dataclass(frozen=True)
+class OutboxRules:
+    """What the outbox's state machine needs to know of a kind: its audit actions (sent, failed, not
+    sent), the settings that bound its attempts, the key of its id in audit details, and what a locked
+    message is read with."""
 
-    class Channel(models.TextChoices):
-        EMAIL = "email", _("Email")
-        SMS = "sms", _("Text message")
+    actions: tuple[AuditEvent.Action, AuditEvent.Action, AuditEvent.Action]
+    settings: tuple[str, str]  # the most attempts; the first retry's delay in seconds
+    audit_id_key: str
+    related: tuple[str, ...] = ()
+
+
+class OutboxMessage(models.Model):
+    """A message from queued to sent or failed, retried with back-off; the fields every kind shares.
+
+    A kind gives its `RULES`, and says whom its audit events are about.
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Waiting to send")
         SENDING = "sending", _("Sending")
         RETRYING = "retrying", _("Waiting to retry")
         SENT = "sent", _("Sent")
+        # A provider's delivery report, after SENT (welcome messages).
         DELIVERED = "delivered", _("Delivered")
         BOUNCED = "bounced", _("Bounced")
         UNDELIVERED = "undelivered", _("Not delivered")
         FAILED = "failed", _("Failed")
-        CANCELLED = "cancelled", _("Not sent: a newer PIN replaced it")
+        CANCELLED = "cancelled", _("Not sent: no longer needed")
         # The sender died while handing the message to a provider that cannot say whether it took it
         # (an email provider): staff decide whether to resend.
         UNCERTAIN = "uncertain", _("May not have been sent")
@@ -32,10 +53,8 @@ class WelcomeMessage(models.Model):
     # Statuses in which the message may still go out.
     PENDING_STATUSES = (Status.QUEUED, Status.RETRYING)
 
-    pin = models.OneToOneField(Pin, on_delete=models.PROTECT, related_name="welcome_message")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    address = models.CharField(max_length=254)  # an email address, or a phone number in E.164
-    language = models.CharField(max_length=5, choices=FamilyContact.Language.choices)
+    RULES: OutboxRules
+
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     queued_at = models.DateTimeField()
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -44,6 +63,48 @@ class WelcomeMessage(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def max_attempts(cls) -> int:
+        return getattr(settings, cls.RULES.settings[0])
+
+    @classmethod
+    def retry_delay(cls, attempts: int) -> timedelta:
+        """Back off: the base delay, then four times longer after each further failure."""
+        return timedelta(seconds=getattr(settings, cls.RULES.settings[1]) * 4 ** (attempts - 1))
+
+    def audit_subject(self) -> dict:
+        """Whom an audit event about this message is about: `audit_record`'s keyword arguments."""
+        raise NotImplementedError
+
+    def audit_identity(self) -> dict:
+        """What names this message in its audit events' details."""
+        return {self.RULES.audit_id_key: self.pk}
+
+
+class WelcomeMessage(OutboxMessage):
+    """A welcome email or text holding the portal address and a PIN (the appointment-list path)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("Text message")
+
+    RULES = OutboxRules(
+        (Action.WELCOME_SENT, Action.WELCOME_SEND_FAILED, Action.WELCOME_CANCELLED),
+        ("WELCOME_MAX_ATTEMPTS", "WELCOME_RETRY_BASE_SECONDS"),
+        "welcome_message_id",
+        related=("pin",),
+    )
+
+    pin = models.OneToOneField(Pin, on_delete=models.PROTECT, related_name="welcome_message")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    address = models.CharField(max_length=254)  # an email address, or a phone number in E.164
+    language = models.CharField(max_length=5, choices=FamilyContact.Language.choices)
+    # Looked up by the providers' delivery reports.
     provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
 
     class Meta:
@@ -58,6 +119,12 @@ class WelcomeMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.get_channel_display()} to {self.address} ({self.status})"
 
+    def get_status_display(self) -> str:
+        """The status as staff read it: a welcome message is not sent when a newer PIN replaced its own."""
+        if self.status == self.Status.CANCELLED:
+            return gettext("Not sent: a newer PIN replaced it")
+        return str(self.Status(self.status).label)
+
     @property
     def address_display(self) -> str:
         """The address as staff read it: a phone number in national format, an email as is."""
@@ -66,8 +133,16 @@ class WelcomeMessage(models.Model):
             return number.as_national if number else self.address
         return self.address
 
+    def audit_subject(self) -> dict:
+        pin = self.pin
+        return {
+            "path": RegistrationPath.APPOINTMENT_LIST,
+            "patient_id": pin.patient_id,
+            "contact_id": pin.contact_id,
+        }
 
-class ParentAccountEmail(models.Model):
+
+class ParentAccountEmail(OutboxMessage):
     """An email about a parent's account (confirm your address; you already have an account; reset your
     password), from queued to sent or failed.
 
@@ -80,27 +155,15 @@ class ParentAccountEmail(models.Model):
         EXISTS = "exists", _("You already have an account")
         PASSWORD_RESET = "password_reset", _("Reset your password")
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Waiting to send")
-        SENDING = "sending", _("Sending")
-        RETRYING = "retrying", _("Waiting to retry")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-        CANCELLED = "cancelled", _("Not sent: no longer needed")
-
-    # Statuses in which the email may still go out.
-    PENDING_STATUSES = (Status.QUEUED, Status.RETRYING)
+    RULES = OutboxRules(
+        (Action.PARENT_EMAIL_SENT, Action.PARENT_EMAIL_FAILED, Action.PARENT_EMAIL_CANCELLED),
+        ("PARENT_EMAIL_MAX_ATTEMPTS", "PARENT_EMAIL_RETRY_BASE_SECONDS"),
+        "parent_email_id",
+        related=("account__user",),
+    )
 
     account = models.ForeignKey(PortalAccount, on_delete=models.PROTECT, related_name="account_emails")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
-    queued_at = models.DateTimeField()
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    sending_since = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True)
-    provider_message_id = models.CharField(max_length=200, blank=True)
 
     class Meta:
         indexes = [
@@ -116,3 +179,9 @@ class ParentAccountEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to account {self.account_id} ({self.status})"
+
+    def audit_subject(self) -> dict:
+        return {"account_id": self.account_id}
+
+    def audit_identity(self) -> dict:
+        return {**super().audit_identity(), "kind": self.kind}

@@ -2,10 +2,12 @@
 
 Each runs in one transaction, locks what it changes, writes one audit event, and refuses an invalid
 change with a `RegistrationError` whose message a person can act on. Nothing outside this package
-writes registration state.
+writes registration state, but the messaging wing's outbox services (`registration.messaging`), which
+move messages from queued to sent or failed and audit each change in the same way. The emails parents
+ask for are re-exported here for the views.
 """
 
-from registration.services.account_emails import (
+from registration.messaging.account_email_requests import (
     parent_email_password_reset,
     parent_email_queue,
     parent_email_sign_up_with_existing,

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.sessions import user_sessions_end
+from registration.messaging.account_email_requests import parent_email_verification_queue
 from registration.models import AuditEvent, Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
 from registration.selectors import duplicate_account_reasons, pins_live
 from registration.services.audit import audit_record
@@ -36,7 +37,8 @@ class NewAccount:
 
 
 def portal_account_make(*, details: NewAccount, now: datetime) -> PortalAccount:
-    """Create the sign-in user and its portal account; the caller's transaction and audit event cover it."""
+    """Create the sign-in user and its portal account, and queue the email that confirms its address,
+    sent once the caller's transaction commits; the caller's transaction and audit event cover it."""
     email = User.objects.normalize_email(details.email).strip()
     if User.objects.filter(email__iexact=email).exists():
         raise EmailInUse()
@@ -47,7 +49,7 @@ def portal_account_make(*, details: NewAccount, now: datetime) -> PortalAccount:
     try:
         with transaction.atomic():  # a savepoint: a racing sign-up with the same email fails cleanly
             user.save()
-            return PortalAccount.objects.create(
+            account = PortalAccount.objects.create(
                 user=user,
                 cell_phone=details.cell_phone,
                 preferred_language=details.preferred_language,
@@ -55,6 +57,8 @@ def portal_account_make(*, details: NewAccount, now: datetime) -> PortalAccount:
             )
     except IntegrityError as error:
         raise EmailInUse() from error
+    parent_email_verification_queue(account=account, now=now)
+    return account
 
 
 def portal_account_lock(account: PortalAccount) -> PortalAccount:

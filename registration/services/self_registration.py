@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from patients.models import FamilyContact, Patient, PatientContact
+from registration.messaging.tasks import send_enrollment_codes
 from registration.models import (
     AuditEvent,
     Pin,
@@ -115,8 +116,6 @@ def self_registration_submit(
 
 
 def _enrollment_codes_enqueue(account_id: int) -> None:
-    from registration.messaging.tasks import send_enrollment_codes  # tasks import the services
-
     send_enrollment_codes.enqueue(account_id)
 
 

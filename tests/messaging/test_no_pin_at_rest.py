@@ -7,9 +7,9 @@ import pytest
 from django.forms.models import model_to_dict
 from django.template import Context, Template
 
+from registration.messaging import welcome_outbox
 from registration.messaging.delivery import welcome_content
 from registration.models import AuditEvent, WelcomeMessage
-from registration.services import welcome_delivery
 from tests.messaging.support import EMAIL, SMS, Provider, codes_in, pin_forms
 
 Status = WelcomeMessage.Status
@@ -121,7 +121,7 @@ def test_the_pin_never_shows_in_a_repr(invite, logs):
     assert "Exception while resolving variable 'missing'" in logs.text
     assert _found(_log_texts(logs), [code]) == []
     assert _found([repr(context)], [code]) == []
-    claimed = welcome_delivery.welcome_message_claim(message_id=message.pk)
+    claimed = welcome_outbox.welcome_message_claim(message_id=message.pk)
     assert _found([repr(claimed)], [claimed.code]) == []
 
 

@@ -12,10 +12,11 @@ from django_tasks_db.models import DBTaskResult
 from twilio.base.exceptions import TwilioRestException
 
 from registration import selectors, services
+from registration.messaging import welcome_outbox
 from registration.messaging.delivery import welcome_deliver
-from registration.messaging.tasks import refused_for_good, send_welcome_message
+from registration.messaging.failures import refused_for_good
+from registration.messaging.tasks import send_welcome_message
 from registration.models import AuditEvent, Pin, PortalStatus, RegistrationPath, WelcomeMessage
-from registration.services import welcome_delivery
 from registration.services.errors import PinNotAccepted, PinReplaced
 from tests.factories import AppointmentFactory, NewAccountFactory, PatientContactFactory
 from tests.messaging import fakes
@@ -231,8 +232,8 @@ def test_a_sent_message_is_never_sent_again(invite, provider, cron):
 def test_a_failure_reported_after_the_message_was_sent_changes_nothing(invite, email_provider):
     message = invite(EMAIL)
 
-    assert welcome_delivery.welcome_message_attempt_failed(message_id=message.pk, error="late") is None
-    welcome_delivery.welcome_message_sent(message_id=message.pk, provider_message_id="other")
+    assert welcome_outbox.welcome_message_attempt_failed(message_id=message.pk, error="late") is None
+    welcome_outbox.welcome_message_sent(message_id=message.pk, provider_message_id="other")
 
     message.refresh_from_db()
     assert (message.status, message.last_error, message.provider_message_id) == (Status.SENT, "", "test-0")
@@ -278,7 +279,7 @@ def test_a_message_whose_pin_expired_before_sending_is_cancelled(invite, email_p
     message = invite(EMAIL, send=False)
 
     after_expiry = message.pin.expires_at + dt.timedelta(seconds=1)
-    assert welcome_delivery.welcome_message_claim(message_id=message.pk, now=after_expiry) is None
+    assert welcome_outbox.welcome_message_claim(message_id=message.pk, now=after_expiry) is None
 
     message.refresh_from_db()
     assert message.status == Status.CANCELLED
@@ -303,7 +304,7 @@ def test_a_message_whose_pin_was_used_is_cancelled(invite, email_provider, make_
 def test_retry_delay_grows_fourfold_from_the_base(settings):
     settings.WELCOME_RETRY_BASE_SECONDS = 60
 
-    delays = [welcome_delivery.retry_delay(attempt) for attempt in range(1, 5)]
+    delays = [welcome_outbox.retry_delay(attempt) for attempt in range(1, 5)]
 
     assert delays == [dt.timedelta(seconds=s) for s in (60, 240, 960, 3840)]
 
@@ -315,27 +316,21 @@ def test_each_failure_schedules_the_next_attempt_later(invite, settings):
     at = timezone.now()
 
     for attempt, delay in enumerate([60, 240, 960, 3840], start=1):
-        claimed = welcome_delivery.welcome_message_claim(message_id=message.pk, now=at)
+        claimed = welcome_outbox.welcome_message_claim(message_id=message.pk, now=at)
         assert claimed.message.attempts == attempt
-        retry_at = welcome_delivery.welcome_message_attempt_failed(
-            message_id=message.pk, error="down", now=at
-        )
+        retry_at = welcome_outbox.welcome_message_attempt_failed(message_id=message.pk, error="down", now=at)
         assert retry_at == at + dt.timedelta(seconds=delay)
         message.refresh_from_db()
         assert (message.status, message.next_attempt_at) == (Status.RETRYING, retry_at)
         early = retry_at - dt.timedelta(seconds=1)
-        assert welcome_delivery.welcome_message_claim(message_id=message.pk, now=early) is None
+        assert welcome_outbox.welcome_message_claim(message_id=message.pk, now=early) is None
         at = retry_at
 
-    assert welcome_delivery.welcome_message_claim(message_id=message.pk, now=at).message.attempts == 5
-    assert (
-        welcome_delivery.welcome_message_attempt_failed(message_id=message.pk, error="down", now=at) is None
-    )
+    assert welcome_outbox.welcome_message_claim(message_id=message.pk, now=at).message.attempts == 5
+    assert welcome_outbox.welcome_message_attempt_failed(message_id=message.pk, error="down", now=at) is None
     message.refresh_from_db()
     assert (message.status, message.next_attempt_at, message.attempts) == (Status.FAILED, None, 5)
-    assert (
-        welcome_delivery.welcome_message_claim(message_id=message.pk, now=at + dt.timedelta(days=1)) is None
-    )
+    assert welcome_outbox.welcome_message_claim(message_id=message.pk, now=at + dt.timedelta(days=1)) is None
 
 
 def test_a_backend_that_can_defer_gets_the_retry_queued_for_its_time(invite, email_provider, settings):
@@ -375,7 +370,7 @@ def test_cron_sends_what_is_due_and_leaves_what_is_not(invite, email_provider, s
 def _crash_after_claim(message, *, provider_took_it=False):
     """A sender claims the message (minting its PIN), hands it to the provider if `provider_took_it`,
     and dies before recording the outcome; 11 minutes pass. Return the claim (its PIN)."""
-    claimed = welcome_delivery.welcome_message_claim(message_id=message.pk)
+    claimed = welcome_outbox.welcome_message_claim(message_id=message.pk)
     if provider_took_it:
         welcome_deliver(claimed.message, claimed.code)
     WelcomeMessage.objects.filter(pk=message.pk).update(
@@ -531,7 +526,7 @@ def test_staff_see_a_maybe_sent_email_on_the_chart_and_appointment_and_resend_it
 
 def test_cron_leaves_a_message_that_is_still_being_sent(invite, fake_twilio, cron):
     message = invite(SMS, send=False)
-    welcome_delivery.welcome_message_claim(message_id=message.pk)
+    welcome_outbox.welcome_message_claim(message_id=message.pk)
     WelcomeMessage.objects.filter(pk=message.pk).update(
         sending_since=timezone.now() - dt.timedelta(minutes=1)
     )
@@ -547,16 +542,16 @@ def test_cron_leaves_a_message_that_is_still_being_sent(invite, fake_twilio, cro
 def test_settling_a_stuck_message_takes_the_time_and_the_claim_it_was_found_with(invite):
     message = invite(EMAIL, send=False)
     at = timezone.now()
-    welcome_delivery.welcome_message_claim(message_id=message.pk, now=at)
+    welcome_outbox.welcome_message_claim(message_id=message.pk, now=at)
 
     older_than = dt.timedelta(minutes=10)
-    assert welcome_delivery.welcome_messages_stuck(older_than=older_than, now=at + older_than) == []
+    assert welcome_outbox.welcome_messages_stuck(older_than=older_than, now=at + older_than) == []
     later = at + older_than + dt.timedelta(seconds=1)
-    assert welcome_delivery.welcome_messages_stuck(older_than=older_than, now=later) == [message]
-    assert not welcome_delivery.welcome_message_release(message_id=message.pk, claimed_at=later, now=later)
-    assert welcome_delivery.welcome_message_release(message_id=message.pk, claimed_at=at, now=later)
+    assert welcome_outbox.welcome_messages_stuck(older_than=older_than, now=later) == [message]
+    assert not welcome_outbox.welcome_message_release(message_id=message.pk, claimed_at=later, now=later)
+    assert welcome_outbox.welcome_message_release(message_id=message.pk, claimed_at=at, now=later)
     # A second sweep that found it stuck too changes nothing.
-    assert not welcome_delivery.welcome_message_maybe_sent(message_id=message.pk, claimed_at=at, now=later)
+    assert not welcome_outbox.welcome_message_maybe_sent(message_id=message.pk, claimed_at=at, now=later)
 
     message.refresh_from_db()
     assert (message.status, message.next_attempt_at) == (Status.RETRYING, later)

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 
 from patients.models import FamilyContact, Patient
 from registration import services
+from registration.messaging.welcome_outbox import welcome_message_claim
 from registration.models import (
     AuditEvent,
     Pin,
@@ -29,7 +30,6 @@ from registration.services.errors import (
     PinNoLongerUsable,
     PinNotAccepted,
 )
-from registration.services.welcome_delivery import welcome_message_claim
 from tests.factories import (
     ChildDetailsFactory,
     NewAccountFactory,

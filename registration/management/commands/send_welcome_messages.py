@@ -1,16 +1,12 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand
-from django.db.models import Q
-from django.utils import timezone
 
-from registration.messaging.tasks import (
-    send_parent_account_email,
-    send_welcome_message,
-    welcome_messages_recover_stuck,
-)
+from registration.messaging.account_email_outbox import parent_emails_release_stuck
+from registration.messaging.outbox import outbox_due
+from registration.messaging.tasks import send_parent_account_email, send_welcome_message
+from registration.messaging.welcome_outbox import welcome_messages_recover_stuck
 from registration.models import ParentAccountEmail, WelcomeMessage
-from registration.services import account_emails
 
 
 class Command(BaseCommand):
@@ -34,7 +30,7 @@ class Command(BaseCommand):
 
     def _welcome_messages(self, older_than: timedelta) -> str:
         stuck = welcome_messages_recover_stuck(older_than=older_than)
-        results = [send_welcome_message.call(pk) for pk in _due(WelcomeMessage)]
+        results = [send_welcome_message.call(pk) for pk in outbox_due(WelcomeMessage)]
         sent, failed = results.count("sent"), results.count("failed")
         line = f"released {len(stuck.released)} stuck; sent {sent}, failed {failed}"
         if stuck.found_sent:
@@ -46,18 +42,11 @@ class Command(BaseCommand):
         return line
 
     def _parent_emails(self, older_than: timedelta) -> str:
-        released = account_emails.parent_emails_release_stuck(older_than=older_than)
-        results = [send_parent_account_email.call(pk) for pk in _due(ParentAccountEmail)]
+        released = parent_emails_release_stuck(older_than=older_than)
+        results = [send_parent_account_email.call(pk) for pk in outbox_due(ParentAccountEmail)]
         if not released and not results:
             return ""
         return (
             f"parent account emails: released {len(released)} stuck; "
             f"sent {results.count('sent')}, failed {results.count('failed')}"
         )
-
-
-def _due(model) -> list[int]:
-    """Ids of the rows waiting to send whose time has come, oldest first."""
-    waiting = model.objects.filter(status__in=model.PENDING_STATUSES)
-    due = waiting.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
-    return list(due.order_by("queued_at").values_list("pk", flat=True))

@@ -34,7 +34,8 @@ BORN = dt.date(2019, 4, 17)
 
 def a_registered_parent(front_desk, *, email="maria.c@example.org"):
     """Maria's user: her account sees Amelia (made by redeeming a PIN, as parents do). Its email is not
-    confirmed yet: it cannot sign in until it is."""
+    confirmed yet: it cannot sign in until it is. The 'confirm your email' the redemption sent is not in
+    `mail.outbox`: Maria never opened it."""
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
     issued = services.pin_issue(
         patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
@@ -46,6 +47,7 @@ def a_registered_parent(front_desk, *, email="maria.c@example.org"):
             email=email, password=PASSWORD, first_name="Maria", last_name="Castellano"
         ),
     )
+    mail.outbox.clear()
     return access.account.user
 
 
