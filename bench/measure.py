@@ -35,13 +35,17 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import User  # noqa: E402
 from bench import plans  # noqa: E402
 from patients.models import FamilyContact, Patient, PatientContact  # noqa: E402
-from registration import selectors, services  # noqa: E402
+from registration import selectors  # noqa: E402
 from registration.models import (  # noqa: E402
     AuditEvent,
     PortalStatus,
     RegistrationPath,
     SelfRegistrationRequest,
 )
+from registration.services.accounts import NewAccount  # noqa: E402
+from registration.services.errors import RegistrationError  # noqa: E402
+from registration.services.pins import pin_issue  # noqa: E402
+from registration.services.self_registration import ChildDetails, self_registration_submit  # noqa: E402
 from registration.statistics.snapshots import statistics_snapshot_take  # noqa: E402
 
 WARM_UP = 5
@@ -212,9 +216,9 @@ def _duplicate_pairs_ensure(wanted: int) -> None:
     have = len(selectors.duplicate_account_candidates())
     for n in range(max(0, wanted - have)):
         for twin in ("a", "b"):
-            services.self_registration_submit(
-                children=[services.ChildDetails("Bench", f"Twin{n}", date(2021, 1, 1))],
-                new_account=services.NewAccount(
+            self_registration_submit(
+                children=[ChildDetails("Bench", f"Twin{n}", date(2021, 1, 1))],
+                new_account=NewAccount(
                     email=f"bench-twin-{have + n}-{twin}@example.org",
                     password=f"bench twin pass {uuid.uuid4().hex}",
                     first_name="Bench",
@@ -263,13 +267,13 @@ class ParentPath:
         while True:
             link = next(self.pairs)
             try:
-                issued = services.pin_issue(
+                issued = pin_issue(
                     patient=link.patient,
                     contact=link.contact,
                     path=RegistrationPath.PATIENT_ADMIN,
                     by=self.by,
                 )
-            except services.RegistrationError:
+            except RegistrationError:
                 continue
             break
         self.number += 1

@@ -181,7 +181,6 @@ class Run:
 
         from accounts.models import User
         from patients.models import Patient, PatientContact
-        from registration import services
         from registration.models import (
             PortalAccess,
             RegistrationPath,
@@ -189,6 +188,8 @@ class Run:
             WelcomeMessage,
         )
         from registration.selectors import self_registration_requests_matching
+        from registration.services.errors import RegistrationError
+        from registration.services.pins import pin_issue
 
         rng = random.Random(5)  # noqa: S311 (picks demo rows, nothing secret)
         front_desk = User.objects.get(username="frontdesk")
@@ -205,10 +206,10 @@ class Run:
 
         def issue(link):
             try:
-                return services.pin_issue(
+                return pin_issue(
                     patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
                 ), link
-            except services.RegistrationError:  # e.g. a waiting self-registration may be this parent
+            except RegistrationError:  # e.g. a waiting self-registration may be this parent
                 return None, link
             finally:
                 connection.close()

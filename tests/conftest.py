@@ -4,8 +4,9 @@ import os
 import pytest
 from django.apps import apps
 
-from registration import services
 from registration.models import PortalAccount, RegistrationPath
+from registration.services.accounts import portal_account_verify_email
+from registration.services.pins import IssuedPin, pin_issue, pin_redeem
 from tests.factories import NewAccountFactory, PatientContactFactory, StaffFactory, admin_user
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # sync Playwright runs an event loop
@@ -54,9 +55,9 @@ def chart(db):
 def issue_pin(staff):
     """Issue a PIN as `staff` for a chart link (a new patient and contact if none is given)."""
 
-    def issue(link=None, *, path=RegistrationPath.CHART, **kwargs) -> services.IssuedPin:
+    def issue(link=None, *, path=RegistrationPath.CHART, **kwargs) -> IssuedPin:
         link = link or PatientContactFactory()
-        return services.pin_issue(patient=link.patient, contact=link.contact, path=path, by=staff, **kwargs)
+        return pin_issue(patient=link.patient, contact=link.contact, path=path, by=staff, **kwargs)
 
     return issue
 
@@ -72,13 +73,13 @@ def make_portal_account(issue_pin):
     def make(link=None, *, confirmed=True, **account_fields) -> PortalAccount:
         link = link or PatientContactFactory()
         issued = issue_pin(link)
-        access = services.pin_redeem(
+        access = pin_redeem(
             code=issued.code,
             child_birth_date=link.patient.date_of_birth,
             new_account=NewAccountFactory(**account_fields),
         )
         if confirmed:
-            return services.portal_account_verify_email(account=access.account)
+            return portal_account_verify_email(account=access.account)
         return access.account
 
     return make

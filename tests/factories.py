@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, User
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
-from registration.services import ChildDetails, NewAccount
+from registration.models import SelfRegistrationRequest
+from registration.services.accounts import NewAccount, portal_account_verify_email
+from registration.services.self_registration import ChildDetails, self_registration_submit
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -98,13 +100,10 @@ class ChildDetailsFactory(factory.Factory):
 
 
 def confirmed_self_registration(**kwargs) -> list:
-    """`services.self_registration_submit`, then the parent confirms the email, as a parent must before
+    """`self_registration_submit`, then the parent confirms the email, as a parent must before
     staff can authenticate (issue 12). The requests come back read again, with their confirmed account."""
-    from registration import services
-    from registration.models import SelfRegistrationRequest
-
-    requests = services.self_registration_submit(**kwargs)
-    services.portal_account_verify_email(account=requests[0].account)
+    requests = self_registration_submit(**kwargs)
+    portal_account_verify_email(account=requests[0].account)
     pks = [request.pk for request in requests]
     return list(
         SelfRegistrationRequest.objects.select_related("account__user").filter(pk__in=pks).order_by("pk")

@@ -12,7 +12,6 @@ from django.conf import settings
 
 from accounts.models import User
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
-from registration import services
 from registration.demo.families import (
     EMAIL_VERIFIED_AFTER,
     Family,
@@ -23,6 +22,13 @@ from registration.demo.families import (
     request_submitted_at,
 )
 from registration.models import Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
+from registration.services.accounts import NewAccount, portal_account_verify_email
+from registration.services.pins import IssuedPin, pin_issue, pin_redeem
+from registration.services.self_registration import (
+    ChildDetails,
+    self_registration_authenticate,
+    self_registration_submit,
+)
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,9 @@ def newcomer_register(newcomer: Newcomer, ctx: Showcase) -> Counter:
     done = Counter()
     if not User.objects.filter(username=newcomer.parent.email).exists():
         parent = newcomer.parent
-        services.self_registration_submit(
+        self_registration_submit(
             children=[
-                services.ChildDetails(
+                ChildDetails(
                     newcomer.child_first_name, newcomer.child_last_name, newcomer.child_date_of_birth
                 )
             ],
@@ -93,7 +99,7 @@ def _redeemed_ensure(family, child_index, patient, contact, contact_index, ctx: 
     times = pin_times(family, child_index, contact_index, ctx.today, settings.PIN_VALIDITY_DAYS)
     issued = _issue(family, patient, contact, times.issued_at, ctx)
     account = _account_of(contact)
-    services.pin_redeem(
+    pin_redeem(
         code=issued.code,  # used here and forgotten: never printed or stored
         child_birth_date=patient.date_of_birth,
         account=account,
@@ -103,13 +109,13 @@ def _redeemed_ensure(family, child_index, patient, contact, contact_index, ctx: 
     return Counter(pins=1, accesses=1, accounts=0 if account else 1)
 
 
-def _issue(family: Family, patient, contact, at: datetime, ctx: Showcase) -> services.IssuedPin:
+def _issue(family: Family, patient, contact, at: datetime, ctx: Showcase) -> IssuedPin:
     appointment = None
     if family.pin_path == "appointment_window":  # handed over at the visit it was issued in
         appointment = (
             Appointment.objects.filter(patient=patient, starts_at__lte=at).order_by("-starts_at").first()
         )
-    return services.pin_issue(
+    return pin_issue(
         patient=patient, contact=contact, path=family.pin_path, by=ctx.by, appointment=appointment, now=at
     )
 
@@ -128,8 +134,8 @@ def _requests_ensure(family, patients, contact: FamilyContact, ctx: Showcase) ->
     ]
     if not missing:
         return Counter()
-    services.self_registration_submit(
-        children=[services.ChildDetails(p.first_name, p.last_name, p.date_of_birth) for p in missing],
+    self_registration_submit(
+        children=[ChildDetails(p.first_name, p.last_name, p.date_of_birth) for p in missing],
         account=account,
         new_account=None if account else _contact_account(contact, ctx),
         now=request_submitted_at(family, ctx.today),
@@ -149,7 +155,7 @@ def _authentications_ensure(family, patients, contact: FamilyContact, ctx: Showc
             child_last_name__iexact=patient.last_name,
             child_date_of_birth=patient.date_of_birth,
         )
-        services.self_registration_authenticate(
+        self_registration_authenticate(
             request=request,
             patient=patient,
             by=ctx.by,
@@ -172,11 +178,11 @@ def _email_verified_ensure(email: str) -> Counter:
     ).first()
     if account is None:
         return Counter()
-    services.portal_account_verify_email(account=account, now=account.created_at + EMAIL_VERIFIED_AFTER)
+    portal_account_verify_email(account=account, now=account.created_at + EMAIL_VERIFIED_AFTER)
     return Counter(emails_verified=1)
 
 
-def _contact_account(contact: FamilyContact, ctx: Showcase) -> services.NewAccount:
+def _contact_account(contact: FamilyContact, ctx: Showcase) -> NewAccount:
     return _new_account(
         contact.first_name,
         contact.last_name,
@@ -187,8 +193,8 @@ def _contact_account(contact: FamilyContact, ctx: Showcase) -> services.NewAccou
     )
 
 
-def _new_account(first, last, email, phone, language, ctx: Showcase) -> services.NewAccount:
-    return services.NewAccount(
+def _new_account(first, last, email, phone, language, ctx: Showcase) -> NewAccount:
+    return NewAccount(
         email=email,
         password=ctx.password,
         first_name=first,
@@ -214,8 +220,8 @@ def duplicate_register(described: list[Family], ctx: Showcase) -> Counter:
     home_email = f"{spec.email.split('@')[0]}.home@example.net"
     if account is None or patient is None or User.objects.filter(username=home_email).exists():
         return Counter()
-    services.self_registration_submit(
-        children=[services.ChildDetails(patient.first_name, patient.last_name, patient.date_of_birth)],
+    self_registration_submit(
+        children=[ChildDetails(patient.first_name, patient.last_name, patient.date_of_birth)],
         new_account=_new_account(
             account.user.first_name,
             account.user.last_name,

@@ -15,8 +15,9 @@ from patients.models import PatientContact
 from registration import selectors
 from registration.models import AuditEvent, PortalStatus, SelfRegistrationRequest, WelcomeMessage
 from registration.selectors import PIN_EXPIRED, RequestStage
-from registration.services import patient_invitation_refusal, self_registration_decline_check
 from registration.services.errors import DeclineNoteRequired, DisableReasonRequired
+from registration.services.invitation_rules import patient_invitation_refusal
+from registration.services.self_registration import self_registration_decline_check
 from registration.welcome_addresses import AddressInvalid, welcome_address_chosen
 
 

@@ -20,8 +20,8 @@ from patients.models import Patient
 from patients.templatetags.patients import age
 from registration.models import PortalStatus
 from registration.selectors.patients import ContactRow
-from registration.services import invitation_refusal, patient_invitation_refusal
 from registration.services.errors import PatientDeceased, PatientInactive, PatientNotInvitable
+from registration.services.invitation_rules import invitation_refusal, patient_invitation_refusal
 
 
 class Badge(TypedDict):

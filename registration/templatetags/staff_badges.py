@@ -4,8 +4,8 @@ registration/staff/rows.py."""
 
 from django import template
 
-from registration.services import patient_invitation_refusal
 from registration.services.errors import PatientNotInvitable
+from registration.services.invitation_rules import patient_invitation_refusal
 from registration.staff.rows import Badge, ehr_state_badge, portal_badge
 
 register = template.Library()

@@ -7,7 +7,8 @@ from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from registration import services
+from registration.services.accounts import NewAccount
+from registration.services.self_registration import ChildDetails
 from tests.factories import (
     FamilyContactFactory,
     PatientContactFactory,
@@ -57,8 +58,8 @@ def sign_up(*, email, parent, child, born, phone=""):
     parent_first, parent_last = parent.split(" ", 1)
     child_first, child_last = child.split(" ", 1)
     return confirmed_self_registration(
-        children=[services.ChildDetails(child_first, child_last, born)],
-        new_account=services.NewAccount(
+        children=[ChildDetails(child_first, child_last, born)],
+        new_account=NewAccount(
             email=email,
             password="a long enough pass phrase",
             first_name=parent_first,

@@ -6,8 +6,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from registration import services
 from registration.models import AuditEvent, PortalAccount, RegistrationPath
+from registration.services.pins import pin_issue, welcome_invite
+from registration.services.self_registration import self_registration_authenticate
 from tests.browser.pages import DESKTOP, expect_current_page, family, horizontal_overflow, nav, row, sign_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,9 +28,7 @@ def test_admin_disables_a_duplicate_after_reading_what_happens_then_enables_it_a
         born=link.patient.date_of_birth,
         phone="+13125550101",
     )
-    services.self_registration_authenticate(
-        request=first, patient=link.patient, contact=link.contact, by=front_desk
-    )
+    self_registration_authenticate(request=first, patient=link.patient, contact=link.contact, by=front_desk)
     second = sign_up(
         email="maria.castellano.home@example.net",
         parent="Maria Castellano",
@@ -115,10 +114,8 @@ def test_audit_trail_filtered_by_mrn_or_name(
     amelia = family("Amelia Castellano", "Maria Castellano")
     oliver = family("Oliver Brennan", "Sam Brennan", born=dt.date(2018, 1, 2))
     for link in (amelia, oliver):
-        services.pin_issue(
-            patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
-        )
-    services.welcome_invite(
+        pin_issue(patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk)
+    welcome_invite(
         patient=amelia.patient,
         contact=amelia.contact,
         channel="email",

@@ -4,8 +4,8 @@ from the dashboard through the navigation."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from registration import services
 from registration.models import RegistrationPath
+from registration.services.pins import pin_issue
 from tests.browser.pages import family, nav
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def dashboard(page: Page, live_server, sign_in, front_desk):
     link = family("Amelia Castellano", "Maria Castellano")
-    services.pin_issue(patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk)
+    pin_issue(patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk)
     sign_in(page, front_desk)
     nav(page).get_by_role("link", name="Statistics").click()
     expect(page.get_by_role("heading", name="Statistics", level=1)).to_be_visible()

@@ -8,8 +8,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from patients.models import Patient
-from registration import services
 from registration.models import RegistrationPath
+from registration.services.pins import pin_issue
 from tests.browser.pages import family, horizontal_overflow, row, today_at
 from tests.factories import AppointmentFactory
 
@@ -24,9 +24,7 @@ def test_deceased_childs_chart(page: Page, live_server, sign_in, front_desk, sna
     family("Noah Marsh", "Hannah Marsh", born=dt.date(2021, 2, 3))  # a sibling, for the dashboard's sake
     AppointmentFactory(patient=ellie.patient, starts_at=today_at(9, 30), visit_type="Follow-up")
     # A PIN handed out before the EHR recorded the death: the chart still shows it, and it cannot be used.
-    services.pin_issue(
-        patient=ellie.patient, contact=ellie.contact, path=RegistrationPath.CHART, by=front_desk
-    )
+    pin_issue(patient=ellie.patient, contact=ellie.contact, path=RegistrationPath.CHART, by=front_desk)
     Patient.objects.filter(pk=ellie.patient.pk).update(deceased=True, deceased_on=dt.date(2024, 3, 2))
 
     sign_in(page, front_desk, screenshot=False)

@@ -12,8 +12,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from registration import services
 from registration.models import Pin, RegistrationPath, WelcomeMessage
+from registration.services.pins import pin_issue, welcome_invite
 from tests.browser.pages import DESKTOP, family, horizontal_overflow, row, today_at
 from tests.browser.portal.conftest import AXE_OPTIONS
 from tests.factories import AppointmentFactory
@@ -58,9 +58,7 @@ def test_register_all_count_confirmation_progress_summary(
     by_text = family("Zoe Whitfield", "Dana Whitfield", email="")
     unreachable = family("Liam Okafor", "Chidi Okafor", email="", cell_phone="")
     pending = family("Oliver Brennan", "Sam Brennan")
-    services.pin_issue(
-        patient=pending.patient, contact=pending.contact, path=RegistrationPath.CHART, by=front_desk
-    )
+    pin_issue(patient=pending.patient, contact=pending.contact, path=RegistrationPath.CHART, by=front_desk)
     for minutes, link in enumerate([by_email, by_text, unreachable, pending]):
         AppointmentFactory(patient=link.patient, starts_at=today_at(9, 15 * minutes))
     sign_in(page, front_desk, screenshot=False)
@@ -115,7 +113,7 @@ def test_resend_asks_before_replacing_a_pin_still_valid(
     page.set_viewport_size(SIZES[size])
     link = family("Amelia Castellano", "Maria Castellano", email="maria.castellano@example.org")
     AppointmentFactory(patient=link.patient, starts_at=today_at(9))
-    services.welcome_invite(
+    welcome_invite(
         patient=link.patient,
         contact=link.contact,
         channel=WelcomeMessage.Channel.EMAIL,

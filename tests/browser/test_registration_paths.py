@@ -6,8 +6,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from registration import services
 from registration.models import Pin, RegistrationPath, SelfRegistrationRequest, WelcomeMessage
+from registration.services.pins import pin_issue
+from registration.services.self_registration import ChildDetails, self_registration_authenticate
 from tests.browser.pages import (
     DESKTOP,
     PIN_FORMAT,
@@ -128,9 +129,7 @@ def test_path_3_patient_administration(page: Page, live_server, sign_in, front_d
     oliver = family(
         "Oliver Brennan", "Sam Brennan", born=dt.date(2018, 1, 2), email="sam.brennan@example.org"
     )
-    services.pin_issue(
-        patient=oliver.patient, contact=oliver.contact, path=RegistrationPath.CHART, by=front_desk
-    )
+    pin_issue(patient=oliver.patient, contact=oliver.contact, path=RegistrationPath.CHART, by=front_desk)
     sign_in(page, front_desk)
     nav(page).get_by_role("link", name="Patients").click()
     snap(page, "patients")
@@ -224,9 +223,7 @@ def test_register_all_on_the_dashboard(page: Page, live_server, sign_in, front_d
     by_text = family("Zoe Whitfield", "Dana Whitfield", email="")
     unreachable = family("Liam Okafor", "Chidi Okafor", email="", cell_phone="")
     pending = family("Oliver Brennan", "Sam Brennan")
-    services.pin_issue(
-        patient=pending.patient, contact=pending.contact, path=RegistrationPath.CHART, by=front_desk
-    )
+    pin_issue(patient=pending.patient, contact=pending.contact, path=RegistrationPath.CHART, by=front_desk)
     for minutes, link in enumerate([by_email, by_text, unreachable, pending]):
         AppointmentFactory(patient=link.patient, starts_at=today_at(9, 15 * minutes))
     sign_in(page, front_desk)
@@ -304,7 +301,7 @@ def test_decline_shows_what_the_parent_will_read_then_reopen_undoes_it(
     page.set_viewport_size(SIZES[size])
     PatientContactFactory(contact=FamilyContactFactory(first_name="Unrelated", last_name="Parent"))
     [request] = confirmed_self_registration(
-        children=[services.ChildDetails("Rowan", "Quill", dt.date(2017, 7, 7))],
+        children=[ChildDetails("Rowan", "Quill", dt.date(2017, 7, 7))],
         new_account=NewAccountFactory(
             email="jordan.quill@example.net", first_name="Jordan", last_name="Quill", preferred_language="es"
         ),
@@ -379,7 +376,7 @@ def test_reconcile_adds_the_child_to_the_account_the_parent_has(
     youngest = PatientContactFactory(
         contact=eldest.contact, patient__first_name="Leo", patient__last_name="Castellano"
     )
-    services.self_registration_authenticate(
+    self_registration_authenticate(
         request=sign_up(
             email="maria.c@example.org",
             parent="Maria Castellano",

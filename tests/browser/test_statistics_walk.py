@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from registration import services
 from registration.models import RegistrationPath
+from registration.services.pins import pin_issue, pin_redeem
 from tests.browser.pages import DESKTOP, family, horizontal_overflow, nav, row, sign_up, today_at
 from tests.factories import AppointmentFactory, NewAccountFactory
 
@@ -32,7 +32,7 @@ def _practice(staff) -> dict:
             patient=link.patient, starts_at=today_at(8, 0) + dt.timedelta(minutes=10 * minutes)
         )
     expired = links[1]
-    services.pin_issue(
+    pin_issue(
         patient=expired.patient,
         contact=expired.contact,
         path=RegistrationPath.CHART,
@@ -40,10 +40,10 @@ def _practice(staff) -> dict:
         now=today_at(8) - dt.timedelta(days=30),
     )
     registered = links[2]
-    issued = services.pin_issue(
+    issued = pin_issue(
         patient=registered.patient, contact=registered.contact, path=RegistrationPath.CHART, by=staff
     )
-    services.pin_redeem(
+    pin_redeem(
         code=issued.code, child_birth_date=registered.patient.date_of_birth, new_account=NewAccountFactory()
     )
     waiting = sign_up(

@@ -10,8 +10,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from registration import services
 from registration.models import RegistrationPath
+from registration.services.pins import pin_issue, pin_redeem
 from tests.browser.pages import TABLET, family, horizontal_overflow, nav, row, sign_up, today_at
 from tests.factories import AppointmentFactory, NewAccountFactory
 
@@ -34,10 +34,8 @@ def the_practice(staff) -> dict:
         AppointmentFactory(
             patient=link.patient, starts_at=today_at(9, 15 * minutes), visit_type="Well child 4 yr"
         )
-    issued = services.pin_issue(
-        patient=zoe.patient, contact=zoe.contact, path=RegistrationPath.CHART, by=staff
-    )
-    services.pin_redeem(
+    issued = pin_issue(patient=zoe.patient, contact=zoe.contact, path=RegistrationPath.CHART, by=staff)
+    pin_redeem(
         code=issued.code,
         child_birth_date=zoe.patient.date_of_birth,
         new_account=NewAccountFactory(email="dana.whitfield@example.net"),
@@ -100,13 +98,11 @@ def pin_duplicate_warning(page, url, world):
 def pin_refused(page, url, world):
     """The chart was open while the parent registered with a PIN a colleague gave them."""
     link = world["amelia"]
-    issued = services.pin_issue(
+    issued = pin_issue(
         patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=world["staff"]
     )
     page.goto(f"{url}/staff/patients/{link.patient.pk}/")
-    services.pin_redeem(
-        code=issued.code, child_birth_date=link.patient.date_of_birth, new_account=NewAccountFactory()
-    )
+    pin_redeem(code=issued.code, child_birth_date=link.patient.date_of_birth, new_account=NewAccountFactory())
     page.get_by_role("button", name="Generate PIN for Maria Castellano-Rodriguez").click()
     expect(page.get_by_role("heading", name="No PIN was issued")).to_be_visible()
 

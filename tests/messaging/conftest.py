@@ -5,8 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from registration import services
 from registration.models import WelcomeMessage
+from registration.services.pins import welcome_invite
 from tests.factories import PatientContactFactory
 from tests.messaging import fakes
 from tests.messaging.support import EMAIL, SMS, Provider
@@ -24,7 +24,7 @@ def invite(staff, django_capture_on_commit_callbacks):
         if address is None:
             address = link.contact.email if channel == EMAIL else str(link.contact.cell_phone)
         with django_capture_on_commit_callbacks(execute=send):
-            message = services.welcome_invite(
+            message = welcome_invite(
                 patient=link.patient,
                 contact=link.contact,
                 channel=channel,

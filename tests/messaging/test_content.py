@@ -8,11 +8,11 @@ import pytest
 from django.core import mail
 
 from patients.models import FamilyContact
-from registration import services
 from registration.models import PortalStatus, WelcomeMessage
 from registration.pin_codes import pin_parse
 from registration.selectors import patient_portal_status
 from registration.services.errors import PinNotAccepted
+from registration.services.pins import pin_redeem
 from tests.factories import FamilyContactFactory, NewAccountFactory, PatientContactFactory, PatientFactory
 from tests.messaging.support import EMAIL, SMS, URL, codes_in, pin_forms
 
@@ -169,8 +169,8 @@ def test_the_pin_in_the_message_registers_the_child(invite, child, sent_pin, cha
 
     code = sent_pin(message)
     with pytest.raises(PinNotAccepted):  # the date of birth must match, as with any PIN
-        services.pin_redeem(code=code, child_birth_date=dt.date(2019, 7, 24), new_account=NewAccountFactory())
-    access = services.pin_redeem(
+        pin_redeem(code=code, child_birth_date=dt.date(2019, 7, 24), new_account=NewAccountFactory())
+    access = pin_redeem(
         code=code.lower().replace("-", " "), child_birth_date=BIRTH, new_account=NewAccountFactory()
     )
 
@@ -188,5 +188,5 @@ def test_only_the_latest_attempts_pin_works(invite, child, sent_pin, email_provi
     [failed_code, sent_code] = codes_in([email.body for email in email_provider.attempted])
     assert sent_pin(message) == sent_code != failed_code
     with pytest.raises(PinNotAccepted):
-        services.pin_redeem(code=failed_code, child_birth_date=BIRTH, new_account=NewAccountFactory())
-    services.pin_redeem(code=sent_code, child_birth_date=BIRTH, new_account=NewAccountFactory())
+        pin_redeem(code=failed_code, child_birth_date=BIRTH, new_account=NewAccountFactory())
+    pin_redeem(code=sent_code, child_birth_date=BIRTH, new_account=NewAccountFactory())

@@ -8,10 +8,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from registration import services
 from registration.messaging import account_email_outbox, welcome_outbox
+from registration.messaging.account_email_requests import parent_email_queue
 from registration.messaging.outbox import STOPPED_MID_SEND
 from registration.models import AuditEvent, ParentAccountEmail, WelcomeMessage
+from registration.services.accounts import portal_account_verify_email
 from tests.messaging.support import EMAIL
 
 pytestmark = pytest.mark.django_db
@@ -54,9 +55,7 @@ def outbox(request, invite, make_portal_account, settings):
             ),
             invite(EMAIL, send=False),
         )
-    email = services.parent_email_queue(
-        account=make_portal_account(), kind=ParentAccountEmail.Kind.PASSWORD_RESET
-    )
+    email = parent_email_queue(account=make_portal_account(), kind=ParentAccountEmail.Kind.PASSWORD_RESET)
     return Outbox(
         ParentAccountEmail,
         lambda pk, now: account_email_outbox.parent_email_claim(email_id=pk, now=now),
@@ -120,7 +119,7 @@ def test_every_kind_whose_sender_died_mid_send_is_released_once_and_audited(outb
 def test_an_account_email_no_longer_wanted_is_cancelled_and_audited(make_portal_account):
     account = make_portal_account(confirmed=False)
     [email] = ParentAccountEmail.objects.filter(account=account, kind=ParentAccountEmail.Kind.VERIFY)
-    services.portal_account_verify_email(account=account)  # e.g. with the link of an earlier email
+    portal_account_verify_email(account=account)  # e.g. with the link of an earlier email
 
     assert account_email_outbox.parent_email_claim(email_id=email.pk) is None
 
@@ -137,7 +136,7 @@ def test_an_account_email_no_longer_wanted_is_cancelled_and_audited(make_portal_
 
 
 def test_an_account_email_sent_is_audited_with_its_attempt(make_portal_account):
-    email = services.parent_email_queue(account=make_portal_account(), kind=ParentAccountEmail.Kind.EXISTS)
+    email = parent_email_queue(account=make_portal_account(), kind=ParentAccountEmail.Kind.EXISTS)
     account_email_outbox.parent_email_claim(email_id=email.pk)
 
     account_email_outbox.parent_email_sent(email_id=email.pk, provider_message_id="esp-1")

@@ -14,10 +14,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from registration import services
 from registration.messaging import account_email_outbox
+from registration.messaging.account_email_requests import parent_email_queue
 from registration.messaging.tasks import send_parent_account_email
 from registration.models import AuditEvent, ParentAccountEmail, PortalAccount, SelfRegistrationRequest
+from registration.services.accounts import account_disable_duplicate, portal_account_verify_email
+from registration.services.pins import pin_issue
 from tests.factories import NewAccountFactory
 from tests.task_queue import db_worker_batch
 
@@ -133,7 +135,7 @@ def test_provider_down_for_good_fails_after_the_last_attempt(
     email_provider.failures_left, email_provider.error = 100, "ESP is unavailable"
     account = make_portal_account()  # confirmed: its own 'confirm your email' is cancelled, not tried
     with django_capture_on_commit_callbacks(execute=True):
-        email = services.parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
+        email = parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
     crons = [emails_cron() for _ in range(6)]
 
     email.refresh_from_db()
@@ -159,7 +161,7 @@ def test_retries_back_off_fourfold_from_the_base(settings):
 @pytest.mark.django_db
 def test_nothing_is_tried_before_it_is_due(make_portal_account, settings):
     settings.PARENT_EMAIL_RETRY_BASE_SECONDS = 60
-    email = services.parent_email_queue(account=make_portal_account(confirmed=False), kind=Kind.VERIFY)
+    email = parent_email_queue(account=make_portal_account(confirmed=False), kind=Kind.VERIFY)
     at = timezone.now()
 
     assert account_email_outbox.parent_email_claim(email_id=email.pk, now=at).attempts == 1
@@ -179,7 +181,7 @@ def test_a_backend_that_can_defer_gets_the_retry_queued_for_its_time(
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     email_provider.failures_left = 1
     with django_capture_on_commit_callbacks(execute=True):
-        email = services.parent_email_queue(account=make_portal_account(confirmed=False), kind=Kind.VERIFY)
+        email = parent_email_queue(account=make_portal_account(confirmed=False), kind=Kind.VERIFY)
     [queued] = default_task_backend.results
     assert (queued.args, queued.kwargs, queued.task.run_after) == ([email.pk], {}, None)
 
@@ -194,7 +196,7 @@ def test_a_backend_that_can_defer_gets_the_retry_queued_for_its_time(
 def test_an_email_whose_sender_died_mid_send_is_released_and_sent(
     make_portal_account, email_provider, emails_cron
 ):
-    email = services.parent_email_queue(account=make_portal_account(confirmed=False), kind=Kind.VERIFY)
+    email = parent_email_queue(account=make_portal_account(confirmed=False), kind=Kind.VERIFY)
     account_email_outbox.parent_email_claim(email_id=email.pk)  # the sender dies here
     ParentAccountEmail.objects.filter(pk=email.pk).update(
         sending_since=timezone.now() - dt.timedelta(minutes=11)
@@ -211,10 +213,10 @@ def test_an_email_no_longer_needed_is_cancelled_not_sent(
     make_portal_account, make_duplicate_accounts, admin, email_provider, emails_cron
 ):
     confirmed, (duplicate, kept) = make_portal_account(confirmed=False), make_duplicate_accounts()
-    to_confirmed = services.parent_email_queue(account=confirmed, kind=Kind.VERIFY)
-    to_duplicate = services.parent_email_queue(account=duplicate, kind=Kind.PASSWORD_RESET)
-    services.portal_account_verify_email(account=confirmed)  # e.g. with the link of an earlier email
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
+    to_confirmed = parent_email_queue(account=confirmed, kind=Kind.VERIFY)
+    to_duplicate = parent_email_queue(account=duplicate, kind=Kind.PASSWORD_RESET)
+    portal_account_verify_email(account=confirmed)  # e.g. with the link of an earlier email
+    account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
 
     assert emails_cron() == EMAIL_LINE.format(0, 0, 0)
 
@@ -225,9 +227,9 @@ def test_an_email_no_longer_needed_is_cancelled_not_sent(
 @pytest.mark.django_db
 def test_asking_again_while_an_email_waits_queues_no_second_one(make_portal_account, email_provider):
     account = make_portal_account(confirmed=False)
-    first = services.parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
-    again = services.parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
-    other_kind = services.parent_email_queue(account=account, kind=Kind.VERIFY)
+    first = parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
+    again = parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
+    other_kind = parent_email_queue(account=account, kind=Kind.VERIFY)
 
     assert first == again != other_kind
     assert ParentAccountEmail.objects.count() == 2
@@ -240,7 +242,7 @@ def test_the_link_is_scrubbed_from_a_provider_error_that_quotes_the_email(
     email_provider.failures_left, email_provider.error = 1, "rejected message: {body}"
     account = make_portal_account(confirmed=False)  # its 'confirm your email' waits: not handed over
     with django_capture_on_commit_callbacks(execute=True):
-        email = services.parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
+        email = parent_email_queue(account=account, kind=Kind.PASSWORD_RESET)
 
     email.refresh_from_db()
     [attempted] = email_provider.attempted
@@ -312,8 +314,8 @@ def test_send_the_link_again_answers_the_same_for_every_address_and_emails_only_
         unconfirmed, confirmed = make_portal_account(confirmed=False), make_portal_account(confirmed=False)
         disabled, kept = make_duplicate_accounts()
     mail.outbox.clear()
-    services.portal_account_verify_email(account=confirmed)
-    services.account_disable_duplicate(duplicate=disabled, keep=kept, by=admin, reason="Signed up twice")
+    portal_account_verify_email(account=confirmed)
+    account_disable_duplicate(duplicate=disabled, keep=kept, by=admin, reason="Signed up twice")
     addresses = {
         "an unconfirmed account's, typed in capitals": unconfirmed.user.email.upper(),
         "a confirmed account's": confirmed.user.email,
@@ -357,7 +359,7 @@ def test_the_page_that_says_to_confirm_offers_to_send_the_link_again(client):
 def test_a_parent_who_redeemed_a_pin_gets_the_confirm_email_through_the_outbox(
     client, chart, staff, email_provider, django_capture_on_commit_callbacks
 ):
-    issued = services.pin_issue(patient=chart.patient, contact=chart.contact, path="chart", by=staff)
+    issued = pin_issue(patient=chart.patient, contact=chart.contact, path="chart", by=staff)
     data = {"pin": issued.code, "child_birth_date": chart.patient.date_of_birth.isoformat()}
     account = NewAccountFactory(email="pin.parent@example.org")
     with django_capture_on_commit_callbacks(execute=True):

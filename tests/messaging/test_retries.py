@@ -11,13 +11,14 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from twilio.base.exceptions import TwilioRestException
 
-from registration import selectors, services
+from registration import selectors
 from registration.messaging import welcome_outbox
 from registration.messaging.delivery import welcome_deliver
 from registration.messaging.failures import refused_for_good
 from registration.messaging.tasks import send_welcome_message
 from registration.models import AuditEvent, Pin, PortalStatus, RegistrationPath, WelcomeMessage
 from registration.services.errors import PinNotAccepted, PinReplaced
+from registration.services.pins import pin_issue, pin_redeem, welcome_invite
 from tests.factories import AppointmentFactory, NewAccountFactory, PatientContactFactory
 from tests.messaging import fakes
 from tests.messaging.support import EMAIL, SMS, codes_in, pin_forms
@@ -41,7 +42,7 @@ def _events(message, action):
 
 
 def _assert_redeems(message, code):
-    access = services.pin_redeem(
+    access = pin_redeem(
         code=code, child_birth_date=message.pin.patient.date_of_birth, new_account=NewAccountFactory()
     )
     assert access.pin == message.pin
@@ -49,7 +50,7 @@ def _assert_redeems(message, code):
 
 def _assert_refused(message, code):
     with pytest.raises(PinNotAccepted):
-        services.pin_redeem(
+        pin_redeem(
             code=code, child_birth_date=message.pin.patient.date_of_birth, new_account=NewAccountFactory()
         )
 
@@ -265,9 +266,7 @@ def test_a_retry_is_cancelled_if_a_pin_was_issued_from_the_chart_meanwhile(
     message = invite(EMAIL)
     assert message.status == Status.RETRYING
 
-    services.pin_issue(
-        patient=message.pin.patient, contact=message.pin.contact, path=RegistrationPath.CHART, by=staff
-    )
+    pin_issue(patient=message.pin.patient, contact=message.pin.contact, path=RegistrationPath.CHART, by=staff)
     cron()
 
     message.refresh_from_db()
@@ -575,7 +574,7 @@ def test_retries_through_the_database_queue(staff, email_provider, settings, sto
     email_provider.failures_left = 2
     link = PatientContactFactory()
 
-    message = services.welcome_invite(
+    message = welcome_invite(
         patient=link.patient, contact=link.contact, channel=EMAIL, address=link.contact.email, by=staff
     )  # committed: its task is in the queue's table now
     assert DBTaskResult.objects.ready().count() == 1

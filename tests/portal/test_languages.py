@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from patients.models import FamilyContact
-from registration import services
 from registration.messaging.parent_emails import parent_email_deliver
 from registration.models import ParentAccountEmail, WelcomeMessage
+from registration.services.pins import welcome_invite
 from tests.factories import FamilyContactFactory, PatientContactFactory
 
 PASSWORD = "a long enough pass phrase"
@@ -35,14 +35,14 @@ def test_the_welcome_email_and_text_link_to_the_portal_in_the_contacts_language(
 ):
     by_email, by_text = spanish_link(), spanish_link()
     with django_capture_on_commit_callbacks(execute=True):
-        services.welcome_invite(
+        welcome_invite(
             patient=by_email.patient,
             contact=by_email.contact,
             channel="email",
             address=by_email.contact.email,
             by=staff,
         )
-        text = services.welcome_invite(
+        text = welcome_invite(
             patient=by_text.patient,
             contact=by_text.contact,
             channel="sms",

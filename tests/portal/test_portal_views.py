@@ -7,9 +7,15 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from registration import services
 from registration.models import PortalAccount, SelfRegistrationRequest
 from registration.selectors import patient_portal_status
+from registration.services.accounts import NewAccount
+from registration.services.pins import pin_issue
+from registration.services.self_registration import (
+    ChildDetails,
+    self_registration_authenticate,
+    self_registration_decline,
+)
 from tests.factories import PatientContactFactory, confirmed_self_registration
 
 PASSWORD = "quiet river lantern morning"
@@ -50,7 +56,7 @@ def child_fields(*children):
 
 @pytest.fixture
 def pin(chart, staff):
-    return services.pin_issue(patient=chart.patient, contact=chart.contact, path="chart", by=staff)
+    return pin_issue(patient=chart.patient, contact=chart.contact, path="chart", by=staff)
 
 
 @pytest.mark.django_db
@@ -106,7 +112,7 @@ def test_five_wrong_tries_lock_the_pin_and_say_to_ask_for_a_new_one(client, char
 def test_signed_in_parent_adds_a_sibling_with_a_second_pin(client, staff, django_capture_on_commit_callbacks):
     older, younger = PatientContactFactory(), None
     younger = PatientContactFactory(contact=older.contact)
-    first = services.pin_issue(patient=older.patient, contact=older.contact, path="chart", by=staff)
+    first = pin_issue(patient=older.patient, contact=older.contact, path="chart", by=staff)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             reverse("portal:pin-start"),
@@ -114,7 +120,7 @@ def test_signed_in_parent_adds_a_sibling_with_a_second_pin(client, staff, django
             | account_fields(),
         )
     confirm_email(client, mail.outbox[0].body)
-    second = services.pin_issue(patient=younger.patient, contact=younger.contact, path="chart", by=staff)
+    second = pin_issue(patient=younger.patient, contact=younger.contact, path="chart", by=staff)
     page = client.get(reverse("portal:pin-start"))
     assert b"account-email" not in page.content  # signed in: only the PIN and date of birth
     client.post(
@@ -150,7 +156,7 @@ def test_confirming_the_email_signs_in_and_shows_the_request_waiting_then_declin
     assert PortalAccount.objects.get().email_verified_at is not None
     home = client.get(reverse("portal:home"))
     assert b"Waiting for the practice" in home.content and b"Leo" in home.content
-    services.self_registration_decline(
+    self_registration_decline(
         request=SelfRegistrationRequest.objects.get(),
         reason="no_match",
         note="We have no patient named Leo Diaz.",
@@ -168,21 +174,15 @@ def test_parents_see_only_their_own_authenticated_children(client, staff):
     mine = PatientContactFactory(patient__first_name="Mirabel", patient__last_name="Quenneville")
     theirs = PatientContactFactory(patient__first_name="Tobiah", patient__last_name="Ravensworth")
     request = confirmed_self_registration(
-        children=[
-            services.ChildDetails(mine.patient.first_name, mine.patient.last_name, mine.patient.date_of_birth)
-        ],
-        new_account=services.NewAccount(
-            email="me@example.org", password=PASSWORD, first_name="M", last_name="E"
-        ),
+        children=[ChildDetails(mine.patient.first_name, mine.patient.last_name, mine.patient.date_of_birth)],
+        new_account=NewAccount(email="me@example.org", password=PASSWORD, first_name="M", last_name="E"),
     )[0]
     client.login(username="me@example.org", password=PASSWORD)
     assert (
         mine.patient.last_name.encode()
         not in client.get(reverse("portal:home")).content.split(b"Your requests")[0]
     )
-    services.self_registration_authenticate(
-        request=request, patient=mine.patient, contact=mine.contact, by=staff
-    )
+    self_registration_authenticate(request=request, patient=mine.patient, contact=mine.contact, by=staff)
     home = client.get(reverse("portal:home")).content
     assert mine.patient.first_name.encode() in home
     assert theirs.patient.first_name.encode() not in home

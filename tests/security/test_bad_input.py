@@ -24,10 +24,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import ADMIN_GROUP
-from registration import services
 from registration.models import WelcomeMessage
 from registration.pin_codes import ALPHABET, PinFormatError, PinParts, pin_parse
 from registration.portal.forms import ChildFormSet
+from registration.services.pins import pin_issue, pin_redeem, welcome_invite
+from registration.services.self_registration import ChildDetails
 from tests.factories import (
     AppointmentFactory,
     NewAccountFactory,
@@ -133,10 +134,10 @@ def practice(db):
     admin = StaffFactory(role=ADMIN_GROUP, is_staff=True, is_superuser=True)
     link = PatientContactFactory()
     pin_link = PatientContactFactory()
-    issued = services.pin_issue(patient=pin_link.patient, contact=pin_link.contact, path="chart", by=desk)
+    issued = pin_issue(patient=pin_link.patient, contact=pin_link.contact, path="chart", by=desk)
     registered = PatientContactFactory()
-    first = services.pin_issue(patient=registered.patient, contact=registered.contact, path="chart", by=desk)
-    parent = services.pin_redeem(
+    first = pin_issue(patient=registered.patient, contact=registered.contact, path="chart", by=desk)
+    parent = pin_redeem(
         code=first.code,
         child_birth_date=registered.patient.date_of_birth,
         new_account=NewAccountFactory(email="parent@example.net", cell_phone=PARENTS_PHONE),
@@ -144,7 +145,7 @@ def practice(db):
     match_link = PatientContactFactory()
     request = confirmed_self_registration(
         children=[
-            services.ChildDetails(
+            ChildDetails(
                 match_link.patient.first_name, match_link.patient.last_name, match_link.patient.date_of_birth
             )
         ],
@@ -152,7 +153,7 @@ def practice(db):
         new_account=NewAccountFactory(email="requester@example.net", cell_phone=PARENTS_PHONE),
     )[0]
     invited = PatientContactFactory()
-    message = services.welcome_invite(
+    message = welcome_invite(
         patient=invited.patient,
         contact=invited.contact,
         channel=WelcomeMessage.Channel.EMAIL,
@@ -160,7 +161,7 @@ def practice(db):
         by=desk,
     )
     confirmed_self_registration(  # so sending again needs a reason (a possible duplicate)
-        children=[services.ChildDetails("Ivy", "Irwin", dt.date(2021, 5, 5))],
+        children=[ChildDetails("Ivy", "Irwin", dt.date(2021, 5, 5))],
         new_account=NewAccountFactory(email=invited.contact.email),
     )
     return Practice(

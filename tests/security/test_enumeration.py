@@ -12,8 +12,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from registration import services
 from registration.models import ParentAccountEmail, PortalAccount
+from registration.services.accounts import account_disable_duplicate
+from registration.services.pins import pin_issue
 from tests.factories import PatientContactFactory, StaffFactory
 from tests.messaging import fakes
 from tests.security.support import PARENT_PASSWORD, STAFF_PASSWORD, account_fields, address, child_fields
@@ -32,7 +33,7 @@ def test_parent_sign_in_says_the_same_for_every_wrong_try(
     client, make_portal_account, make_duplicate_accounts, admin
 ):
     parent, (disabled, kept) = make_portal_account(), make_duplicate_accounts()
-    services.account_disable_duplicate(duplicate=disabled, keep=kept, by=admin, reason="Signed up twice")
+    account_disable_duplicate(duplicate=disabled, keep=kept, by=admin, reason="Signed up twice")
     staff = StaffFactory()
     tries = {
         "a parent, wrong password": (parent.user.email, "wrong guess"),
@@ -115,7 +116,7 @@ def test_pin_entry_takes_as_long_for_a_pin_that_does_not_exist(client, settings,
     settings.PIN_HASHER = "registration.pin_codes.PinHasher"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     link = PatientContactFactory()
-    issued = services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+    issued = pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
     lookup = issued.code[:4]
     born = link.patient.date_of_birth.isoformat()
     codes = {

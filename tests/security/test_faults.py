@@ -38,7 +38,6 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.models import User
 from patients.models import FamilyContact
-from registration import services
 from registration.models import (
     AuditEvent,
     Pin,
@@ -48,6 +47,8 @@ from registration.models import (
     WelcomeMessage,
 )
 from registration.pin_codes import pin_parse, pin_secret_matches
+from registration.services.errors import RegistrationError
+from registration.services.pins import pin_redeem, welcome_invite
 from tests.conftest import PIN_IN_TEXT
 from tests.factories import NewAccountFactory, PatientContactFactory
 from tests.messaging import fakes
@@ -383,7 +384,7 @@ def queue_welcome(staff, settings):
     def queue(channel: WelcomeMessage.Channel) -> WelcomeMessage:
         link = PatientContactFactory()
         email = channel == WelcomeMessage.Channel.EMAIL
-        message = services.welcome_invite(
+        message = welcome_invite(
             patient=link.patient,
             contact=link.contact,
             channel=channel,
@@ -450,10 +451,10 @@ def _drain(manage, **urls) -> None:
 
 def _redeems(message, code) -> bool:
     try:
-        services.pin_redeem(
+        pin_redeem(
             code=code, child_birth_date=message.pin.patient.date_of_birth, new_account=NewAccountFactory()
         )
-    except services.RegistrationError:  # not accepted, or replaced by a newer PIN
+    except RegistrationError:  # not accepted, or replaced by a newer PIN
         return False
     return True
 

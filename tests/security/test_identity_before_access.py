@@ -16,7 +16,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from registration import services
 from registration.models import (
     AuditEvent,
     EnrollmentCode,
@@ -25,6 +24,10 @@ from registration.models import (
     SelfRegistrationRequest,
 )
 from registration.selectors import reconcile_candidates
+from registration.services.accounts import portal_account_verify_email
+from registration.services.enrollment_codes import enrollment_code_prove
+from registration.services.errors import RegistrationError
+from registration.services.pins import pin_issue
 from tests.factories import FamilyContactFactory, PatientContactFactory, PatientFactory
 
 STRANGER_PASSWORD = "stranger's own pass phrase"
@@ -143,7 +146,7 @@ def test_route_b_the_confirm_link_does_not_hand_the_parent_a_strangers_account(
     assert PortalAccount.objects.get().email_verified_at is None
 
     # She then redeems the office PIN: the child never reaches the stranger's account.
-    pin = services.pin_issue(
+    pin = pin_issue(
         patient=chart.patient,
         contact=chart.contact,
         path="chart",
@@ -234,7 +237,7 @@ def test_a_sign_up_naming_a_contact_on_file_gets_a_code_on_the_phone_on_file_and
     ).exists()
 
     # Staff, once the email is confirmed: the proof shown, and the mother preselected.
-    services.portal_account_verify_email(account=request.account)
+    portal_account_verify_email(account=request.account)
     desk = Client()
     desk.force_login(staff)
     page = desk.get(reverse("staff:reconcile", args=[request.pk])).content.decode()
@@ -265,7 +268,7 @@ def test_without_a_phone_on_file_the_code_goes_to_the_email_on_file_and_lasts_24
     assert row.channel == "email" and row.expires_at - row.created_at == dt.timedelta(hours=24)
     account = PortalAccount.objects.get()
     later = timezone.now() + dt.timedelta(hours=23)
-    assert services.enrollment_code_prove(account=account, code=code, now=later).status == "proved"
+    assert enrollment_code_prove(account=account, code=code, now=later).status == "proved"
 
 
 def test_a_text_code_lasts_10_minutes_and_5_wrong_tries_end_it(
@@ -277,13 +280,13 @@ def test_a_text_code_lasts_10_minutes_and_5_wrong_tries_end_it(
     account = PortalAccount.objects.get()
     wrong = str(999999 - int(code)).zfill(6)
     too_late = timezone.now() + dt.timedelta(minutes=11)
-    with pytest.raises(services.RegistrationError):
-        services.enrollment_code_prove(account=account, code=code, now=too_late)
+    with pytest.raises(RegistrationError):
+        enrollment_code_prove(account=account, code=code, now=too_late)
     for _ in range(5):
-        with pytest.raises(services.RegistrationError) as refused:
-            services.enrollment_code_prove(account=account, code=wrong)
-    with pytest.raises(services.RegistrationError) as after:
-        services.enrollment_code_prove(account=account, code=code)
+        with pytest.raises(RegistrationError) as refused:
+            enrollment_code_prove(account=account, code=wrong)
+    with pytest.raises(RegistrationError) as after:
+        enrollment_code_prove(account=account, code=code)
     assert str(refused.value) == str(after.value)  # the same words: nothing said about codes sent
     assert EnrollmentCode.objects.get().status == "locked"
     print(

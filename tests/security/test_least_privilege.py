@@ -31,7 +31,6 @@ from twilio.request_validator import RequestValidator
 
 from accounts.models import ADMIN_GROUP
 from patients.models import Appointment, Patient
-from registration import services
 from registration.messaging import provider_hooks
 from registration.models import (
     AuditEvent,
@@ -41,6 +40,9 @@ from registration.models import (
     WelcomeMessage,
 )
 from registration.portal.tokens import email_verification_token
+from registration.services.accounts import portal_account_verify_email
+from registration.services.pins import pin_issue, pin_redeem, welcome_invite
+from registration.services.self_registration import ChildDetails
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,
@@ -147,14 +149,14 @@ def world(db, settings):
     # Family C: Cora, with a live PIN; a parent who signed up without one has asked for her.
     cora = PatientFactory(first_name="Cora", last_name="Cobblestone", mrn="MRN-CORA")
     cora_link = PatientContactFactory(patient=cora)
-    pin_code = services.pin_issue(patient=cora, contact=cora_link.contact, path="chart", by=front_desk).code
+    pin_code = pin_issue(patient=cora, contact=cora_link.contact, path="chart", by=front_desk).code
     request = confirmed_self_registration(
-        children=[services.ChildDetails("Cora", "Cobblestone", cora.date_of_birth)],
+        children=[ChildDetails("Cora", "Cobblestone", cora.date_of_birth)],
         # Parent D shares parent B's cell phone, so the duplicates page pairs their accounts.
         new_account=NewAccountFactory(email="parent.d@example.net", cell_phone=B_AND_D_PHONE),
     )[0]
     parent_d = request.account.user
-    message = services.welcome_invite(
+    message = welcome_invite(
         patient=amelia,
         contact=father.contact,
         channel=WelcomeMessage.Channel.EMAIL,
@@ -328,13 +330,13 @@ def ids_of(model) -> list[int]:
 
 
 def _registered_parent(link, by, *, email, cell_phone=""):
-    issued = services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=by)
-    account = services.pin_redeem(
+    issued = pin_issue(patient=link.patient, contact=link.contact, path="chart", by=by)
+    account = pin_redeem(
         code=issued.code,
         child_birth_date=link.patient.date_of_birth,
         new_account=NewAccountFactory(email=email, cell_phone=cell_phone),
     ).account
-    return services.portal_account_verify_email(account=account)
+    return portal_account_verify_email(account=account)
 
 
 # ---------------------------------------------------------------- trying each entry as each role

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from accounts.models import UserSession
 from accounts.sessions import SEEN_AT, SIGNED_IN_AT, clock
-from registration import services
+from registration.services.accounts import account_disable_duplicate
 from tests.factories import StaffFactory
 from tests.security.support import PARENT_PASSWORD, STAFF_PASSWORD, signed_in
 
@@ -137,7 +137,7 @@ def test_disabling_an_account_ends_its_sessions_on_every_device(make_duplicate_a
     before = [b.get(reverse("portal:home")).status_code for b in (phone, laptop, kept_phone)]
     keys = [phone.cookies["sessionid"].value, laptop.cookies["sessionid"].value]
 
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
+    account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
     after = [b.get(reverse("portal:home")) for b in (phone, laptop)]
 
     assert before == [200, 200, 200]

@@ -9,7 +9,6 @@ from django.contrib.auth import authenticate
 from django.test import Client
 from django.urls import reverse
 
-from registration import services
 from registration.models import (
     AuditEvent,
     Pin,
@@ -19,6 +18,11 @@ from registration.models import (
     SelfRegistrationRequest,
 )
 from registration.selectors import patient_portal_status
+from registration.services.accounts import (
+    account_disable_duplicate,
+    account_disable_duplicate_plan,
+    account_reenable,
+)
 from registration.services.errors import (
     AccountDisabled,
     AccountNotDisabled,
@@ -27,6 +31,8 @@ from registration.services.errors import (
     ReasonRequired,
     SameAccount,
 )
+from registration.services.pins import pin_redeem
+from registration.services.self_registration import self_registration_decline
 from tests.factories import (
     ChildDetailsFactory,
     NewAccountFactory,
@@ -52,7 +58,7 @@ def family(staff, issue_pin, make_portal_account):
     duplicate = make_portal_account(middle, email="mum.work@example.net")
     [waiting] = confirmed_self_registration(children=[ChildDetailsFactory()], account=duplicate)
     [declined] = confirmed_self_registration(children=[ChildDetailsFactory()], account=duplicate)
-    services.self_registration_decline(request=declined, reason="no_match", by=staff)
+    self_registration_decline(request=declined, reason="no_match", by=staff)
     youngest_pin = issue_pin(youngest)
     return SimpleNamespace(
         eldest=eldest,
@@ -68,9 +74,7 @@ def family(staff, issue_pin, make_portal_account):
 
 def _disable(family, admin, **kwargs):
     kwargs.setdefault("reason", "Signed up twice")
-    return services.account_disable_duplicate(
-        duplicate=family.duplicate, keep=family.kept, by=admin, **kwargs
-    )
+    return account_disable_duplicate(duplicate=family.duplicate, keep=family.kept, by=admin, **kwargs)
 
 
 def test_disable_returns_the_kept_account(family, admin):
@@ -103,7 +107,7 @@ def test_access_to_a_child_both_accounts_see_stays_behind_and_the_child_stays_re
 ):
     father = PatientContactFactory(patient=family.eldest.patient, relationship="father")
     fathers_pin = issue_pin(father)
-    left_behind = services.pin_redeem(
+    left_behind = pin_redeem(
         code=fathers_pin.code, child_birth_date=father.patient.date_of_birth, account=family.duplicate
     )
 
@@ -191,7 +195,7 @@ def test_disable_writes_one_audit_event(family, admin):
 
 def test_same_account_twice_is_refused(family, admin):
     with pytest.raises(SameAccount):
-        services.account_disable_duplicate(duplicate=family.kept, keep=family.kept, by=admin, reason="Twice")
+        account_disable_duplicate(duplicate=family.kept, keep=family.kept, by=admin, reason="Twice")
 
     family.kept.refresh_from_db()
     assert not family.kept.is_disabled
@@ -203,7 +207,7 @@ def test_disabling_an_already_disabled_account_is_refused(family, admin, make_po
     third = make_portal_account()
 
     with pytest.raises(AccountDisabled):
-        services.account_disable_duplicate(duplicate=family.duplicate, keep=third, by=admin, reason="Twice")
+        account_disable_duplicate(duplicate=family.duplicate, keep=third, by=admin, reason="Twice")
     with pytest.raises(AccountDisabled):
         _disable(family, admin)
 
@@ -217,7 +221,7 @@ def test_keeping_a_disabled_account_is_refused(family, admin, make_portal_accoun
     other = make_portal_account()
 
     with pytest.raises(AccountDisabled):
-        services.account_disable_duplicate(duplicate=other, keep=family.duplicate, by=admin, reason="Twice")
+        account_disable_duplicate(duplicate=other, keep=family.duplicate, by=admin, reason="Twice")
 
     other.refresh_from_db()
     assert not other.is_disabled
@@ -239,7 +243,7 @@ def test_two_unrelated_accounts_are_refused_and_nothing_moves(admin, make_portal
     seen_before = _what_the_accounts_see(victim, attacker)
 
     with pytest.raises(NotSuggestedDuplicates):
-        services.account_disable_duplicate(duplicate=victim, keep=attacker, by=admin, reason="Same parent")
+        account_disable_duplicate(duplicate=victim, keep=attacker, by=admin, reason="Same parent")
 
     assert _what_the_accounts_see(victim, attacker) == seen_before
     victim.refresh_from_db()
@@ -280,7 +284,7 @@ def test_each_kind_of_suggested_pair_may_be_disabled(
         )
         duplicate = request.account
 
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
+    account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
 
     event = AuditEvent.objects.get(action=AuditEvent.Action.ACCOUNT_DISABLED)
     assert event.details["suggested_because"] == [why]
@@ -362,15 +366,11 @@ def test_the_children_go_only_to_an_account_whose_email_is_confirmed(make_duplic
     seen = list(family_account.accesses.values_list("patient_id", flat=True))
 
     with pytest.raises(KeptAccountNotConfirmed):
-        services.account_disable_duplicate(
-            duplicate=family_account, keep=strangers, by=admin, reason="Same phone"
-        )
+        account_disable_duplicate(duplicate=family_account, keep=strangers, by=admin, reason="Same phone")
     assert list(family_account.accesses.values_list("patient_id", flat=True)) == seen
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_DISABLED).exists()
 
-    services.account_disable_duplicate(
-        duplicate=strangers, keep=family_account, by=admin, reason="Same phone"
-    )
+    account_disable_duplicate(duplicate=strangers, keep=family_account, by=admin, reason="Same phone")
     strangers.refresh_from_db()
     assert strangers.is_disabled
 
@@ -382,7 +382,7 @@ def test_the_plan_says_what_disabling_would_do_and_changes_nothing(family, admin
     middle_access = family.duplicate.accesses.get()
     events_before = AuditEvent.objects.count()
 
-    plan = services.account_disable_duplicate_plan(duplicate=family.duplicate, keep=family.kept)
+    plan = account_disable_duplicate_plan(duplicate=family.duplicate, keep=family.kept)
 
     assert (plan.duplicate, plan.keep) == (family.duplicate, family.kept)
     assert (plan.moved, plan.left, plan.waiting) == ([middle_access], [], [family.waiting])
@@ -395,13 +395,13 @@ def test_the_plan_says_what_disabling_would_do_and_changes_nothing(family, admin
 
 def test_the_plan_refuses_what_the_service_refuses(family, admin, make_portal_account):
     with pytest.raises(SameAccount):
-        services.account_disable_duplicate_plan(duplicate=family.kept, keep=family.kept)
+        account_disable_duplicate_plan(duplicate=family.kept, keep=family.kept)
     with pytest.raises(NotSuggestedDuplicates):
-        services.account_disable_duplicate_plan(duplicate=family.kept, keep=make_portal_account())
+        account_disable_duplicate_plan(duplicate=family.kept, keep=make_portal_account())
     PortalAccount.objects.filter(pk=family.kept.pk).update(email_verified_at=None)
     family.kept.refresh_from_db()
     with pytest.raises(KeptAccountNotConfirmed):
-        services.account_disable_duplicate_plan(duplicate=family.duplicate, keep=family.kept)
+        account_disable_duplicate_plan(duplicate=family.duplicate, keep=family.kept)
 
 
 # ---------------------------------------------------------------- enabling it again
@@ -411,7 +411,7 @@ def test_enabling_again_lets_the_account_sign_in_and_gives_back_what_moved(famil
     middle_access = family.duplicate.accesses.get()
     _disable(family, admin)
 
-    done = services.account_reenable(account=family.duplicate, by=admin)
+    done = account_reenable(account=family.duplicate, by=admin)
 
     assert (done.account, done.kept, done.returned) == (family.duplicate, family.kept, [middle_access])
     duplicate = PortalAccount.objects.select_related("user").get(pk=family.duplicate.pk)
@@ -427,7 +427,7 @@ def test_enabling_again_lets_the_account_sign_in_and_gives_back_what_moved(famil
 def test_pins_revoked_by_disabling_stay_revoked(family, admin):
     _disable(family, admin)
 
-    services.account_reenable(account=family.duplicate, by=admin)
+    account_reenable(account=family.duplicate, by=admin)
 
     family.youngest_pin.refresh_from_db()
     assert family.youngest_pin.end_reason == Pin.EndReason.ACCOUNT_DISABLED
@@ -438,7 +438,7 @@ def test_enabling_again_is_audited(family, admin):
     _disable(family, admin, now=NOW)
     later = NOW + dt.timedelta(minutes=5)
 
-    services.account_reenable(account=family.duplicate, by=admin, now=later, client_address="192.0.2.81")
+    account_reenable(account=family.duplicate, by=admin, now=later, client_address="192.0.2.81")
 
     event = AuditEvent.objects.get(action=AuditEvent.Action.ACCOUNT_REENABLED)
     assert (event.actor, event.account, event.at, event.client_address) == (
@@ -457,9 +457,9 @@ def test_enabling_again_is_audited(family, admin):
 
 def test_a_request_decided_since_stays_with_the_kept_account(family, admin, staff):
     _disable(family, admin)
-    services.self_registration_decline(request=family.waiting, reason="no_match", by=staff)
+    self_registration_decline(request=family.waiting, reason="no_match", by=staff)
 
-    done = services.account_reenable(account=family.duplicate, by=admin)
+    done = account_reenable(account=family.duplicate, by=admin)
 
     family.waiting.refresh_from_db()
     assert family.waiting.account == family.kept
@@ -470,23 +470,21 @@ def test_a_request_decided_since_stays_with_the_kept_account(family, admin, staf
 
 def test_an_enabled_account_is_refused(family, admin):
     with pytest.raises(AccountNotDisabled):
-        services.account_reenable(account=family.duplicate, by=admin)
+        account_reenable(account=family.duplicate, by=admin)
 
     _disable(family, admin)
-    services.account_reenable(account=family.duplicate, by=admin)
+    account_reenable(account=family.duplicate, by=admin)
     with pytest.raises(AccountNotDisabled):
-        services.account_reenable(account=family.duplicate, by=admin)
+        account_reenable(account=family.duplicate, by=admin)
     assert AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_REENABLED).count() == 1
 
 
 def test_the_pair_can_be_settled_the_other_way_after_enabling_again(family, admin):
     """The admin kept the wrong account: enable it again, then disable the other one."""
     _disable(family, admin)
-    services.account_reenable(account=family.duplicate, by=admin)
+    account_reenable(account=family.duplicate, by=admin)
 
-    services.account_disable_duplicate(
-        duplicate=family.kept, keep=family.duplicate, by=admin, reason="Wrong one"
-    )
+    account_disable_duplicate(duplicate=family.kept, keep=family.duplicate, by=admin, reason="Wrong one")
 
     assert set(family.duplicate.accesses.values_list("patient", flat=True)) == {
         family.eldest.patient.pk,

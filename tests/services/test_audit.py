@@ -16,12 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from registration import services
 from registration.ehr_import import services as import_runs
 from registration.ehr_import.importing import import_file
 from registration.ehr_import.tasks import run_import
 from registration.messaging import account_email_outbox as account_emails
 from registration.messaging import welcome_outbox as services_welcome
+from registration.messaging.account_email_requests import parent_email_queue
 from registration.messaging.tasks import send_welcome_message
 from registration.models import (
     AppendOnlyError,
@@ -32,8 +32,22 @@ from registration.models import (
 )
 from registration.pin_codes import pin_parse
 from registration.register_all.services import register_all_start
-from registration.services.accounts import portal_account_verify_email
+from registration.services.accounts import (
+    account_disable_duplicate,
+    account_reenable,
+    portal_account_verify_email,
+)
 from registration.services.audit import audit_record
+from registration.services.enrollment_codes import enrollment_code_prove
+from registration.services.errors import RegistrationError
+from registration.services.pins import pin_redeem, welcome_invite
+from registration.services.self_registration import (
+    ChildDetails,
+    self_registration_authenticate,
+    self_registration_decline,
+    self_registration_reopen,
+    self_registration_submit,
+)
 from tests.conftest import PIN_IN_TEXT
 from tests.factories import (
     AppointmentFactory,
@@ -177,15 +191,15 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     first = issue_pin(eldest)
     codes.append(first.code)
     for _ in range(5):  # four failures, then the lock
-        with suppress(services.RegistrationError):
-            services.pin_redeem(
+        with suppress(RegistrationError):
+            pin_redeem(
                 code=first.code,
                 child_birth_date=eldest.patient.date_of_birth - dt.timedelta(days=1),
                 new_account=NewAccountFactory(password=PASSWORDS[2]),
             )
     second = issue_pin(eldest)
     codes.append(second.code)
-    access = services.pin_redeem(
+    access = pin_redeem(
         code=second.code.lower(),
         child_birth_date=eldest.patient.date_of_birth,
         new_account=NewAccountFactory(password=PASSWORDS[0], cell_phone=PARENTS_PHONE),
@@ -193,7 +207,7 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     # A welcome text: the first attempt fails (the provider's error quotes the text), the retry is
     # sent, the provider reports it delivered, and the parent uses the PIN it carried.
     with django_capture_on_commit_callbacks(execute=True):
-        invited = services.welcome_invite(
+        invited = welcome_invite(
             patient=younger.patient,
             contact=younger.contact,
             channel=WelcomeMessage.Channel.SMS,
@@ -208,12 +222,10 @@ def test_no_audit_event_holds_a_pin_or_a_password(
         outcome="delivered",
     )
     codes += [PIN_IN_TEXT.search(body).group() for body in SmsProviderDownOnce.bodies]
-    services.pin_redeem(
-        code=codes[-1], child_birth_date=younger.patient.date_of_birth, account=access.account
-    )
+    pin_redeem(code=codes[-1], child_birth_date=younger.patient.date_of_birth, account=access.account)
     # A welcome message whose PIN staff replaced before it went out is not sent.
     replaced = PatientContactFactory()
-    not_sent = services.welcome_invite(
+    not_sent = welcome_invite(
         patient=replaced.patient,
         contact=replaced.contact,
         channel=WelcomeMessage.Channel.EMAIL,
@@ -222,8 +234,8 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     )
     codes.append(issue_pin(replaced).code)
     assert send_welcome_message.call(not_sent.pk) == "not due"
-    with suppress(services.RegistrationError):  # refused: the email is taken
-        services.pin_redeem(
+    with suppress(RegistrationError):  # refused: the email is taken
+        pin_redeem(
             code=issue_pin().code,
             child_birth_date=dt.date(2020, 1, 1),
             new_account=NewAccountFactory(email=access.account.email, password=PASSWORDS[2]),
@@ -234,20 +246,20 @@ def test_no_audit_event_holds_a_pin_or_a_password(
         new_account=NewAccountFactory(password=PASSWORDS[1], cell_phone=PARENTS_PHONE),  # a duplicate
     )
     third = PatientContactFactory()
-    services.self_registration_authenticate(
+    self_registration_authenticate(
         request=requests[0], patient=third.patient, contact=third.contact, by=staff
     )
-    services.self_registration_decline(request=requests[1], reason="no_match", by=staff)
+    self_registration_decline(request=requests[1], reason="no_match", by=staff)
     portal_account_verify_email(account=access.account)  # only a confirmed account is kept
-    services.account_disable_duplicate(
+    account_disable_duplicate(
         duplicate=requests[0].account, keep=access.account, by=admin, reason="Signed up twice"
     )
     # Both undone: the admin disabled the account by mistake, staff declined its request by mistake.
-    services.account_reenable(account=requests[0].account, by=admin)
-    services.self_registration_reopen(request=requests[1], by=staff)
+    account_reenable(account=requests[0].account, by=admin)
+    self_registration_reopen(request=requests[1], by=staff)
     # A welcome email whose sender died mid-send: it may or may not have gone out.
     stuck = PatientContactFactory()
-    maybe_sent = services.welcome_invite(
+    maybe_sent = welcome_invite(
         patient=stuck.patient,
         contact=stuck.contact,
         channel=WelcomeMessage.Channel.EMAIL,
@@ -266,7 +278,7 @@ def test_no_audit_event_holds_a_pin_or_a_password(
         register_all_start(day=timezone.localdate(), by=staff)
     # Emails about the parent's account: a password reset is sent; another one fails for good.
     with django_capture_on_commit_callbacks(execute=True):
-        services.parent_email_queue(account=access.account, kind=ParentAccountEmail.Kind.PASSWORD_RESET)
+        parent_email_queue(account=access.account, kind=ParentAccountEmail.Kind.PASSWORD_RESET)
     tokens = [mail.outbox[-1].body.split("/password-reset/")[1].split("/")[1]]
     # The first parent's 'confirm your email', queued with the account, is not sent: it was confirmed since.
     [confirm] = ParentAccountEmail.objects.filter(account=access.account, kind=ParentAccountEmail.Kind.VERIFY)
@@ -275,10 +287,10 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     late = PatientContactFactory()  # a parent who registers and has yet to confirm the email
     late_pin = issue_pin(late)
     codes.append(late_pin.code)
-    unconfirmed = services.pin_redeem(
+    unconfirmed = pin_redeem(
         code=late_pin.code, child_birth_date=late.patient.date_of_birth, new_account=NewAccountFactory()
     ).account
-    unsent = services.parent_email_queue(account=unconfirmed, kind=ParentAccountEmail.Kind.VERIFY)
+    unsent = parent_email_queue(account=unconfirmed, kind=ParentAccountEmail.Kind.VERIFY)
     account_emails.parent_email_claim(email_id=unsent.pk)
     assert account_emails.parent_email_attempt_failed(email_id=unsent.pk, error="ESP is unavailable") is None
     # The parent signs in, after a wrong password, and out; an admin sets a staff password in the Django
@@ -312,22 +324,18 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     # A sign-up naming a child on file, by the contact: a code goes to the contact's phone on file. The
     # parent mistypes it once, then enters it.
     known = PatientContactFactory(contact__cell_phone="+12025550177")
-    child = services.ChildDetails(
-        known.patient.first_name, known.patient.last_name, known.patient.date_of_birth
-    )
+    child = ChildDetails(known.patient.first_name, known.patient.last_name, known.patient.date_of_birth)
     with django_capture_on_commit_callbacks(execute=True):
-        [asked] = services.self_registration_submit(
+        [asked] = self_registration_submit(
             children=[child],
             new_account=NewAccountFactory(
                 first_name=known.contact.first_name, last_name=known.contact.last_name
             ),
         )
     enrollment_code = re.search(r"\b\d{6}\b", SmsProviderDownOnce.bodies[-1]).group()
-    with suppress(services.RegistrationError):
-        services.enrollment_code_prove(
-            account=asked.account, code=str(999999 - int(enrollment_code)).zfill(6)
-        )
-    services.enrollment_code_prove(account=asked.account, code=enrollment_code)
+    with suppress(RegistrationError):
+        enrollment_code_prove(account=asked.account, code=str(999999 - int(enrollment_code)).zfill(6))
+    enrollment_code_prove(account=asked.account, code=enrollment_code)
 
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert actions == set(AuditEvent.Action.values), "every kind of event is covered"

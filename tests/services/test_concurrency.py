@@ -15,8 +15,8 @@ import pytest
 from django.db import connection, transaction
 
 from accounts.models import User
-from registration import services
 from registration.models import AuditEvent, Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
+from registration.services.accounts import account_disable_duplicate
 from registration.services.errors import (
     AccountDisabled,
     EmailInUse,
@@ -26,6 +26,8 @@ from registration.services.errors import (
     RegistrationError,
     RequestAlreadyDecided,
 )
+from registration.services.pins import pin_issue, pin_redeem
+from registration.services.self_registration import self_registration_authenticate
 from tests.factories import (
     ChildDetailsFactory,
     NewAccountFactory,
@@ -77,7 +79,7 @@ def test_ten_parents_redeeming_one_pin_at_once_make_one_access(issue_pin):
     accounts = [NewAccountFactory(email=f"racer{i}@example.net") for i in range(10)]
 
     def redeem(details):
-        return lambda: services.pin_redeem(
+        return lambda: pin_redeem(
             code=issued.code, child_birth_date=link.patient.date_of_birth, new_account=details
         )
 
@@ -102,7 +104,7 @@ def test_wrong_birth_dates_typed_at_once_are_all_counted(issue_pin):
     accounts = NewAccountFactory.build_batch(10)
 
     def redeem(details):
-        return lambda: services.pin_redeem(code=issued.code, child_birth_date=wrong, new_account=details)
+        return lambda: pin_redeem(code=issued.code, child_birth_date=wrong, new_account=details)
 
     outcomes = run_at_once([redeem(details) for details in accounts])
 
@@ -123,7 +125,7 @@ def test_staff_issuing_for_one_patient_and_contact_at_once_leave_one_live_pin():
     desk = [StaffFactory() for _ in range(5)]
 
     def issue(user):
-        return lambda: services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=user)
+        return lambda: pin_issue(patient=link.patient, contact=link.contact, path="chart", by=user)
 
     outcomes = run_at_once([issue(user) for user in desk])
 
@@ -141,7 +143,7 @@ def test_parents_signing_up_with_one_email_at_once_make_one_account(issue_pin):
     codes = [issue_pin(link).code for link in links]
 
     def redeem(link, code):
-        return lambda: services.pin_redeem(
+        return lambda: pin_redeem(
             code=code,
             child_birth_date=link.patient.date_of_birth,
             new_account=NewAccountFactory.build(email="same.parent@example.net"),
@@ -162,9 +164,7 @@ def test_staff_authenticating_one_request_at_once_grant_one_access():
     desk = [StaffFactory() for _ in range(5)]
 
     def authenticate(user, **how):
-        return lambda: services.self_registration_authenticate(
-            request=request, patient=link.patient, by=user, **how
-        )
+        return lambda: self_registration_authenticate(request=request, patient=link.patient, by=user, **how)
 
     outcomes = run_at_once(
         [authenticate(user, contact=link.contact) for user in desk[:3]]
@@ -188,7 +188,7 @@ def test_admins_disabling_one_duplicate_at_once_disable_it_once(make_duplicate_a
 
     outcomes = run_at_once(
         [
-            lambda admin=admin: services.account_disable_duplicate(
+            lambda admin=admin: account_disable_duplicate(
                 duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice"
             )
             for admin in admins
@@ -207,12 +207,8 @@ def test_admins_merging_a_pair_in_opposite_directions_at_once_merge_once(make_du
 
     outcomes = run_at_once(
         [
-            lambda: services.account_disable_duplicate(
-                duplicate=first, keep=second, by=admin, reason="Twice"
-            ),
-            lambda: services.account_disable_duplicate(
-                duplicate=second, keep=first, by=admin, reason="Twice"
-            ),
+            lambda: account_disable_duplicate(duplicate=first, keep=second, by=admin, reason="Twice"),
+            lambda: account_disable_duplicate(duplicate=second, keep=first, by=admin, reason="Twice"),
         ]
     )
 
@@ -277,15 +273,13 @@ def test_redeeming_into_an_account_while_it_is_disabled_ends_cleanly(
     with transaction.atomic():
         Pin.objects.select_for_update().get(pk=issued.pin.pk)  # the PIN is busy: both calls queue up
         redeem = start(
-            lambda: services.pin_redeem(
+            lambda: pin_redeem(
                 code=issued.code, child_birth_date=youngest.patient.date_of_birth, account=duplicate
             )
         )
         wait_until_blocked(1)
         disable = start(
-            lambda: services.account_disable_duplicate(
-                duplicate=duplicate, keep=kept, by=admin, reason="Twice"
-            )
+            lambda: account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Twice")
         )
         wait_until_blocked(2)
     outcomes = [redeem(), disable()]
@@ -318,13 +312,11 @@ def test_authenticating_a_request_while_its_account_is_disabled_ends_cleanly(
     with transaction.atomic():
         PortalAccount.objects.select_for_update().get(pk=kept.pk)  # the kept account is busy
         disable = start(
-            lambda: services.account_disable_duplicate(
-                duplicate=duplicate, keep=kept, by=admin, reason="Twice"
-            )
+            lambda: account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Twice")
         )
         wait_until_blocked(1)
         authenticate = start(
-            lambda: services.self_registration_authenticate(
+            lambda: self_registration_authenticate(
                 request=request, patient=link.patient, contact=link.contact, by=staff
             )
         )
@@ -348,14 +340,12 @@ def test_issuing_a_pin_while_the_last_one_is_redeemed_ends_cleanly(issue_pin, st
     with transaction.atomic():
         Pin.objects.select_for_update().get(pk=issued.pin.pk)  # the PIN is busy: both calls queue up
         redeem = start(
-            lambda: services.pin_redeem(
+            lambda: pin_redeem(
                 code=issued.code, child_birth_date=link.patient.date_of_birth, new_account=NewAccountFactory()
             )
         )
         wait_until_blocked(1)
-        issue = start(
-            lambda: services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
-        )
+        issue = start(lambda: pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff))
         wait_until_blocked(2)  # the issue has locked the chart link and waits to revoke the PIN
     outcomes = [redeem(), issue()]
 

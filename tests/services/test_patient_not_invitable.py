@@ -12,7 +12,6 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 
 from patients.models import FamilyContact, Patient
-from registration import services
 from registration.messaging.welcome_outbox import welcome_message_claim
 from registration.models import (
     AuditEvent,
@@ -30,6 +29,9 @@ from registration.services.errors import (
     PinNoLongerUsable,
     PinNotAccepted,
 )
+from registration.services.invitation_rules import invitation_refusal
+from registration.services.pins import pin_issue, pin_redeem, welcome_invite
+from registration.services.self_registration import self_registration_authenticate
 from tests.factories import (
     ChildDetailsFactory,
     NewAccountFactory,
@@ -60,20 +62,20 @@ def _nothing_written():
 
 
 def test_the_rule_says_why_in_words_staff_understand(db):
-    deceased = services.invitation_refusal(active=True, deceased=True, deceased_on=DIED)
+    deceased = invitation_refusal(active=True, deceased=True, deceased_on=DIED)
     assert isinstance(deceased, PatientDeceased)
     assert str(deceased).startswith(
         "The EHR records this child as deceased (on Mar 2, 2024): no PIN or welcome message can be sent"
     )
-    assert "deceased:" in str(services.invitation_refusal(active=True, deceased=True))  # date not known
-    inactive = services.invitation_refusal(active=False, deceased=False)
+    assert "deceased:" in str(invitation_refusal(active=True, deceased=True))  # date not known
+    inactive = invitation_refusal(active=False, deceased=False)
     assert isinstance(inactive, PatientInactive)
     assert str(inactive).startswith("This chart is inactive in the EHR (merged or no longer seen here): ")
-    assert services.invitation_refusal(active=True, deceased=False) is None
+    assert invitation_refusal(active=True, deceased=False) is None
 
 
 def test_a_deceased_child_whose_chart_is_also_inactive_is_shown_as_deceased(db):
-    refusal = services.invitation_refusal(active=False, deceased=True, deceased_on=DIED)
+    refusal = invitation_refusal(active=False, deceased=True, deceased_on=DIED)
     assert refusal.state == "Deceased"
 
 
@@ -85,9 +87,7 @@ def test_pin_issue_is_refused_and_writes_nothing(chart, staff, state, error):
     _mark(chart.patient, **state)  # after `chart` was loaded: the service reads the row afresh
 
     with pytest.raises(error):
-        services.pin_issue(
-            patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff
-        )
+        pin_issue(patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff)
 
     _nothing_written()
 
@@ -102,7 +102,7 @@ def test_pin_issue_refuses_before_anything_else_it_would_have_said(chart, staff)
     _mark(patient, **DECEASED)
 
     with pytest.raises(PatientDeceased):
-        services.pin_issue(patient=patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff)
+        pin_issue(patient=patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff)
 
     assert not Pin.objects.exists()
 
@@ -112,7 +112,7 @@ def test_welcome_invite_is_refused_and_writes_nothing(chart, staff, state, error
     _mark(chart.patient, **state)
 
     with pytest.raises(error):
-        services.welcome_invite(
+        welcome_invite(
             patient=chart.patient,
             contact=chart.contact,
             channel=WelcomeMessage.Channel.EMAIL,
@@ -136,7 +136,7 @@ def test_reconcile_authenticate_is_refused_and_writes_nothing(chart, staff, stat
     _mark(patient, **state)
 
     with pytest.raises(error):
-        services.self_registration_authenticate(
+        self_registration_authenticate(
             request=request,
             patient=patient,
             by=staff,
@@ -160,7 +160,7 @@ def test_a_pin_issued_before_the_child_was_marked_cannot_be_redeemed(chart, issu
     _mark(chart.patient, **state)
 
     with pytest.raises(PinNoLongerUsable) as refused:
-        services.pin_redeem(
+        pin_redeem(
             code=issued.code, child_birth_date=chart.patient.date_of_birth, new_account=NewAccountFactory()
         )
 
@@ -177,7 +177,7 @@ def test_a_wrong_birth_date_on_such_a_pin_reveals_nothing_and_still_counts(chart
     _mark(chart.patient, **DECEASED)
 
     with pytest.raises(PinNotAccepted):
-        services.pin_redeem(
+        pin_redeem(
             code=issued.code,
             child_birth_date=chart.patient.date_of_birth - dt.timedelta(days=1),
             new_account=NewAccountFactory(),
@@ -191,7 +191,7 @@ def test_the_refusal_is_in_spanish_for_a_spanish_speaking_parent(chart, issue_pi
     _mark(chart.patient, **DECEASED)
 
     with pytest.raises(PinNoLongerUsable) as refused:
-        services.pin_redeem(
+        pin_redeem(
             code=issued.code, child_birth_date=chart.patient.date_of_birth, new_account=NewAccountFactory()
         )
 
@@ -200,7 +200,7 @@ def test_the_refusal_is_in_spanish_for_a_spanish_speaking_parent(chart, issue_pi
 
 
 def test_a_welcome_message_queued_before_the_child_was_marked_is_not_sent(chart, staff):
-    message = services.welcome_invite(
+    message = welcome_invite(
         patient=chart.patient,
         contact=chart.contact,
         channel=WelcomeMessage.Channel.EMAIL,
@@ -240,9 +240,7 @@ def test_pin_issue_waits_for_an_import_marking_the_child_and_then_refuses(staff)
     importer.start()
     assert marked.wait(10)
     try:
-        services.pin_issue(
-            patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff
-        )
+        pin_issue(patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff)
     except PatientNotInvitable as error:
         outcome["error"] = error
     importer.join(10)

@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 
-from registration import services
 from registration.models import PIN_PATHS, AuditEvent, Pin, RegistrationPath
 from registration.pin_codes import pin_parse, pin_secret_matches
 from registration.services.errors import (
@@ -14,6 +13,8 @@ from registration.services.errors import (
     PossibleDuplicate,
     RegistrationError,
 )
+from registration.services.pins import pin_issue
+from registration.services.self_registration import self_registration_decline
 from tests.factories import (
     AppointmentFactory,
     ChildDetailsFactory,
@@ -27,7 +28,7 @@ NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
 
 def test_issue_returns_the_plain_code_and_a_pin_that_checks_against_it(chart, staff):
-    issued = services.pin_issue(
+    issued = pin_issue(
         patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff, now=NOW
     )
 
@@ -64,10 +65,10 @@ def test_plain_pin_appears_nowhere_in_the_database(issue_pin, stored_text):
 
 def test_issuing_again_supersedes_the_earlier_pin(chart, staff):
     later = NOW + dt.timedelta(hours=1)
-    first = services.pin_issue(
+    first = pin_issue(
         patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff, now=NOW
     )
-    second = services.pin_issue(
+    second = pin_issue(
         patient=chart.patient,
         contact=chart.contact,
         path=RegistrationPath.APPOINTMENT_WINDOW,
@@ -96,7 +97,7 @@ def test_issuing_for_a_second_contact_leaves_the_first_contacts_pin_live(chart, 
 
 @pytest.mark.parametrize("path", PIN_PATHS)
 def test_issue_through_each_pin_path(chart, staff, path):
-    issued = services.pin_issue(patient=chart.patient, contact=chart.contact, path=path, by=staff)
+    issued = pin_issue(patient=chart.patient, contact=chart.contact, path=path, by=staff)
 
     assert issued.pin.path == path
 
@@ -104,7 +105,7 @@ def test_issue_through_each_pin_path(chart, staff, path):
 @pytest.mark.parametrize("path", [RegistrationPath.SELF_REGISTRATION, "front_door"])
 def test_issue_refuses_a_path_that_gives_no_pins(chart, staff, path):
     with pytest.raises(RegistrationError, match="PINs are not issued through"):
-        services.pin_issue(patient=chart.patient, contact=chart.contact, path=path, by=staff)
+        pin_issue(patient=chart.patient, contact=chart.contact, path=path, by=staff)
 
     assert not Pin.objects.exists()
     assert not AuditEvent.objects.exists()
@@ -114,7 +115,7 @@ def test_issue_refuses_a_contact_not_on_the_patients_chart(chart, staff):
     stranger = FamilyContactFactory()
 
     with pytest.raises(ContactNotOnChart):
-        services.pin_issue(patient=chart.patient, contact=stranger, path=RegistrationPath.CHART, by=staff)
+        pin_issue(patient=chart.patient, contact=stranger, path=RegistrationPath.CHART, by=staff)
 
     assert not Pin.objects.exists()
     assert not AuditEvent.objects.exists()
@@ -125,13 +126,13 @@ def test_issue_refuses_a_contact_who_is_only_on_a_siblings_chart(chart, staff):
     newborn = PatientContactFactory().patient
 
     with pytest.raises(ContactNotOnChart):
-        services.pin_issue(patient=newborn, contact=sibling.contact, path=RegistrationPath.CHART, by=staff)
+        pin_issue(patient=newborn, contact=sibling.contact, path=RegistrationPath.CHART, by=staff)
 
 
 def test_issue_records_the_appointment_of_the_same_patient(chart, staff):
     visit = AppointmentFactory(patient=chart.patient)
 
-    issued = services.pin_issue(
+    issued = pin_issue(
         patient=chart.patient,
         contact=chart.contact,
         path=RegistrationPath.APPOINTMENT_WINDOW,
@@ -147,7 +148,7 @@ def test_issue_refuses_an_appointment_of_another_patient(chart, staff):
     someone_elses = AppointmentFactory()
 
     with pytest.raises(AppointmentMismatch):
-        services.pin_issue(
+        pin_issue(
             patient=chart.patient,
             contact=chart.contact,
             path=RegistrationPath.APPOINTMENT_WINDOW,
@@ -163,9 +164,7 @@ def test_issue_refuses_a_contact_who_can_already_see_the_patient(chart, staff, m
     pins_before = Pin.objects.count()
 
     with pytest.raises(AlreadyRegistered):
-        services.pin_issue(
-            patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff
-        )
+        pin_issue(patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff)
 
     assert Pin.objects.count() == pins_before
 
@@ -193,9 +192,7 @@ def test_issue_refuses_when_a_matching_self_registration_is_waiting(chart, staff
     request = _self_registration_for(chart)
 
     with pytest.raises(PossibleDuplicate) as refused:
-        services.pin_issue(
-            patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff
-        )
+        pin_issue(patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff)
 
     assert refused.value.requests == [request]
     assert not Pin.objects.exists()
@@ -208,9 +205,7 @@ def test_issue_refuses_when_the_parent_self_registered_with_the_contacts_email(c
     )[0]
 
     with pytest.raises(PossibleDuplicate) as refused:
-        services.pin_issue(
-            patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff
-        )
+        pin_issue(patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff)
 
     assert refused.value.requests == [request]
 
@@ -220,7 +215,7 @@ def test_a_blank_reason_does_not_override_a_possible_duplicate(chart, staff, rea
     _self_registration_for(chart)
 
     with pytest.raises(PossibleDuplicate):
-        services.pin_issue(
+        pin_issue(
             patient=chart.patient,
             contact=chart.contact,
             path=RegistrationPath.CHART,
@@ -232,7 +227,7 @@ def test_a_blank_reason_does_not_override_a_possible_duplicate(chart, staff, rea
 def test_issue_with_a_reason_goes_on_despite_a_possible_duplicate_and_audits_it(chart, staff):
     request = _self_registration_for(chart)
 
-    issued = services.pin_issue(
+    issued = pin_issue(
         patient=chart.patient,
         contact=chart.contact,
         path=RegistrationPath.CHART,
@@ -250,15 +245,15 @@ def test_issue_with_a_reason_goes_on_despite_a_possible_duplicate_and_audits_it(
 
 def test_a_decided_self_registration_is_not_a_possible_duplicate(chart, staff):
     request = _self_registration_for(chart)
-    services.self_registration_decline(request=request, reason="no_match", by=staff)
+    self_registration_decline(request=request, reason="no_match", by=staff)
 
-    services.pin_issue(patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff)
+    pin_issue(patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff)
 
     assert Pin.objects.count() == 1
 
 
 def test_issue_writes_exactly_one_audit_event(chart, staff):
-    issued = services.pin_issue(
+    issued = pin_issue(
         patient=chart.patient,
         contact=chart.contact,
         path=RegistrationPath.PATIENT_ADMIN,
@@ -293,7 +288,7 @@ def test_each_issue_writes_its_own_audit_event(chart, issue_pin):
 def test_pin_expires_the_configured_number_of_days_after_issue(chart, staff, settings, days):
     settings.PIN_VALIDITY_DAYS = days
 
-    issued = services.pin_issue(
+    issued = pin_issue(
         patient=chart.patient, contact=chart.contact, path=RegistrationPath.CHART, by=staff, now=NOW
     )
 

@@ -6,10 +6,10 @@ import pytest
 from django.contrib.auth import authenticate
 
 from accounts.models import User
-from registration import services
 from registration.models import AuditEvent, Pin, PortalAccess, PortalAccount, PortalStatus, RegistrationPath
 from registration.pin_codes import pin_code_new, pin_parse
 from registration.selectors import patient_portal_status
+from registration.services.accounts import account_disable_duplicate
 from registration.services.errors import (
     AccountDisabled,
     ChildAlreadyOnAccount,
@@ -20,6 +20,7 @@ from registration.services.errors import (
     PinNotAccepted,
     PinReplaced,
 )
+from registration.services.pins import pin_redeem
 from tests.factories import NewAccountFactory, PatientContactFactory
 
 ONE_DAY = dt.timedelta(days=1)
@@ -28,7 +29,7 @@ ONE_DAY = dt.timedelta(days=1)
 def _redeem(issued, birth_date=None, **kwargs):
     if "account" not in kwargs and "new_account" not in kwargs:
         kwargs["new_account"] = NewAccountFactory()
-    return services.pin_redeem(
+    return pin_redeem(
         code=issued.code, child_birth_date=birth_date or issued.pin.patient.date_of_birth, **kwargs
     )
 
@@ -48,7 +49,7 @@ def test_redeem_with_a_new_account_registers_the_patient(chart, issue_pin):
     assert patient_portal_status(chart.patient) == PortalStatus.PENDING
     now = issued.pin.issued_at + dt.timedelta(hours=3)
 
-    access = services.pin_redeem(
+    access = pin_redeem(
         code=issued.code,
         child_birth_date=chart.patient.date_of_birth,
         new_account=NewAccountFactory(email="Mum@Example.org", password="a long enough pass phrase"),
@@ -91,7 +92,7 @@ def test_redeem_accepts_the_code_as_a_person_types_it(chart, issue_pin):
     issued = issue_pin(chart)
     typed = issued.code.lower().replace("-", " ").replace("0", "o").replace("1", "l")
 
-    access = services.pin_redeem(
+    access = pin_redeem(
         code=typed, child_birth_date=chart.patient.date_of_birth, new_account=NewAccountFactory()
     )
 
@@ -262,7 +263,7 @@ def test_unknown_pin_gets_the_same_answer_as_a_wrong_birth_date(chart, issue_pin
     issued = issue_pin(chart)
 
     with pytest.raises(PinNotAccepted) as unknown:
-        services.pin_redeem(
+        pin_redeem(
             code=pin_code_new().display,
             child_birth_date=chart.patient.date_of_birth,
             new_account=NewAccountFactory(),
@@ -279,7 +280,7 @@ def test_wrong_secret_with_a_real_lookup_is_unknown_and_does_not_count(chart, is
     other_secret = "".join("2" if c != "2" else "3" for c in parts.secret)
 
     with pytest.raises(PinNotAccepted) as refused:
-        services.pin_redeem(
+        pin_redeem(
             code=parts.lookup + other_secret,
             child_birth_date=chart.patient.date_of_birth,
             new_account=NewAccountFactory(),
@@ -294,9 +295,7 @@ def test_wrong_secret_with_a_real_lookup_is_unknown_and_does_not_count(chart, is
 @pytest.mark.parametrize("typed", ["", "7KQF-X82Z", "7KQF-X82Z-913U"])
 def test_malformed_pin_is_not_accepted(chart, typed):
     with pytest.raises(PinNotAccepted):
-        services.pin_redeem(
-            code=typed, child_birth_date=chart.patient.date_of_birth, new_account=NewAccountFactory()
-        )
+        pin_redeem(code=typed, child_birth_date=chart.patient.date_of_birth, new_account=NewAccountFactory())
 
 
 @pytest.mark.parametrize("spent", ["expired", "replaced", "used"])
@@ -366,7 +365,7 @@ def test_new_account_with_a_staff_members_email_is_refused(staff, issue_pin):
 
 def test_disabled_account_is_refused(issue_pin, make_duplicate_accounts, admin):
     duplicate, kept = make_duplicate_accounts()
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
+    account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
     issued = issue_pin()
 
     with pytest.raises(AccountDisabled):
@@ -384,4 +383,4 @@ def test_redeem_needs_exactly_one_of_account_and_new_account(chart, issue_pin, m
     )
 
     with pytest.raises(ValueError, match="exactly one"):
-        services.pin_redeem(code=issued.code, child_birth_date=chart.patient.date_of_birth, **kwargs)
+        pin_redeem(code=issued.code, child_birth_date=chart.patient.date_of_birth, **kwargs)

@@ -6,9 +6,12 @@ from contextlib import suppress
 import pytest
 
 from patients.models import Patient
-from registration import services
 from registration.models import PortalAccount, PortalStatus, RegistrationPath
 from registration.selectors import patient_portal_status, patients_with_portal_status
+from registration.services.accounts import account_disable_duplicate
+from registration.services.errors import RegistrationError
+from registration.services.pins import pin_issue, pin_redeem
+from registration.services.self_registration import self_registration_authenticate, self_registration_decline
 from tests.factories import (
     ChildDetailsFactory,
     NewAccountFactory,
@@ -47,7 +50,7 @@ class Family:
         return self
 
     def _issue(self, link, **kwargs):
-        self.issued = services.pin_issue(
+        self.issued = pin_issue(
             patient=link.patient,
             contact=link.contact,
             path=RegistrationPath.CHART,
@@ -58,7 +61,7 @@ class Family:
 
     def _redeem(self, birth_date=None, **account):
         account = account or {"new_account": NewAccountFactory(cell_phone=PARENTS_PHONE)}
-        return services.pin_redeem(
+        return pin_redeem(
             code=self.issued.code,
             child_birth_date=birth_date or self.issued.pin.patient.date_of_birth,
             now=T0 + dt.timedelta(minutes=30),
@@ -80,7 +83,7 @@ class Family:
     def lock(self):
         wrong = self.issued.pin.patient.date_of_birth - dt.timedelta(days=1)
         for _ in range(5):
-            with suppress(services.RegistrationError):
+            with suppress(RegistrationError):
                 self._redeem(wrong)
         self.issued.pin.refresh_from_db()
         assert self.issued.pin.end_reason == "locked"
@@ -91,7 +94,7 @@ class Family:
 
     def merge_account_into_another(self):
         keeper = self._account_elsewhere()
-        services.account_disable_duplicate(
+        account_disable_duplicate(
             duplicate=self.account, keep=keeper, by=self.admin, reason="Signed up twice", now=T0
         )
 
@@ -101,7 +104,7 @@ class Family:
 
     def disable_siblings_account(self):
         keeper = self._account_elsewhere()
-        services.account_disable_duplicate(
+        account_disable_duplicate(
             duplicate=self.sibling_account, keep=keeper, by=self.admin, reason="Signed up twice", now=T0
         )
 
@@ -117,7 +120,7 @@ class Family:
 
     def self_registration_authenticated(self):
         request = self._self_registration_submit()
-        services.self_registration_authenticate(
+        self_registration_authenticate(
             request=request, patient=self.patient, contact=self.mother.contact, by=self.staff, now=T0
         )
 
@@ -130,7 +133,7 @@ class Family:
 
     def self_registration_declined(self):
         request = self._self_registration_submit()
-        services.self_registration_decline(request=request, reason="details_differ", by=self.staff, now=T0)
+        self_registration_decline(request=request, reason="details_differ", by=self.staff, now=T0)
 
 
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from patients.models import FamilyContact, PatientContact
-from registration import selectors, services
+from registration import selectors
 from registration.models import (
     AuditEvent,
     Pin,
@@ -17,6 +17,7 @@ from registration.models import (
     SelfRegistrationRequest,
 )
 from registration.selectors import patient_portal_status, self_registration_requests_matching
+from registration.services.accounts import account_disable_duplicate, portal_account_verify_email
 from registration.services.errors import (
     AccountDisabled,
     ContactNotOnChart,
@@ -28,6 +29,12 @@ from registration.services.errors import (
     RegistrationError,
     RequestAlreadyDecided,
     RequestAlreadyWaiting,
+)
+from registration.services.pins import pin_redeem
+from registration.services.self_registration import (
+    self_registration_authenticate,
+    self_registration_decline,
+    self_registration_submit,
 )
 from tests.factories import (
     ChildDetailsFactory,
@@ -47,7 +54,7 @@ AWAITING = SelfRegistrationRequest.Status.AWAITING
 def _submit(*children, **kwargs) -> list[SelfRegistrationRequest]:
     if "account" not in kwargs and "new_account" not in kwargs:
         kwargs["new_account"] = NewAccountFactory()
-    return services.self_registration_submit(children=list(children) or [ChildDetailsFactory()], **kwargs)
+    return self_registration_submit(children=list(children) or [ChildDetailsFactory()], **kwargs)
 
 
 def _request_for(link: PatientContact, **account_fields) -> SelfRegistrationRequest:
@@ -66,7 +73,7 @@ def test_submit_with_a_new_account_makes_one_request_per_child(db):
     children = ChildDetailsFactory.build_batch(3)
     details = NewAccountFactory(email="Dad@example.net", cell_phone="+12025550111")
 
-    requests = services.self_registration_submit(children=children, new_account=details, now=NOW)
+    requests = self_registration_submit(children=children, new_account=details, now=NOW)
 
     assert len(requests) == 3
     account = requests[0].account
@@ -158,7 +165,7 @@ def test_invalid_child_is_refused_and_nothing_is_saved(db, child):
 
 def test_submit_without_children_is_refused(db):
     with pytest.raises(InvalidChild):
-        services.self_registration_submit(children=[], new_account=NewAccountFactory())
+        self_registration_submit(children=[], new_account=NewAccountFactory())
 
     assert not User.objects.exists()
 
@@ -177,7 +184,7 @@ def test_same_child_twice_while_waiting_is_refused(db):
 def test_same_child_can_be_asked_for_again_after_a_decline(staff):
     child = ChildDetailsFactory()
     [first] = _submit(child)
-    services.self_registration_decline(request=first, reason="no_match", by=staff)
+    self_registration_decline(request=first, reason="no_match", by=staff)
 
     [second] = _submit(child, account=first.account)
 
@@ -206,7 +213,7 @@ def test_submit_with_an_email_in_use_is_refused(make_portal_account):
 
 def test_submit_from_a_disabled_account_is_refused(make_duplicate_accounts, admin):
     duplicate, kept = make_duplicate_accounts()
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
+    account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
 
     with pytest.raises(AccountDisabled):
         _submit(account=duplicate)
@@ -220,7 +227,7 @@ def test_submit_from_a_disabled_account_is_refused(make_duplicate_accounts, admi
 def test_authenticate_against_a_chart_contact_registers_the_patient(chart, staff):
     request = _request_for(chart)
 
-    access = services.self_registration_authenticate(
+    access = self_registration_authenticate(
         request=request, patient=chart.patient, contact=chart.contact, by=staff, now=NOW
     )
 
@@ -238,7 +245,7 @@ def test_authenticate_writes_one_audit_event(chart, staff):
     request = _request_for(chart)
     before = AuditEvent.objects.count()
 
-    access = services.self_registration_authenticate(
+    access = self_registration_authenticate(
         request=request, patient=chart.patient, contact=chart.contact, by=staff, client_address="192.0.2.9"
     )
 
@@ -264,7 +271,7 @@ def test_authenticate_can_add_the_parent_to_the_chart_as_a_new_contact(chart, st
     request = _request_for(chart, cell_phone="+12025550177", preferred_language="es")
     contacts_before = FamilyContact.objects.count()
 
-    access = services.self_registration_authenticate(
+    access = self_registration_authenticate(
         request=request,
         patient=chart.patient,
         new_contact_relationship=PatientContact.Relationship.FATHER,
@@ -292,7 +299,7 @@ def test_authenticate_refuses_an_unknown_relationship(chart, staff):
     contacts_before = FamilyContact.objects.count()
 
     with pytest.raises(RegistrationError, match="related"):
-        services.self_registration_authenticate(
+        self_registration_authenticate(
             request=request, patient=chart.patient, new_contact_relationship="neighbour", by=staff
         )
 
@@ -305,7 +312,7 @@ def test_authenticate_refuses_a_contact_not_on_the_patients_chart(chart, staff):
     request = _request_for(chart)
 
     with pytest.raises(ContactNotOnChart):
-        services.self_registration_authenticate(
+        self_registration_authenticate(
             request=request, patient=chart.patient, contact=FamilyContactFactory(), by=staff
         )
 
@@ -320,7 +327,7 @@ def test_authenticate_needs_exactly_one_of_contact_and_relationship(chart, staff
     kwargs = {} if which == "neither" else {"contact": chart.contact, "new_contact_relationship": "father"}
 
     with pytest.raises(ValueError, match="exactly one"):
-        services.self_registration_authenticate(request=request, patient=chart.patient, by=staff, **kwargs)
+        self_registration_authenticate(request=request, patient=chart.patient, by=staff, **kwargs)
 
 
 def test_authenticating_revokes_live_pins_for_that_patient_and_contact(chart, staff, issue_pin):
@@ -331,7 +338,7 @@ def test_authenticating_revokes_live_pins_for_that_patient_and_contact(chart, st
     siblings_pin = issue_pin(mothers_sibling_link)
     request = _request_for(chart)
 
-    services.self_registration_authenticate(
+    self_registration_authenticate(
         request=request, patient=chart.patient, contact=chart.contact, by=staff, now=NOW
     )
 
@@ -343,7 +350,7 @@ def test_authenticating_revokes_live_pins_for_that_patient_and_contact(chart, st
         other.pin.refresh_from_db()
         assert other.pin.revoked_at is None
     with pytest.raises(PinReplaced):
-        services.pin_redeem(
+        pin_redeem(
             code=mothers_pin.code,
             child_birth_date=chart.patient.date_of_birth,
             new_account=NewAccountFactory(),
@@ -355,7 +362,7 @@ def test_authenticate_keeps_the_access_an_account_already_has(chart, staff, make
     existing = account.accesses.get()
     [request] = _submit(ChildDetailsFactory(), account=account)
 
-    access = services.self_registration_authenticate(
+    access = self_registration_authenticate(
         request=request, patient=chart.patient, contact=chart.contact, by=staff
     )
 
@@ -372,11 +379,11 @@ def test_a_request_is_decided_only_once(chart, staff, first, second):
 
     def decide(how):
         if how == "authenticate":
-            services.self_registration_authenticate(
+            self_registration_authenticate(
                 request=request, patient=chart.patient, contact=chart.contact, by=staff
             )
         else:
-            services.self_registration_decline(request=request, reason="no_match", by=staff)
+            self_registration_decline(request=request, reason="no_match", by=staff)
 
     decide(first)
     events_before = AuditEvent.objects.count()
@@ -395,11 +402,9 @@ def test_request_of_a_merged_duplicate_is_authenticated_onto_the_kept_account(
 ):
     request = _request_for(chart, cell_phone="+13125550190")
     kept = make_portal_account(cell_phone="+13125550190")  # the duplicates page pairs them
-    services.account_disable_duplicate(
-        duplicate=request.account, keep=kept, by=admin, reason="Signed up twice"
-    )
+    account_disable_duplicate(duplicate=request.account, keep=kept, by=admin, reason="Signed up twice")
 
-    access = services.self_registration_authenticate(
+    access = self_registration_authenticate(
         request=request, patient=chart.patient, contact=chart.contact, by=staff
     )
 
@@ -414,7 +419,7 @@ def test_decline_requires_one_of_the_canned_reasons(chart, staff, reason):
     request = _request_for(chart)
 
     with pytest.raises(ReasonRequired):
-        services.self_registration_decline(request=request, reason=reason, by=staff)
+        self_registration_decline(request=request, reason=reason, by=staff)
 
     request.refresh_from_db()
     assert request.status == AWAITING
@@ -427,7 +432,7 @@ def test_declining_for_another_reason_needs_a_note(chart, staff, note):
     request = _request_for(chart)
 
     with pytest.raises(DeclineNoteRequired):
-        services.self_registration_decline(request=request, reason="other", note=note, by=staff)
+        self_registration_decline(request=request, reason="other", note=note, by=staff)
 
     request.refresh_from_db()
     assert request.status == AWAITING
@@ -436,7 +441,7 @@ def test_declining_for_another_reason_needs_a_note(chart, staff, note):
 def test_decline_stores_the_reason_and_note_and_audits_them(chart, staff):
     request = _request_for(chart)
 
-    declined = services.self_registration_decline(
+    declined = self_registration_decline(
         request=request, reason="not_guardian", note="  Please bring the custody papers.  ", by=staff, now=NOW
     )
 
@@ -485,7 +490,7 @@ def test_a_request_from_an_unconfirmed_account_matches_nothing_and_waits_outside
         list(selectors.self_registrations_in_stage()) == []
         and selectors.self_registrations_awaiting_count() == 0
     )
-    services.portal_account_verify_email(account=request.account)
+    portal_account_verify_email(account=request.account)
     assert list(selectors.self_registrations_in_stage()) == [request]
     assert [r.pk for r in selectors.self_registration_requests_matching(patient=link.patient)] == [request.pk]
 
@@ -549,7 +554,7 @@ def test_matching_finds_nothing_without_anything_to_match(waiting):
 
 
 def test_matching_ignores_decided_requests(waiting, staff):
-    services.self_registration_decline(request=waiting, reason="no_match", by=staff)
+    self_registration_decline(request=waiting, reason="no_match", by=staff)
 
     contact = FamilyContactFactory(email="jordan.park@example.net")
     assert not self_registration_requests_matching(contacts=[contact]).exists()
@@ -579,5 +584,5 @@ def test_naming_the_same_child_twice_in_one_request_is_refused(db):
     twin = ChildDetailsFactory(first_name="Ada", last_name="Ng")
     again = ChildDetailsFactory(first_name="ada", last_name="NG", date_of_birth=twin.date_of_birth)
     with pytest.raises(InvalidChild, match="named once"):
-        services.self_registration_submit(children=[twin, again], new_account=NewAccountFactory())
+        self_registration_submit(children=[twin, again], new_account=NewAccountFactory())
     assert not SelfRegistrationRequest.objects.exists()

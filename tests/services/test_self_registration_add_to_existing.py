@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from registration import selectors, services
+from registration import selectors
 from registration.models import AuditEvent, Pin, PortalAccess, SelfRegistrationRequest
 from registration.services.errors import (
     AccountNotConfirmed,
@@ -15,6 +15,11 @@ from registration.services.errors import (
     ContactHasTwoAccounts,
     ContactNotOnChart,
     RequestAlreadyDecided,
+)
+from registration.services.self_registration import (
+    self_registration_add_to_existing_account,
+    self_registration_decline,
+    self_registration_submit,
 )
 from tests.factories import (
     ChildDetailsFactory,
@@ -51,7 +56,7 @@ def family(make_portal_account, issue_pin):
 
 
 def _add(family, staff, **kwargs):
-    return services.self_registration_add_to_existing_account(
+    return self_registration_add_to_existing_account(
         request=family.request,
         patient=family.youngest.patient,
         contact=family.youngest.contact,
@@ -118,7 +123,7 @@ def test_a_contact_without_an_account_is_refused(staff):
     request = _asking_for(link)
 
     with pytest.raises(ContactHasNoAccount):
-        services.self_registration_add_to_existing_account(
+        self_registration_add_to_existing_account(
             request=request, patient=link.patient, contact=link.contact, by=staff
         )
 
@@ -136,7 +141,7 @@ def test_a_child_that_account_sees_already_is_refused(family, staff):
     request = _asking_for(family.eldest)
 
     with pytest.raises(AlreadyRegistered):
-        services.self_registration_add_to_existing_account(
+        self_registration_add_to_existing_account(
             request=request, patient=family.eldest.patient, contact=family.eldest.contact, by=staff
         )
 
@@ -145,7 +150,7 @@ def test_a_contact_not_on_the_childs_chart_is_refused(family, staff):
     stranger = PatientContactFactory()
 
     with pytest.raises(ContactNotOnChart):
-        services.self_registration_add_to_existing_account(
+        self_registration_add_to_existing_account(
             request=family.request, patient=stranger.patient, contact=family.youngest.contact, by=staff
         )
     assert not PortalAccess.objects.filter(patient=stranger.patient).exists()
@@ -155,19 +160,19 @@ def test_an_unconfirmed_sign_up_learns_nothing(staff, make_portal_account):
     link = PatientContactFactory()
     make_portal_account(link)
     patient = link.patient
-    [request] = services.self_registration_submit(
+    [request] = self_registration_submit(
         children=[ChildDetailsFactory(first_name=patient.first_name, date_of_birth=patient.date_of_birth)],
         new_account=NewAccountFactory(),
     )
 
     with pytest.raises(AccountNotConfirmed):
-        services.self_registration_add_to_existing_account(
+        self_registration_add_to_existing_account(
             request=request, patient=patient, contact=link.contact, by=staff
         )
 
 
 def test_a_decided_request_is_refused(family, staff):
-    services.self_registration_decline(request=family.request, reason="duplicate", by=staff)
+    self_registration_decline(request=family.request, reason="duplicate", by=staff)
 
     with pytest.raises(RequestAlreadyDecided):
         _add(family, staff)

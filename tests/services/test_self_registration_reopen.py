@@ -4,9 +4,16 @@ import datetime as dt
 
 import pytest
 
-from registration import selectors, services
+from registration import selectors
 from registration.models import AuditEvent, SelfRegistrationRequest
+from registration.services.accounts import account_disable_duplicate
 from registration.services.errors import AccountDisabled, RequestAskedAgain, RequestNotDeclined
+from registration.services.self_registration import (
+    self_registration_authenticate,
+    self_registration_decline,
+    self_registration_reopen,
+    self_registration_submit,
+)
 from tests.factories import ChildDetailsFactory, NewAccountFactory, confirmed_self_registration
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -16,13 +23,13 @@ Status = SelfRegistrationRequest.Status
 @pytest.fixture
 def declined(staff):
     [request] = confirmed_self_registration(children=[ChildDetailsFactory()], new_account=NewAccountFactory())
-    return services.self_registration_decline(
+    return self_registration_decline(
         request=request, reason="details_differ", note="The birth date differs.", by=staff, now=NOW
     )
 
 
 def test_reopening_puts_the_request_back_in_the_queue_undecided(declined, staff):
-    reopened = services.self_registration_reopen(request=declined, by=staff)
+    reopened = self_registration_reopen(request=declined, by=staff)
 
     reopened.refresh_from_db()
     assert reopened.status == Status.AWAITING
@@ -31,14 +38,14 @@ def test_reopening_puts_the_request_back_in_the_queue_undecided(declined, staff)
 
 
 def test_the_parent_no_longer_sees_the_decline(declined, staff):
-    services.self_registration_reopen(request=declined, by=staff)
+    self_registration_reopen(request=declined, by=staff)
 
     [shown] = selectors.portal_home(declined.account)["requests"]
     assert shown.status == Status.AWAITING and shown.decline_reason == ""
 
 
 def test_reopening_is_audited_with_the_decision_it_undid(declined, staff, admin):
-    services.self_registration_reopen(request=declined, by=admin, now=NOW, client_address="192.0.2.7")
+    self_registration_reopen(request=declined, by=admin, now=NOW, client_address="192.0.2.7")
 
     event = AuditEvent.objects.get(action=AuditEvent.Action.SELF_REGISTRATION_REOPENED)
     assert (event.actor, event.account_id, event.at, event.client_address) == (
@@ -61,10 +68,10 @@ def test_reopening_is_audited_with_the_decision_it_undid(declined, staff, admin)
 
 
 def test_a_request_reopened_already_is_refused(declined, staff):
-    services.self_registration_reopen(request=declined, by=staff)
+    self_registration_reopen(request=declined, by=staff)
 
     with pytest.raises(RequestNotDeclined):
-        services.self_registration_reopen(request=declined, by=staff)
+        self_registration_reopen(request=declined, by=staff)
     assert AuditEvent.objects.filter(action=AuditEvent.Action.SELF_REGISTRATION_REOPENED).count() == 1
 
 
@@ -72,7 +79,7 @@ def test_a_waiting_request_cannot_be_reopened(staff):
     [waiting] = confirmed_self_registration(children=[ChildDetailsFactory()], new_account=NewAccountFactory())
 
     with pytest.raises(RequestNotDeclined):
-        services.self_registration_reopen(request=waiting, by=staff)
+        self_registration_reopen(request=waiting, by=staff)
 
 
 @pytest.mark.parametrize("then", ["waiting", "authenticated"])
@@ -83,14 +90,12 @@ def test_reopening_is_refused_when_the_parent_asked_for_the_child_again(declined
         last_name=declined.child_last_name,
         date_of_birth=declined.child_date_of_birth,
     )
-    [again] = services.self_registration_submit(children=[child], account=declined.account)
+    [again] = self_registration_submit(children=[child], account=declined.account)
     if then == "authenticated":
-        services.self_registration_authenticate(
-            request=again, patient=chart.patient, contact=chart.contact, by=staff
-        )
+        self_registration_authenticate(request=again, patient=chart.patient, contact=chart.contact, by=staff)
 
     with pytest.raises(RequestAskedAgain):
-        services.self_registration_reopen(request=declined, by=staff)
+        self_registration_reopen(request=declined, by=staff)
     declined.refresh_from_db()
     assert declined.status == Status.DECLINED
 
@@ -100,9 +105,9 @@ def test_reopening_is_refused_while_the_account_is_disabled(declined, staff, adm
     kept = make_portal_account(cell_phone="+13125550177")
     duplicate.cell_phone = "+13125550177"
     duplicate.save(update_fields=["cell_phone"])
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
+    account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
 
     with pytest.raises(AccountDisabled, match="Enable it again"):
-        services.self_registration_reopen(request=declined, by=staff)
+        self_registration_reopen(request=declined, by=staff)
     declined.refresh_from_db()
     assert declined.status == Status.DECLINED

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 
 from patients.models import FamilyContact
-from registration import pin_codes, services
+from registration import pin_codes
 from registration.models import AuditEvent, Pin, RegistrationPath, WelcomeMessage
 from registration.pin_codes import PinFormatError, pin_parse
 from registration.services.errors import (
@@ -16,6 +16,7 @@ from registration.services.errors import (
     InvalidAddress,
     PinNotAccepted,
 )
+from registration.services.pins import pin_redeem, welcome_invite
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,
@@ -29,7 +30,7 @@ SMS = WelcomeMessage.Channel.SMS
 
 
 def _invite(link, staff, channel, address, **kwargs):
-    return services.welcome_invite(
+    return welcome_invite(
         patient=link.patient, contact=link.contact, channel=channel, address=address, by=staff, **kwargs
     )
 
@@ -86,7 +87,7 @@ def test_the_parent_gets_a_pin_that_works_and_staff_never_see_it(
     code = sent_pin(message)
     message.pin.refresh_from_db()
     assert pin_parse(code).lookup == message.pin.lookup
-    access = services.pin_redeem(
+    access = pin_redeem(
         code=code, child_birth_date=chart.patient.date_of_birth, new_account=NewAccountFactory()
     )
     assert (access.patient, access.contact, access.pin) == (chart.patient, chart.contact, message.pin)
@@ -221,7 +222,7 @@ def test_refused_invite_does_not_save_the_corrected_address(chart, staff):
     email = stranger.email
 
     with pytest.raises(ContactNotOnChart):
-        services.welcome_invite(
+        welcome_invite(
             patient=chart.patient, contact=stranger, channel=EMAIL, address="new@example.org", by=staff
         )
 
@@ -296,7 +297,7 @@ def test_the_pin_of_a_message_not_yet_sent_is_redeemed_by_no_code(chart, staff, 
         pin_parse(pin.lookup + "0" * 8)
     for code in ["0000-0000-0000", "ZZZZ-ZZZZ-ZZZZ", pin_codes.pin_code_new().display]:
         with pytest.raises(PinNotAccepted):
-            services.pin_redeem(
+            pin_redeem(
                 code=code, child_birth_date=chart.patient.date_of_birth, new_account=NewAccountFactory()
             )
         # Nor does any secret match its hash, and saying so takes a real check's time.

@@ -24,7 +24,7 @@ def practice_in_every_state(db):
     services: Not registered with no PIN, Not registered with a PIN that expired, Pending, Registered."""
 
     def make(staff, *, each: int = 1) -> dict[str, list]:
-        from registration import services
+        from registration.services.pins import pin_issue, pin_redeem
 
         now = timezone.now()
         made: dict[str, list] = {"not_registered": [], "pin_expired": [], "pending": [], "registered": []}
@@ -35,11 +35,11 @@ def practice_in_every_state(db):
                 if state == "not_registered":
                     continue
                 issued_at = now - dt.timedelta(days=60) if state == "pin_expired" else now
-                issued = services.pin_issue(
+                issued = pin_issue(
                     patient=link.patient, contact=link.contact, path="chart", by=staff, now=issued_at
                 )
                 if state == "registered":
-                    services.pin_redeem(
+                    pin_redeem(
                         code=issued.code,
                         child_birth_date=link.patient.date_of_birth,
                         new_account=NewAccountFactory(),

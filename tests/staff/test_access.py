@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from registration import services
+from registration.services.accounts import NewAccount
+from registration.services.self_registration import ChildDetails
 from tests.factories import (
     AppointmentFactory,
     PatientContactFactory,
@@ -17,10 +18,8 @@ from tests.factories import (
 @pytest.fixture
 def parent_user(db):
     request = confirmed_self_registration(
-        children=[services.ChildDetails("Mia", "Cole", dt.date(2019, 2, 2))],
-        new_account=services.NewAccount(
-            email="mum@example.org", password="x" * 16, first_name="M", last_name="Cole"
-        ),
+        children=[ChildDetails("Mia", "Cole", dt.date(2019, 2, 2))],
+        new_account=NewAccount(email="mum@example.org", password="x" * 16, first_name="M", last_name="Cole"),
     )[0]
     return request.account.user
 
@@ -30,10 +29,8 @@ def urls(db):
     link = PatientContactFactory()
     appointment = AppointmentFactory(patient=link.patient)
     request = confirmed_self_registration(
-        children=[services.ChildDetails("Ann", "Lee", dt.date(2020, 1, 1))],
-        new_account=services.NewAccount(
-            email="dad@example.org", password="x" * 16, first_name="D", last_name="Lee"
-        ),
+        children=[ChildDetails("Ann", "Lee", dt.date(2020, 1, 1))],
+        new_account=NewAccount(email="dad@example.org", password="x" * 16, first_name="D", last_name="Lee"),
     )[0]
     staff_pages = [
         reverse("staff:dashboard"),

@@ -8,8 +8,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from registration import services
 from registration.models import AuditEvent, PortalAccount, SelfRegistrationRequest
+from registration.services.accounts import account_disable_duplicate
+from registration.services.self_registration import self_registration_decline
 from tests.factories import ChildDetailsFactory, NewAccountFactory, confirmed_self_registration
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +92,7 @@ def test_change_the_reason_goes_back_to_the_request_with_the_reason_and_note_kep
 
 def test_declining_a_request_decided_meanwhile_says_so_and_shows_no_confirmation(front_desk_client, staff):
     request = _request()
-    services.self_registration_decline(request=request, reason="duplicate", by=staff)
+    self_registration_decline(request=request, reason="duplicate", by=staff)
 
     page = front_desk_client.post(
         reverse("staff:decline", args=[request.pk]), {"reason": "no_match"}, follow=True
@@ -103,7 +104,7 @@ def test_declining_a_request_decided_meanwhile_says_so_and_shows_no_confirmation
 
 def test_reopen_puts_the_request_back_and_says_what_changed(front_desk_client, staff):
     request = _request()
-    services.self_registration_decline(request=request, reason="no_match", by=staff)
+    self_registration_decline(request=request, reason="no_match", by=staff)
 
     page = front_desk_client.post(reverse("staff:reopen", args=[request.pk]), follow=True)
 
@@ -174,7 +175,7 @@ def test_the_confirmed_disable_acts_and_offers_to_enable_again(admin_client, mak
 def test_enable_again_says_what_came_back(admin_client, admin, make_duplicate_accounts):
     duplicate, kept = make_duplicate_accounts()
     child = duplicate.accesses.get().patient.full_name
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
+    account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
 
     page = admin_client.post(reverse("staff:reenable-account", args=[duplicate.pk]), follow=True)
 
@@ -191,7 +192,7 @@ def test_enable_again_says_what_came_back(admin_client, admin, make_duplicate_ac
 
 def test_front_desk_cannot_enable_an_account_again(front_desk_client, admin, make_duplicate_accounts):
     duplicate, kept = make_duplicate_accounts()
-    services.account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
+    account_disable_duplicate(duplicate=duplicate, keep=kept, by=admin, reason="Signed up twice")
 
     assert front_desk_client.post(reverse("staff:reenable-account", args=[duplicate.pk])).status_code == 403
     duplicate.refresh_from_db()

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
-from registration import services
+from registration.services.pins import pin_issue
 from registration.staff import rows
 from registration.templatetags import staff_badges
 from tests.factories import AppointmentFactory, PatientContactFactory, PatientFactory
@@ -65,7 +65,7 @@ def test_times_on_the_chart_and_the_audit_trail_read_alike(admin_client, staff):
     link = PatientContactFactory()
     starts = timezone.make_aware(dt.datetime(2026, 11, 30, 15, 4))
     AppointmentFactory(patient=link.patient, starts_at=starts)
-    services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+    pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
     now = timezone.localtime()
     chart = admin_client.get(reverse("staff:patient-chart", args=[link.patient.pk])).content.decode()
     audit = admin_client.get(reverse("staff:audit")).content.decode()

@@ -8,8 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from registration import selectors, services
+from registration import selectors
 from registration.models import RegistrationSnapshot
+from registration.services.accounts import NewAccount, account_disable_duplicate
+from registration.services.pins import pin_issue
+from registration.services.self_registration import ChildDetails
 from registration.statistics.snapshots import statistics_latest, statistics_snapshot_take
 from tests.factories import PatientContactFactory, PatientFactory, admin_user, confirmed_self_registration
 
@@ -67,10 +70,8 @@ def test_an_mrn_a_birth_date_and_a_phone_still_find_the_patient():
 
 def _request_for(first, last, dob, *, email="parent@example.org"):
     return confirmed_self_registration(
-        children=[services.ChildDetails(first, last, dob)],
-        new_account=services.NewAccount(
-            email=email, password="x" * 16, first_name="P", last_name=last, cell_phone=""
-        ),
+        children=[ChildDetails(first, last, dob)],
+        new_account=NewAccount(email=email, password="x" * 16, first_name="P", last_name=last, cell_phone=""),
     )[0]
 
 
@@ -135,7 +136,7 @@ def test_a_claimed_refresh_is_not_claimed_again_while_the_worker_has_it(settings
 
 def test_the_statistics_page_shows_the_registration_counts_and_their_time(admin_client, staff):
     link = PatientContactFactory()
-    services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+    pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
     PatientFactory()
 
     page = admin_client.get("/staff/statistics/").content.decode()
@@ -150,8 +151,8 @@ def test_a_pair_settled_since_the_snapshot_leaves_the_duplicates_page_at_once(se
     for twin in "ab":
         accounts.append(
             confirmed_self_registration(
-                children=[services.ChildDetails("A", "B", dt.date(2020, 1, 1))],
-                new_account=services.NewAccount(
+                children=[ChildDetails("A", "B", dt.date(2020, 1, 1))],
+                new_account=NewAccount(
                     email=f"twin-{twin}@example.org",
                     password="x" * 16,
                     first_name="T",
@@ -165,9 +166,7 @@ def test_a_pair_settled_since_the_snapshot_leaves_the_duplicates_page_at_once(se
     client.force_login(admin)
     assert client.get("/staff/duplicates/").content.decode().count('class="card pair"') == 1
 
-    services.account_disable_duplicate(
-        duplicate=accounts[1], keep=accounts[0], by=admin, reason="same parent"
-    )
+    account_disable_duplicate(duplicate=accounts[1], keep=accounts[0], by=admin, reason="same parent")
     page = client.get("/staff/duplicates/").content.decode()
     assert page.count('class="card pair"') == 0
     assert "pairs found" not in page  # it said "1 pairs found, the first 0 shown" (issue 13)
@@ -211,7 +210,7 @@ def _plan(sql: str) -> str:
 def test_the_audit_trails_email_and_patient_lookups_use_indexes(staff):
     """With 100,000 patients a scan of users, contacts or events per filter would take seconds."""
     link = PatientContactFactory(contact__email="Ada.Quill@example.org")
-    services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+    pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
     with CaptureQueriesContext(connection) as lookups:
         people = selectors.audit_people_with_email("ada.quill@EXAMPLE.org")
     queries = [query["sql"] for query in lookups] + [

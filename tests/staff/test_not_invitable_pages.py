@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from patients.models import Patient
-from registration import services
 from registration.models import Pin, WelcomeMessage
+from registration.services.pins import welcome_invite
 from tests.factories import AppointmentFactory, PatientContactFactory, PatientFactory
 from tests.staff.test_query_counts import queries_for
 from tests.staff.test_views import sign_up
@@ -94,7 +94,7 @@ def test_the_appointment_window_says_so_and_offers_no_pin_or_register(front_desk
 @pytest.mark.django_db
 def test_a_welcome_message_of_a_child_since_marked_deceased_offers_no_resend(front_desk_client, staff):
     link = PatientContactFactory()
-    message = services.welcome_invite(
+    message = welcome_invite(
         patient=link.patient,
         contact=link.contact,
         channel=WelcomeMessage.Channel.EMAIL,

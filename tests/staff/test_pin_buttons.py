@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from registration import services
 from registration.services.errors import AlreadyRegistered
+from registration.services.pins import pin_issue
 from tests.factories import AppointmentFactory, PatientContactFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,12 +48,10 @@ def test_a_pin_issued_from_the_offer_is_accepted(front_desk_client, make_portal_
     other_parent = PatientContactFactory(patient=registered.patient)
     make_portal_account(registered)
 
-    issued = services.pin_issue(
-        patient=other_parent.patient, contact=other_parent.contact, path="chart", by=staff
-    )
+    issued = pin_issue(patient=other_parent.patient, contact=other_parent.contact, path="chart", by=staff)
     assert issued.pin.contact == other_parent.contact
     with pytest.raises(AlreadyRegistered):
-        services.pin_issue(patient=registered.patient, contact=registered.contact, path="chart", by=staff)
+        pin_issue(patient=registered.patient, contact=registered.contact, path="chart", by=staff)
 
 
 @pytest.mark.parametrize("state", [{"deceased": True}, {"active": False}], ids=["deceased", "inactive"])

@@ -8,7 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from registration import services
+from registration.services.accounts import NewAccount
+from registration.services.pins import pin_issue
+from registration.services.self_registration import ChildDetails
 from registration.statistics.snapshots import statistics_snapshot_take
 from tests.factories import (
     AppointmentFactory,
@@ -41,13 +43,13 @@ def queries_for(client, url) -> int:
 
 def _pin_for_every_other(links, staff):
     for link in links[::2]:
-        services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+        pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
 
 
 def _sign_up(n, *, dob=dt.date(2019, 5, 1), last_name="Rowe"):
     return confirmed_self_registration(
-        children=[services.ChildDetails(f"Kid{n}", last_name, dob)],
-        new_account=services.NewAccount(
+        children=[ChildDetails(f"Kid{n}", last_name, dob)],
+        new_account=NewAccount(
             email=f"sign-up{n}@example.org",
             password="x" * 16,
             first_name="P",
@@ -119,7 +121,7 @@ def test_chart_queries_do_not_grow(rows, admin_client, staff):
         AppointmentFactory(patient=patient, starts_at=timezone.now() - dt.timedelta(days=i))
     for _ in range(rows // 20):
         for link in links:
-            services.pin_issue(patient=patient, contact=link.contact, path="chart", by=staff)
+            pin_issue(patient=patient, contact=link.contact, path="chart", by=staff)
     for n in range(rows // 20):  # waiting sign-ups naming the child
         _sign_up(n, dob=patient.date_of_birth, last_name=patient.last_name)
     # session, user with roles, patient with status, contacts with PIN and access, appointments,
@@ -159,8 +161,8 @@ def test_duplicates_queries_do_not_grow(rows, admin_client):
     for n in range(rows // 2):
         for twin in range(2):
             confirmed_self_registration(
-                children=[services.ChildDetails("A", "B", dt.date(2020, 1, 1))],
-                new_account=services.NewAccount(
+                children=[ChildDetails("A", "B", dt.date(2020, 1, 1))],
+                new_account=NewAccount(
                     email=f"twin{n}-{twin}@example.org",
                     password="x" * 16,
                     first_name="T",
@@ -180,7 +182,7 @@ def test_audit_queries_do_not_grow(rows, admin_client, staff):
     contacts = [FamilyContactFactory() for _ in range(rows)]
     for contact in contacts:
         PatientContactFactory(patient=patient, contact=contact)
-        services.pin_issue(patient=patient, contact=contact, path="chart", by=staff)
+        pin_issue(patient=patient, contact=contact, path="chart", by=staff)
     # session, user with roles, patients named, actors for the filter, count, events
     assert queries_for(admin_client, f"/staff/audit/?patient={patient.mrn}") == 6
     assert queries_for(admin_client, f"/staff/audit/?patient={patient.last_name}") == 6

@@ -5,7 +5,9 @@ import datetime as dt
 
 import pytest
 
-from registration import selectors, services
+from registration import selectors
+from registration.services.accounts import NewAccount
+from registration.services.self_registration import ChildDetails
 from tests.factories import (
     FamilyContactFactory,
     PatientContactFactory,
@@ -27,8 +29,8 @@ def test_each_score_is_what_its_reasons_are_worth_and_ranks_the_list():
     names_only = PatientFactory(first_name="Mia", last_name="Okafor", date_of_birth=dt.date(2019, 6, 15))
     birthday_and_last_name = PatientFactory(first_name="Zoe", last_name="Okafor", date_of_birth=BORN)
     [request] = confirmed_self_registration(
-        children=[services.ChildDetails("Mia", "Okafor", BORN)],
-        new_account=services.NewAccount(
+        children=[ChildDetails("Mia", "Okafor", BORN)],
+        new_account=NewAccount(
             email="ADA.OKAFOR@example.org",
             password="x" * 16,
             first_name="Ada",

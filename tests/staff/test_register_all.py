@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from registration import services
 from registration.models import AuditEvent, Pin, RegisterAllItem, RegisterAllRun, WelcomeMessage
 from registration.register_all.lifecycle import register_all_item_send
 from registration.register_all.services import RegisterAllRunning, register_all_start
-from registration.services import ChildDetails
+from registration.services.pins import pin_issue
+from registration.services.self_registration import ChildDetails, self_registration_submit
 from tests.factories import (
     AppointmentFactory,
     ChildDetailsFactory,
@@ -52,7 +52,7 @@ def test_the_button_counts_the_patients_who_qualify(front_desk_client, staff):
     no_contact = PatientContactFactory(contact=FamilyContactFactory(email="", cell_phone=""))
     pending = PatientContactFactory()
     _day_of([no_contact, pending], start=12)
-    services.pin_issue(patient=pending.patient, contact=pending.contact, path="chart", by=staff)
+    pin_issue(patient=pending.patient, contact=pending.contact, path="chart", by=staff)
     AppointmentFactory(patient=reachable[0].patient, starts_at=_today_at(16))  # a second visit counts once
 
     html = _dashboard(front_desk_client)
@@ -74,7 +74,7 @@ def test_a_patient_a_waiting_sign_up_may_be_about_is_skipped_up_front_not_counte
         children=[ChildDetails(child.first_name.lower(), "Other", child.date_of_birth)],
         new_account=NewAccountFactory(),
     )
-    services.self_registration_submit(  # not confirmed: anyone's typing, it holds nothing back
+    self_registration_submit(  # not confirmed: anyone's typing, it holds nothing back
         children=[ChildDetailsFactory()], new_account=NewAccountFactory(email=unconfirmed.contact.email)
     )
 
@@ -88,7 +88,7 @@ def test_a_patient_a_waiting_sign_up_may_be_about_is_skipped_up_front_not_counte
 @pytest.mark.django_db
 def test_the_button_is_hidden_with_the_reason_when_nobody_qualifies(front_desk_client, staff):
     [pending] = _day_of([PatientContactFactory()])
-    services.pin_issue(patient=pending.patient, contact=pending.contact, path="chart", by=staff)
+    pin_issue(patient=pending.patient, contact=pending.contact, path="chart", by=staff)
     html = _dashboard(front_desk_client)
     assert "Register all" not in html.replace("No Register all", "")
     assert "everyone on this list is registered or has a PIN waiting" in html
@@ -267,7 +267,7 @@ def test_a_run_whose_worker_stopped_no_longer_holds_the_day(front_desk_client, s
 def test_a_patient_given_a_pin_after_the_confirmation_is_skipped_not_sent_twice(staff):
     [link] = _day_of([PatientContactFactory()])
     run = register_all_start(day=timezone.localdate(), by=staff)
-    services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+    pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
 
     item = register_all_item_send(item_id=run.items.get().pk)
 

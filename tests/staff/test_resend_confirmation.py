@@ -7,14 +7,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from registration import services
 from registration.models import AuditEvent, Pin, WelcomeMessage
+from registration.services.errors import OutstandingPin
+from registration.services.pins import pin_issue, welcome_invite
 from tests.factories import AppointmentFactory, PatientContactFactory
 
 
 def welcome_by_email(link, staff, **kwargs) -> WelcomeMessage:
     """Queue a welcome email to the link's contact, at the address on the chart."""
-    return services.welcome_invite(
+    return welcome_invite(
         patient=link.patient,
         contact=link.contact,
         channel=WelcomeMessage.Channel.EMAIL,
@@ -72,7 +73,7 @@ def test_the_register_page_asks_before_replacing_a_pin_still_valid(front_desk_cl
 @pytest.mark.django_db
 def test_generate_pin_asks_before_replacing_one_still_valid(front_desk_client, staff):
     link = PatientContactFactory()
-    services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+    pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
     events = AuditEvent.objects.exclude(action="signed_in").count()
     url = reverse("staff:pin-generate", args=[link.patient.pk, link.contact.pk])
     form = {"path": "chart", "form_token": "a" * 32}
@@ -94,7 +95,7 @@ def test_generate_pin_asks_before_replacing_one_still_valid(front_desk_client, s
 def test_an_expired_pin_is_replaced_without_asking(front_desk_client, staff):
     link = PatientContactFactory()
     long_ago = timezone.now() - dt.timedelta(days=90)
-    services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff, now=long_ago)
+    pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff, now=long_ago)
     url = reverse("staff:pin-generate", args=[link.patient.pk, link.contact.pk])
     issued = front_desk_client.post(url, {"path": "chart", "form_token": "b" * 32})
     assert issued.templates[0].name == "staff/pin_issued.html"
@@ -120,7 +121,7 @@ def test_the_message_page_asks_before_resending(front_desk_client, staff):
 def test_the_service_refuses_to_replace_unasked_and_says_which_pin(staff):
     link = PatientContactFactory()
     first = welcome_by_email(link, staff)
-    with pytest.raises(services.OutstandingPin) as refused:
+    with pytest.raises(OutstandingPin) as refused:
         welcome_by_email(link, staff, replace_outstanding=False)
     assert refused.value.pin == first.pin
     assert refused.value.pin.welcome_message == first

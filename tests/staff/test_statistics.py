@@ -8,8 +8,15 @@ import re
 import pytest
 from django.utils import timezone
 
-from registration import selectors, services
+from registration import selectors
 from registration.models import SelfRegistrationRequest
+from registration.services.accounts import NewAccount
+from registration.services.pins import pin_issue
+from registration.services.self_registration import (
+    ChildDetails,
+    self_registration_decline,
+    self_registration_submit,
+)
 from registration.statistics.counts import RegistrationCounts
 from registration.statistics.snapshots import statistics_latest, statistics_snapshot_take
 from tests.factories import (
@@ -27,17 +34,17 @@ def _sign_up(
     *, child=("Amelia", "Castellano"), born=dt.date(2019, 4, 17), email="maria@example.org", phone=""
 ):
     return confirmed_self_registration(
-        children=[services.ChildDetails(child[0], child[1], born)],
-        new_account=services.NewAccount(
+        children=[ChildDetails(child[0], child[1], born)],
+        new_account=NewAccount(
             email=email, password="x" * 16, first_name="Maria", last_name="Lopez", cell_phone=phone
         ),
     )[0]
 
 
 def _unconfirmed_sign_up(**child):
-    return services.self_registration_submit(
-        children=[services.ChildDetails(*child.get("child", ("Amelia", "Castellano")), dt.date(2019, 4, 17))],
-        new_account=services.NewAccount(
+    return self_registration_submit(
+        children=[ChildDetails(*child.get("child", ("Amelia", "Castellano")), dt.date(2019, 4, 17))],
+        new_account=NewAccount(
             email="typed@example.org", password="x" * 16, first_name="Anyone", last_name="Typing"
         ),
     )[0]
@@ -69,7 +76,7 @@ def test_registration_counts_count_each_patient_once_by_status_and_each_holder_o
     # A patient whose first contact's PIN expired, and a second contact holds a usable one: Pending,
     # and still holding a PIN that expired.
     pending_again = made["pin_expired"][0]
-    services.pin_issue(
+    pin_issue(
         patient=pending_again,
         contact=PatientContactFactory(patient=pending_again).contact,
         path="chart",
@@ -77,7 +84,7 @@ def test_registration_counts_count_each_patient_once_by_status_and_each_holder_o
     )
     # Two expired PINs, one patient.
     twice = made["pin_expired"][1]
-    services.pin_issue(
+    pin_issue(
         patient=twice,
         contact=PatientContactFactory(patient=twice).contact,
         path="chart",
@@ -110,7 +117,7 @@ def test_request_counts_by_stage_count_only_confirmed_requests_as_awaiting(staff
     waiting = _sign_up()
     _unconfirmed_sign_up()
     declined = _sign_up(child=("Rowan", "Quill"), email="jordan@example.org")
-    services.self_registration_decline(request=declined, by=staff, reason="no_match")
+    self_registration_decline(request=declined, by=staff, reason="no_match")
 
     counts = selectors.self_registration_counts()
     assert counts == selectors.RequestCounts(asked=3, unconfirmed=1, awaiting=1, authenticated=0, declined=1)
@@ -128,7 +135,7 @@ def test_the_queue_is_oldest_first_and_decided_requests_most_recent_first(staff)
     assert list(selectors.self_registrations_in_stage()) == list(reversed(requests))
 
     for request in requests[:2]:
-        services.self_registration_decline(request=request, by=staff, reason="no_match")
+        self_registration_decline(request=request, by=staff, reason="no_match")
     assert list(selectors.self_registrations_in_stage(selectors.RequestStage.DECLINED)) == [
         requests[1],
         requests[0],
@@ -172,7 +179,7 @@ def test_a_decided_sign_up_is_no_longer_shown_on_the_chart(staff):
     )
     request = _sign_up()
     assert selectors.patient_chart(link.patient.pk).waiting_requests == [request]
-    services.self_registration_decline(request=request, by=staff, reason="no_match")
+    self_registration_decline(request=request, by=staff, reason="no_match")
     assert selectors.patient_chart(link.patient.pk).waiting_requests == []
 
 

@@ -7,9 +7,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from registration import services
 from registration.models import AuditEvent, Pin, PortalAccess, SelfRegistrationRequest, WelcomeMessage
 from registration.selectors import patient_portal_status
+from registration.services.accounts import NewAccount
+from registration.services.pins import pin_issue, welcome_invite
+from registration.services.self_registration import ChildDetails, self_registration_authenticate
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,
@@ -29,8 +31,8 @@ def generate(client, link, token="t1", **extra):
 
 def sign_up(email, child_first, child_last, dob, phone=""):
     return confirmed_self_registration(
-        children=[services.ChildDetails(child_first, child_last, dob)],
-        new_account=services.NewAccount(
+        children=[ChildDetails(child_first, child_last, dob)],
+        new_account=NewAccount(
             email=email, password="x" * 16, first_name="Pat", last_name=child_last, cell_phone=phone
         ),
     )[0]
@@ -150,7 +152,7 @@ def test_register_all_sends_to_reachable_unregistered_patients_and_reports_the_r
     reachable = [PatientContactFactory() for _ in range(3)]
     unreachable = PatientContactFactory(contact=FamilyContactFactory(email="", cell_phone=""))
     pending = PatientContactFactory()
-    services.pin_issue(patient=pending.patient, contact=pending.contact, path="chart", by=staff)
+    pin_issue(patient=pending.patient, contact=pending.contact, path="chart", by=staff)
     for i, link in enumerate([*reachable, unreachable, pending]):
         AppointmentFactory(patient=link.patient, starts_at=today + dt.timedelta(minutes=15 * i))
     AppointmentFactory(patient=reachable[0].patient, starts_at=today + dt.timedelta(hours=3))  # second visit
@@ -208,9 +210,7 @@ def test_admin_disables_a_duplicate_from_the_suspected_pairs(admin_client, staff
     link = PatientContactFactory()
     first = sign_up("one@example.org", "A", "B", dt.date(2016, 1, 1), phone="+13125550101")
     second = sign_up("two@example.org", "A", "B", dt.date(2016, 1, 1), phone="+13125550101")
-    services.self_registration_authenticate(
-        request=first, patient=link.patient, contact=link.contact, by=staff
-    )
+    self_registration_authenticate(request=first, patient=link.patient, contact=link.contact, by=staff)
     page = admin_client.get(reverse("staff:duplicates"))
     assert len(page.context["duplicates"].pairs) == 1
     response = admin_client.post(
@@ -235,7 +235,7 @@ def test_audit_trail_finds_a_patient_by_mrn_or_by_name(admin_client, staff):
     two = PatientContactFactory(patient__first_name="Ada", patient__last_name="Quillon")
     three = PatientContactFactory(patient__first_name="Zoe", patient__last_name="Park")
     for link in (one, two, three):
-        services.pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
+        pin_issue(patient=link.patient, contact=link.contact, path="chart", by=staff)
 
     def patients_shown(text):
         return {
@@ -264,7 +264,7 @@ def test_audit_trail_finds_an_account_or_contact_by_email_in_any_case(admin_clie
     link = PatientContactFactory(contact__email="Dana.Whitfield@example.net")
     other = PatientContactFactory(contact__email="someone@example.org")
     for each in (link, other):
-        services.pin_issue(patient=each.patient, contact=each.contact, path="chart", by=staff)
+        pin_issue(patient=each.patient, contact=each.contact, path="chart", by=staff)
     page = admin_client.get(reverse("staff:audit"), {"email": "dana.whitfield@EXAMPLE.net "})
     assert {e.contact for e in page.context["page"]} == {link.contact}
     staff_events = admin_client.get(reverse("staff:audit"), {"email": staff.email.upper()})
@@ -291,7 +291,7 @@ def test_the_chart_history_says_who_did_what_and_what_happened_by_itself(
     link = PatientContactFactory()
     staff_user = front_desk_client.get(reverse("staff:dashboard")).wsgi_request.user
     with django_capture_on_commit_callbacks(execute=True):
-        services.welcome_invite(
+        welcome_invite(
             patient=link.patient,
             contact=link.contact,
             channel=WelcomeMessage.Channel.EMAIL,
@@ -312,9 +312,7 @@ def test_reconcile_warns_that_the_contact_already_has_an_account_and_preselects_
     link = PatientContactFactory()
     existing = make_portal_account(link)
     [request] = confirmed_self_registration(
-        children=[
-            services.ChildDetails(link.patient.first_name, link.patient.last_name, link.patient.date_of_birth)
-        ],
+        children=[ChildDetails(link.patient.first_name, link.patient.last_name, link.patient.date_of_birth)],
         new_account=NewAccountFactory(),
     )
     page = admin_client.get(reverse("staff:reconcile", args=[request.pk])).content.decode()

@@ -16,10 +16,14 @@ from django.views.decorators.http import require_POST
 from portalreg.languages import language_chosen, language_cookie_set
 from portalreg.proxies import client_address
 from ratelimits.refusals import SignInRateLimits, rate_limit_refusal
-from registration import services
+from registration.messaging.account_email_requests import (
+    parent_email_password_reset,
+    parent_email_verification_resend,
+)
 from registration.portal.forms import EmailConfirmForm, ParentSignInForm, VerificationResendForm
 from registration.portal.parents import MADE_HERE
 from registration.portal.tokens import email_verification_token
+from registration.services.accounts import portal_account_verify_email
 
 MODEL_BACKEND = "accounts.backends.RolesModelBackend"
 
@@ -34,7 +38,7 @@ def verify_resend(request):
     email = form.cleaned_data["email"]
     if refused := rate_limit_refusal(request, "verify_resend", account=email):
         return refused
-    services.parent_email_verification_resend(email=email)
+    parent_email_verification_resend(email=email)
     messages.success(
         request, _("If that address has an account waiting to be confirmed, we have sent the link again.")
     )
@@ -74,7 +78,7 @@ def verify_email(request):
             return render(
                 request, "portal/verify_email.html", {"form": form, "ask_password": True}, status=400
             )
-    services.portal_account_verify_email(account=user.portal_account, client_address=client_address(request))
+    portal_account_verify_email(account=user.portal_account, client_address=client_address(request))
     request.session.pop(MADE_HERE, None)
     login(request, user, backend=MODEL_BACKEND)
     messages.success(request, _("Thank you: your email address is confirmed."))
@@ -132,7 +136,7 @@ class ParentPasswordResetView(auth_views.PasswordResetView):
         email = form.cleaned_data["email"]
         if refused := rate_limit_refusal(self.request, "password_reset", account=email):
             return refused
-        services.parent_email_password_reset(email=email)
+        parent_email_password_reset(email=email)
         return redirect(self.get_success_url())
 
 
@@ -146,5 +150,5 @@ class ParentPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         account = getattr(form.user, "portal_account", None)
         if account is not None and account.email_verified_at is None:
-            services.portal_account_verify_email(account=account, client_address=client_address(self.request))
+            portal_account_verify_email(account=account, client_address=client_address(self.request))
         return response

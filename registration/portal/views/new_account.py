@@ -2,8 +2,8 @@
 
 from django.utils.translation import get_language
 
-from registration import services
 from registration.portal.forms import NewAccountForm
+from registration.services.accounts import NewAccount
 
 
 def account_form(request) -> NewAccountForm:
@@ -20,9 +20,9 @@ def keep_password(form: NewAccountForm) -> None:
     form.fields["password"].widget.render_value = True
 
 
-def new_account(form: NewAccountForm) -> services.NewAccount:
+def new_account(form: NewAccountForm) -> NewAccount:
     data = form.cleaned_data
-    return services.NewAccount(
+    return NewAccount(
         email=data["email"],
         password=data["password"],
         first_name=data["first_name"],

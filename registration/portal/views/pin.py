@@ -9,12 +9,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from portalreg.proxies import client_address
 from ratelimits.refusals import rate_limit_refusal
-from registration import services
 from registration.portal.forms import PinForm
 from registration.portal.parents import MADE_HERE, parent_account
 from registration.portal.pin_tries import pin_tries_forget, pin_try_failed, tries_left_warning
 from registration.portal.views.new_account import account_form, new_account
-from registration.services.errors import EmailInUse, PinNotAccepted
+from registration.services.errors import EmailInUse, PinNotAccepted, RegistrationError
+from registration.services.pins import pin_redeem
 
 # Said only to someone who has just proved they hold a live PIN and the child's date of birth.
 EMAIL_IN_USE_WITH_PIN = gettext_lazy(
@@ -38,7 +38,7 @@ def pin_start(request):
             return refused
         try:
             # A new account's 'confirm your email' goes once the redemption commits.
-            access = services.pin_redeem(
+            access = pin_redeem(
                 code=pin_form.cleaned_data["pin"],
                 child_birth_date=pin_form.cleaned_data["child_birth_date"],
                 account=account,
@@ -52,7 +52,7 @@ def pin_start(request):
         except PinNotAccepted as error:
             left = pin_try_failed(request.session, pin_form.cleaned_data["pin"])
             pin_form.add_error(None, f"{error} {tries_left_warning(left)}" if left else str(error))
-        except services.RegistrationError as error:
+        except RegistrationError as error:
             pin_form.add_error(None, str(error))
         else:
             pin_tries_forget(request.session, pin_form.cleaned_data["pin"])

@@ -10,7 +10,8 @@ from django.views.decorators.http import require_POST
 
 from portalreg.proxies import client_address
 from ratelimits.refusals import rate_limit_refusal
-from registration import selectors, services
+from registration import selectors
+from registration.messaging.account_email_requests import parent_email_sign_up_with_existing
 from registration.portal.forms import (
     ChildFormSet,
     EnrollmentCodeForm,
@@ -19,7 +20,9 @@ from registration.portal.forms import (
 )
 from registration.portal.parents import MADE_HERE, account_made_here, parent_account
 from registration.portal.views.new_account import account_form, keep_password, new_account
-from registration.services.errors import EmailInUse
+from registration.services.enrollment_codes import enrollment_code_prove
+from registration.services.errors import EmailInUse, RegistrationError
+from registration.services.self_registration import ChildDetails, self_registration_submit
 
 
 @never_cache
@@ -43,13 +46,13 @@ def sign_up(request):
         if refused := rate_limit_refusal(request, "sign_up"):
             return refused
         named = [
-            services.ChildDetails(c["first_name"], c["last_name"], c["date_of_birth"])
+            ChildDetails(c["first_name"], c["last_name"], c["date_of_birth"])
             for c in children.cleaned_data
             if c
         ]
         try:
             # A new account's 'confirm your email' goes once the requests are committed.
-            requests = services.self_registration_submit(
+            requests = self_registration_submit(
                 children=named,
                 account=account,
                 new_account=new_account(new_account_form) if new_account_form else None,
@@ -58,9 +61,9 @@ def sign_up(request):
         except EmailInUse:
             # Answer as if the account were new; tell the owner by email instead of telling this browser.
             make_password(new_account_form.cleaned_data["password"])  # the same work as making an account
-            services.parent_email_sign_up_with_existing(email=new_account_form.cleaned_data["email"])
+            parent_email_sign_up_with_existing(email=new_account_form.cleaned_data["email"])
             return redirect("portal:sign-up-sent")
-        except services.RegistrationError as refusal:
+        except RegistrationError as refusal:
             error = str(refusal)
         else:
             if account is not None:
@@ -133,10 +136,10 @@ def enrollment_code(request):
         if refused := rate_limit_refusal(request, "enrollment_code", account=str(account.pk)):
             return refused
         try:
-            services.enrollment_code_prove(
+            enrollment_code_prove(
                 account=account, code=form.cleaned_data["code"], client_address=client_address(request)
             )
-        except services.RegistrationError as error:
+        except RegistrationError as error:
             form.add_error("code", str(error))
             form.fields["code"].widget.attrs["autofocus"] = True  # the browser scrolls the error into view
         else:

@@ -8,8 +8,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import practice_admin_required
 from portalreg.proxies import client_address
-from registration import selectors, services
+from registration import selectors
 from registration.models import AuditEvent, PortalAccount
+from registration.services.accounts import (
+    account_disable_duplicate,
+    account_disable_duplicate_plan,
+    account_reenable,
+)
+from registration.services.errors import RegistrationError
 from registration.staff.forms import AuditFilterForm, DisableDuplicateForm
 from registration.statistics import snapshots
 
@@ -43,20 +49,20 @@ def disable_duplicate(request):
         duplicate = get_object_or_404(accounts, pk=form.cleaned_data["duplicate"])
         try:
             if request.POST.get("confirmed") != "1":
-                plan = services.account_disable_duplicate_plan(duplicate=duplicate, keep=keep)
+                plan = account_disable_duplicate_plan(duplicate=duplicate, keep=keep)
                 return render(
                     request,
                     "staff/disable_duplicate_confirm.html",
                     {"plan": plan, "form": form, "reason": form.cleaned_data["reason"].strip()},
                 )
-            services.account_disable_duplicate(
+            account_disable_duplicate(
                 duplicate=duplicate,
                 keep=keep,
                 by=request.user,
                 reason=form.cleaned_data["reason"],
                 client_address=client_address(request),
             )
-        except services.RegistrationError as error:
+        except RegistrationError as error:
             form.add_error(None, str(error))
         else:
             messages.success(
@@ -73,10 +79,8 @@ def disable_duplicate(request):
 def reenable_account(request, pk):
     account = get_object_or_404(PortalAccount.objects.select_related("user"), pk=pk)
     try:
-        done = services.account_reenable(
-            account=account, by=request.user, client_address=client_address(request)
-        )
-    except services.RegistrationError as error:
+        done = account_reenable(account=account, by=request.user, client_address=client_address(request))
+    except RegistrationError as error:
         messages.error(request, str(error))
     else:
         moved_back = [a.patient.full_name for a in done.returned]

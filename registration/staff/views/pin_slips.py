@@ -14,8 +14,9 @@ from accounts.roles import staff_member_required
 from patients.models import Appointment, FamilyContact, Patient
 from portalreg.languages import portal_address
 from portalreg.proxies import client_address
-from registration import services
 from registration.pin_codes import pin_link
+from registration.services.errors import OutstandingPin, PossibleDuplicate, RegistrationError
+from registration.services.pins import pin_issue
 from registration.staff.form_tokens import new_form_token
 from registration.staff.forms import GeneratePinForm
 
@@ -44,7 +45,7 @@ def pin_generate(request, patient_pk, contact_pk):
     if form.cleaned_data["appointment"]:
         appointment = get_object_or_404(Appointment, pk=form.cleaned_data["appointment"], patient=patient)
     try:
-        issued = services.pin_issue(
+        issued = pin_issue(
             patient=patient,
             contact=contact,
             path=form.cleaned_data["path"],
@@ -55,11 +56,11 @@ def pin_generate(request, patient_pk, contact_pk):
             replacing_pin_id=form.cleaned_data["replaces_pin"],
             client_address=client_address(request),
         )
-    except services.OutstandingPin as outstanding:  # the form token stays unused: confirming reuses it
+    except OutstandingPin as outstanding:  # the form token stays unused: confirming reuses it
         return render(request, "staff/pin_replace_confirm.html", context | {"outstanding": outstanding.pin})
-    except services.PossibleDuplicate as duplicate:
+    except PossibleDuplicate as duplicate:
         return render(request, "staff/pin_duplicate_warning.html", context | {"requests": duplicate.requests})
-    except services.RegistrationError as error:
+    except RegistrationError as error:
         return render(request, "staff/pin_refused.html", context | {"error": str(error)}, status=409)
 
     request.session[USED_TOKENS] = [*used, token][-50:]

@@ -7,9 +7,16 @@ from django.views.decorators.http import require_POST
 from accounts.roles import staff_member_required
 from patients.models import FamilyContact, Patient
 from portalreg.proxies import client_address
-from registration import selectors, services
+from registration import selectors
 from registration.models import SelfRegistrationRequest
-from registration.services.errors import RequestAlreadyDecided
+from registration.services.errors import RegistrationError, RequestAlreadyDecided
+from registration.services.invitation_rules import patient_invitation_refusal
+from registration.services.self_registration import (
+    self_registration_add_to_existing_account,
+    self_registration_authenticate,
+    self_registration_decline,
+    self_registration_reopen,
+)
 from registration.staff.forms import AuthenticateForm, DeclineForm
 
 
@@ -51,9 +58,7 @@ def _initial_match(request, self_registration, candidates) -> dict:
     if not candidates or candidates[0].score < selectors.STRONG_MATCH:
         return {}
     best = candidates[0]
-    if (
-        services.patient_invitation_refusal(best.patient) is not None
-    ):  # never preselect a child nobody may see
+    if patient_invitation_refusal(best.patient) is not None:  # never preselect a child nobody may see
         return {}
     if best.proved_contact_id is not None:  # the contact who entered the code sent to them
         return {"match": f"{best.patient.pk}:{best.proved_contact_id}"}
@@ -83,7 +88,7 @@ def authenticate(request, pk):
         patient = get_object_or_404(Patient, pk=form.cleaned_data["patient_id"])
         contact_id = form.cleaned_data["contact_id"]
         try:
-            services.self_registration_authenticate(
+            self_registration_authenticate(
                 request=self_registration,
                 patient=patient,
                 contact=get_object_or_404(FamilyContact, pk=contact_id) if contact_id else None,
@@ -91,7 +96,7 @@ def authenticate(request, pk):
                 by=request.user,
                 client_address=client_address(request),
             )
-        except services.RegistrationError as error:
+        except RegistrationError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"Authenticated: {patient.full_name} is now on the parent's portal.")
@@ -109,14 +114,14 @@ def add_to_existing_account(request, pk):
         return redirect("staff:reconcile", pk=pk)
     patient = get_object_or_404(Patient, pk=patient_id)
     try:
-        access = services.self_registration_add_to_existing_account(
+        access = self_registration_add_to_existing_account(
             request=self_registration,
             patient=patient,
             contact=get_object_or_404(FamilyContact, pk=contact_id),
             by=request.user,
             client_address=client_address(request),
         )
-    except services.RegistrationError as error:
+    except RegistrationError as error:
         messages.error(request, str(error))
         return redirect("staff:reconcile", pk=pk)
     messages.success(
@@ -156,14 +161,14 @@ def decline(request, pk):
             },
         )
     try:
-        services.self_registration_decline(
+        self_registration_decline(
             request=self_registration,
             reason=reason,
             note=note,
             by=request.user,
             client_address=client_address(request),
         )
-    except services.RegistrationError as error:
+    except RegistrationError as error:
         messages.error(request, str(error))
     else:
         messages.success(
@@ -180,10 +185,10 @@ def decline(request, pk):
 def reopen(request, pk):
     self_registration = _request(pk)
     try:
-        services.self_registration_reopen(
+        self_registration_reopen(
             request=self_registration, by=request.user, client_address=client_address(request)
         )
-    except services.RegistrationError as error:
+    except RegistrationError as error:
         messages.error(request, str(error))
     else:
         messages.success(

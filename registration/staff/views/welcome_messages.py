@@ -6,8 +6,10 @@ from django.views.decorators.http import require_POST
 from accounts.roles import staff_member_required
 from patients.models import Appointment, Patient, PatientContact
 from portalreg.proxies import client_address
-from registration import selectors, services
+from registration import selectors
 from registration.models import WelcomeMessage
+from registration.services.errors import OutstandingPin, PossibleDuplicate, RegistrationError
+from registration.services.pins import welcome_invite
 from registration.staff.forms import ResendForm, WelcomeForm
 from registration.welcome_addresses import welcome_route
 
@@ -27,7 +29,7 @@ def welcome_send(request, patient_pk):
         form = WelcomeForm(request.POST, links=links)
         if form.is_valid():
             try:
-                message = services.welcome_invite(
+                message = welcome_invite(
                     patient=patient,
                     contact=form.cleaned_data["contact"].contact,
                     channel=form.cleaned_data["channel"],
@@ -39,12 +41,12 @@ def welcome_send(request, patient_pk):
                     replacing_pin_id=form.cleaned_data["replaces_pin"],
                     client_address=client_address(request),
                 )
-            except services.OutstandingPin as error:
+            except OutstandingPin as error:
                 outstanding = error.pin
-            except services.PossibleDuplicate as duplicate:
+            except PossibleDuplicate as duplicate:
                 duplicates = duplicate.requests
                 form.add_error(None, str(duplicate))
-            except services.RegistrationError as error:
+            except RegistrationError as error:
                 form.add_error(None, str(error))
             else:
                 return redirect("staff:welcome-message", pk=message.pk)
@@ -101,7 +103,7 @@ def welcome_resend(request, pk):
             error = "The form was incomplete. Reload the page and try again."
         return _resend_page(request, old, error=error, status=400)
     try:
-        message = services.welcome_invite(
+        message = welcome_invite(
             patient=old.pin.patient,
             contact=old.pin.contact,
             channel=old.channel,
@@ -113,11 +115,11 @@ def welcome_resend(request, pk):
             replacing_pin_id=form.cleaned_data["replaces_pin"],
             client_address=client_address(request),
         )
-    except services.OutstandingPin as outstanding:  # asked first; nothing is sent until confirmed
+    except OutstandingPin as outstanding:  # asked first; nothing is sent until confirmed
         return _resend_page(
             request, old, outstanding=outstanding.pin, reason=form.cleaned_data["duplicate_override_reason"]
         )
-    except services.RegistrationError as error:
+    except RegistrationError as error:
         duplicates = getattr(error, "requests", [])
         return _resend_page(request, old, error=str(error), duplicates=duplicates, status=409)
     return redirect("staff:welcome-message", pk=message.pk)

@@ -6,8 +6,15 @@ import datetime as dt
 import pytest
 from playwright.sync_api import Page, expect
 
-from registration import services
 from registration.models import RegistrationPath
+from registration.services.accounts import NewAccount
+from registration.services.pins import pin_issue, pin_redeem
+from registration.services.self_registration import (
+    ChildDetails,
+    self_registration_add_to_existing_account,
+    self_registration_decline,
+    self_registration_reopen,
+)
 from tests.browser.pages import family
 from tests.browser.portal.parent import PASSWORD
 from tests.factories import NewAccountFactory, PatientContactFactory, confirmed_self_registration
@@ -17,8 +24,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_a_declined_request_in_spanish(page: Page, live_server, front_desk, audit):
     [request] = confirmed_self_registration(
-        children=[services.ChildDetails("Rowan", "Quill", dt.date(2017, 7, 7))],
-        new_account=services.NewAccount(
+        children=[ChildDetails("Rowan", "Quill", dt.date(2017, 7, 7))],
+        new_account=NewAccount(
             email="jordan.quill@example.net",
             password=PASSWORD,
             first_name="Jordana",
@@ -26,7 +33,7 @@ def test_a_declined_request_in_spanish(page: Page, live_server, front_desk, audi
             preferred_language="es",
         ),
     )
-    services.self_registration_decline(
+    self_registration_decline(
         request=request,
         reason="not_guardian",
         note="Traiga los papeles de tutela a la consulta.",
@@ -54,7 +61,7 @@ def test_a_declined_request_in_spanish(page: Page, live_server, front_desk, audi
     audit.look(page, "home-declined-es")
 
     # Staff reopen it: the decline is gone, the request waits again.
-    services.self_registration_reopen(request=request, by=front_desk)
+    self_registration_reopen(request=request, by=front_desk)
     page.reload()
     expect(declined).not_to_contain_text("No aprobada")
     expect(declined.locator(".decline-reason")).to_have_count(0)
@@ -66,10 +73,8 @@ def test_a_child_added_to_the_other_account_in_spanish(page: Page, live_server, 
     """The parent signed up again instead of signing in: the practice added the child to the account
     they already had, and this portal says which one, by a masked address."""
     link = family("Leo Castellano", "Maria Castellano", born=dt.date(2020, 2, 2))
-    issued = services.pin_issue(
-        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
-    )
-    services.pin_redeem(
+    issued = pin_issue(patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk)
+    pin_redeem(
         code=issued.code,
         child_birth_date=link.patient.date_of_birth,
         new_account=NewAccountFactory(email="maria.c@example.org"),
@@ -78,8 +83,8 @@ def test_a_child_added_to_the_other_account_in_spanish(page: Page, live_server, 
         contact=link.contact, patient__first_name="Amelia", patient__last_name="Castellano"
     )
     [request] = confirmed_self_registration(
-        children=[services.ChildDetails("Amelia", "Castellano", sibling.patient.date_of_birth)],
-        new_account=services.NewAccount(
+        children=[ChildDetails("Amelia", "Castellano", sibling.patient.date_of_birth)],
+        new_account=NewAccount(
             email="maria.home@example.net",
             password=PASSWORD,
             first_name="Maria",
@@ -87,7 +92,7 @@ def test_a_child_added_to_the_other_account_in_spanish(page: Page, live_server, 
             preferred_language="es",
         ),
     )
-    services.self_registration_add_to_existing_account(
+    self_registration_add_to_existing_account(
         request=request, patient=sibling.patient, contact=link.contact, by=front_desk
     )
 

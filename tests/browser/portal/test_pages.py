@@ -10,8 +10,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import Page, expect
 
-from registration import services
 from registration.models import RegistrationPath
+from registration.services.accounts import NewAccount
+from registration.services.pins import pin_issue, pin_redeem
 from tests.browser.pages import family
 from tests.browser.portal.parent import (
     EMAIL_CONFIRMED,
@@ -37,15 +38,11 @@ def a_registered_parent(front_desk, *, email="maria.c@example.org"):
     confirmed yet: it cannot sign in until it is. The 'confirm your email' the redemption sent is not in
     `mail.outbox`: Maria never opened it."""
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(
-        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
-    )
-    access = services.pin_redeem(
+    issued = pin_issue(patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk)
+    access = pin_redeem(
         code=issued.code,
         child_birth_date=BORN,
-        new_account=services.NewAccount(
-            email=email, password=PASSWORD, first_name="Maria", last_name="Castellano"
-        ),
+        new_account=NewAccount(email=email, password=PASSWORD, first_name="Maria", last_name="Castellano"),
     )
     mail.outbox.clear()
     return access.account.user
@@ -53,9 +50,7 @@ def a_registered_parent(front_desk, *, email="maria.c@example.org"):
 
 def test_spanish(page: Page, live_server, front_desk, audit):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(
-        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
-    )
+    issued = pin_issue(patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk)
     page.goto(f"{live_server.url}/portal/")
     page.get_by_role("button", name="Español").click()
 
@@ -225,9 +220,7 @@ def test_confirmation_message_after_registering(page: Page, live_server, front_d
     linked to your new account..." on "Check your email", then "...your email address is confirmed." on
     the home page."""
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(
-        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
-    )
+    issued = pin_issue(patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk)
     page.goto(f"{live_server.url}/portal/pin/")
     enter_pin(page, issued.code, BORN)
     fill_new_account(page, first="Maria", last="Castellano", email="maria.c@example.org")

@@ -13,8 +13,8 @@ from django.core import mail
 from django.core.signals import request_started
 from playwright.sync_api import Page, expect
 
-from registration import services
 from registration.models import Pin, PortalAccount, RegistrationPath
+from registration.services.pins import pin_issue, welcome_invite
 from tests.browser.pages import family
 from tests.browser.portal.parent import (
     NEUTRAL_REFUSAL,
@@ -54,7 +54,7 @@ def test_the_welcome_links_pin_fills_itself_in(
     page: Page, live_server, front_desk, requests_seen, audit, screen
 ):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN, email="maria.c@example.org")
-    services.welcome_invite(
+    welcome_invite(
         patient=link.patient,
         contact=link.contact,
         channel="email",
@@ -104,9 +104,7 @@ def test_a_pin_typed_by_hand_still_works_when_the_link_has_none(page: Page, live
 
 def test_tries_left_are_the_same_for_a_real_pin_and_a_made_up_one(page: Page, live_server, front_desk, audit):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(
-        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
-    )
+    issued = pin_issue(patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk)
     made_up = "7KQF-X82Z-913P"
     page.goto(f"{live_server.url}/portal/pin/")
     alert = page.locator(".error-summary[role=alert]")
@@ -147,7 +145,7 @@ def test_the_links_pin_waits_while_a_parent_with_an_account_signs_in_first(
     younger = family("Amelia Castellano", "Ana Castellano", born=BORN)
     younger.contact = older.contact
     younger.save()
-    services.welcome_invite(
+    welcome_invite(
         patient=younger.patient,
         contact=older.contact,
         channel="email",

@@ -13,7 +13,6 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from registration import services
 from registration.models import (
     Pin,
     PortalAccount,
@@ -23,6 +22,8 @@ from registration.models import (
     WelcomeMessage,
 )
 from registration.selectors import patient_portal_status
+from registration.services.pins import pin_issue, welcome_invite
+from registration.services.self_registration import self_registration_authenticate, self_registration_decline
 from tests.browser.pages import family, horizontal_overflow
 from tests.browser.portal.parent import (
     EMAIL_CONFIRMED,
@@ -91,9 +92,7 @@ def linked(child_first: str) -> str:
 
 def test_pin_from_the_office(page: Page, live_server, front_desk, audit):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(
-        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
-    )
+    issued = pin_issue(patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk)
     assert patient_portal_status(link.patient) == PortalStatus.PENDING
 
     page.goto(f"{live_server.url}/portal/")
@@ -153,7 +152,7 @@ def test_pin_from_the_office(page: Page, live_server, front_desk, audit):
 
 def test_welcome_email(page: Page, live_server, front_desk, audit):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN, email="maria.c@example.org")
-    message = services.welcome_invite(
+    message = welcome_invite(
         patient=link.patient,
         contact=link.contact,
         channel="email",
@@ -188,7 +187,7 @@ def test_welcome_email(page: Page, live_server, front_desk, audit):
 
 def test_welcome_text(page: Page, live_server, front_desk, sms_outbox, audit):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN, cell_phone="+12025550143")
-    message = services.welcome_invite(
+    message = welcome_invite(
         patient=link.patient, contact=link.contact, channel="sms", address="(202) 555-0143", by=front_desk
     )
     sent = json.loads((sms_outbox / f"sms-{message.pk}.json").read_text())
@@ -292,11 +291,11 @@ def test_self_registration(page: Page, live_server, front_desk, sms_outbox, audi
     # The practice decides: Amelia is their patient and Maria her mother; they have no Leo.
     asked_amelia = SelfRegistrationRequest.objects.get(child_first_name="Amelia")
     asked_leo = SelfRegistrationRequest.objects.get(child_first_name="Leo")
-    services.self_registration_authenticate(
+    self_registration_authenticate(
         request=asked_amelia, patient=amelia.patient, contact=amelia.contact, by=front_desk
     )
     note = "We have no patient named Leo Castellano."
-    services.self_registration_decline(request=asked_leo, reason="no_match", note=note, by=front_desk)
+    self_registration_decline(request=asked_leo, reason="no_match", note=note, by=front_desk)
 
     page.reload()
     expect(child_cards(page)).to_have_count(1)
@@ -333,7 +332,7 @@ def test_sibling_with_a_second_pin(page: Page, live_server, front_desk, audit):
         ),
         contact=amelia.contact,
     )
-    first = services.pin_issue(
+    first = pin_issue(
         patient=amelia.patient, contact=amelia.contact, path=RegistrationPath.CHART, by=front_desk
     )
     page.goto(f"{live_server.url}/portal/pin/")
@@ -342,7 +341,7 @@ def test_sibling_with_a_second_pin(page: Page, live_server, front_desk, audit):
     confirm_email(page, confirm)
     expect_home(page, "Maria")
 
-    second = services.pin_issue(
+    second = pin_issue(
         patient=oliver.patient, contact=oliver.contact, path=RegistrationPath.CHART, by=front_desk
     )
     page.get_by_role("link", name="I have a PIN").click()
@@ -370,9 +369,7 @@ def test_sibling_with_a_second_pin(page: Page, live_server, front_desk, audit):
 
 def test_wrong_pin_or_date_of_birth(page: Page, live_server, front_desk, audit):
     link = family("Amelia Castellano", "Maria Castellano", born=BORN)
-    issued = services.pin_issue(
-        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
-    )
+    issued = pin_issue(patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk)
     page.goto(f"{live_server.url}/portal/pin/")
     submit = page.get_by_role("button", name="Create account and see my child")
     alert = page.locator(".error-summary[role=alert]")

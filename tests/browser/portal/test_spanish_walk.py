@@ -17,8 +17,14 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import trans_real
 from playwright.sync_api import Page, expect
 
-from registration import services
 from registration.models import RegistrationPath
+from registration.services.accounts import NewAccount, portal_account_verify_email
+from registration.services.pins import pin_issue, pin_redeem
+from registration.services.self_registration import (
+    ChildDetails,
+    self_registration_decline,
+    self_registration_submit,
+)
 from tests.browser.pages import family
 from tests.browser.portal.parent import PASSWORD, child_cards, link_in
 from tests.browser.portal.test_expired_form import sign_in_in_another_tab
@@ -87,13 +93,11 @@ def maria_with_amelia(front_desk):
     """María's confirmed Spanish account: Amelia on it with two visits ahead, a request for her brother
     waiting for the practice, and one for her sister declined."""
     link = family("Amelia Castellano", "María Castellano", born=BORN, preferred_language="es")
-    issued = services.pin_issue(
-        patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk
-    )
-    access = services.pin_redeem(
+    issued = pin_issue(patient=link.patient, contact=link.contact, path=RegistrationPath.CHART, by=front_desk)
+    access = pin_redeem(
         code=issued.code,
         child_birth_date=BORN,
-        new_account=services.NewAccount(
+        new_account=NewAccount(
             email=MARIA,
             password=PASSWORD,
             first_name="María",
@@ -101,7 +105,7 @@ def maria_with_amelia(front_desk):
             preferred_language="es",
         ),
     )
-    services.portal_account_verify_email(account=access.account)
+    portal_account_verify_email(account=access.account)
     soon = timezone.now() + dt.timedelta(days=3)
     AppointmentFactory(patient=link.patient, starts_at=soon, visit_type="Well child", provider="Dra. Patel")
     AppointmentFactory(
@@ -110,14 +114,14 @@ def maria_with_amelia(front_desk):
         visit_type="Sick visit",
         provider="Dr. Ruiz",
     )
-    _mateo, sofia = services.self_registration_submit(
+    _mateo, sofia = self_registration_submit(
         children=[
-            services.ChildDetails("Mateo", "Castellano", dt.date(2021, 6, 2)),
-            services.ChildDetails("Sofía", "Castellano", dt.date(2022, 8, 9)),
+            ChildDetails("Mateo", "Castellano", dt.date(2021, 6, 2)),
+            ChildDetails("Sofía", "Castellano", dt.date(2022, 8, 9)),
         ],
         account=access.account,
     )
-    services.self_registration_decline(request=sofia, reason="no_match", by=front_desk)
+    self_registration_decline(request=sofia, reason="no_match", by=front_desk)
     return access.account.user
 
 
@@ -133,7 +137,7 @@ def test_every_parent_page_in_spanish(page: Page, live_server, front_desk, audit
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset": [(1, 60 * 60, "address")]}
     maria = maria_with_amelia(front_desk)
     other_child = family("Lucía Ortega", "Rosa Ortega", born=BORN)
-    services.pin_issue(
+    pin_issue(
         patient=other_child.patient, contact=other_child.contact, path=RegistrationPath.CHART, by=front_desk
     )
     walk = SpanishWalk(page, audit)
