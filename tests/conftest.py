@@ -6,7 +6,8 @@ from django.apps import apps
 
 from registration.models import PortalAccount, RegistrationPath
 from registration.services.accounts import portal_account_verify_email
-from registration.services.pins import IssuedPin, pin_issue, pin_redeem
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import IssuedPin, pin_issue
 from tests.factories import NewAccountFactory, PatientContactFactory, StaffFactory, admin_user
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # sync Playwright runs an event loop

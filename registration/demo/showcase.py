@@ -23,7 +23,8 @@ from registration.demo.families import (
 )
 from registration.models import Pin, PortalAccess, PortalAccount, SelfRegistrationRequest
 from registration.services.accounts import NewAccount, portal_account_verify_email
-from registration.services.pins import IssuedPin, pin_issue, pin_redeem
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import IssuedPin, pin_issue
 from registration.services.self_registration import (
     ChildDetails,
     self_registration_authenticate,

@@ -16,7 +16,7 @@ from registration.register_all.selectors import NO_CONTACT
 from registration.selectors import first_reachable_links, patient_portal_status
 from registration.services.audit import audit_record
 from registration.services.errors import RegistrationError
-from registration.services.pins import welcome_invite
+from registration.services.welcome_invites import welcome_invite
 from registration.welcome_addresses import welcome_route
 
 Stage, Outcome = RegisterAllRun.Stage, RegisterAllItem.Outcome

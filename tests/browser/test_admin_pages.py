@@ -7,8 +7,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from registration.models import AuditEvent, PortalAccount, RegistrationPath
-from registration.services.pins import pin_issue, welcome_invite
+from registration.services.pins import pin_issue
 from registration.services.self_registration import self_registration_authenticate
+from registration.services.welcome_invites import welcome_invite
 from tests.browser.pages import DESKTOP, expect_current_page, family, horizontal_overflow, nav, row, sign_up
 
 pytestmark = pytest.mark.django_db(transaction=True)

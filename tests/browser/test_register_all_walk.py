@@ -13,7 +13,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from registration.models import Pin, RegistrationPath, WelcomeMessage
-from registration.services.pins import pin_issue, welcome_invite
+from registration.services.pins import pin_issue
+from registration.services.welcome_invites import welcome_invite
 from tests.browser.pages import DESKTOP, family, horizontal_overflow, row, today_at
 from tests.browser.portal.conftest import AXE_OPTIONS
 from tests.factories import AppointmentFactory

@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from registration.models import RegistrationPath
-from registration.services.pins import pin_issue, pin_redeem
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import pin_issue
 from tests.browser.pages import TABLET, family, horizontal_overflow, nav, row, sign_up, today_at
 from tests.factories import AppointmentFactory, NewAccountFactory
 

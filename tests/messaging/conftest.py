@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from registration.models import WelcomeMessage
-from registration.services.pins import welcome_invite
+from registration.services.welcome_invites import welcome_invite
 from tests.factories import PatientContactFactory
 from tests.messaging import fakes
 from tests.messaging.support import EMAIL, SMS, Provider

@@ -12,7 +12,7 @@ from registration.models import PortalStatus, WelcomeMessage
 from registration.pin_codes import pin_parse
 from registration.selectors import patient_portal_status
 from registration.services.errors import PinNotAccepted
-from registration.services.pins import pin_redeem
+from registration.services.pin_redemption import pin_redeem
 from tests.factories import FamilyContactFactory, NewAccountFactory, PatientContactFactory, PatientFactory
 from tests.messaging.support import EMAIL, SMS, URL, codes_in, pin_forms
 

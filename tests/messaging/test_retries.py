@@ -18,7 +18,9 @@ from registration.messaging.failures import refused_for_good
 from registration.messaging.tasks import send_welcome_message
 from registration.models import AuditEvent, Pin, PortalStatus, RegistrationPath, WelcomeMessage
 from registration.services.errors import PinNotAccepted, PinReplaced
-from registration.services.pins import pin_issue, pin_redeem, welcome_invite
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import pin_issue
+from registration.services.welcome_invites import welcome_invite
 from tests.factories import AppointmentFactory, NewAccountFactory, PatientContactFactory
 from tests.messaging import fakes
 from tests.messaging.support import EMAIL, SMS, codes_in, pin_forms

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from patients.models import FamilyContact
 from registration.messaging.parent_emails import parent_email_deliver
 from registration.models import ParentAccountEmail, WelcomeMessage
-from registration.services.pins import welcome_invite
+from registration.services.welcome_invites import welcome_invite
 from tests.factories import FamilyContactFactory, PatientContactFactory
 
 PASSWORD = "a long enough pass phrase"

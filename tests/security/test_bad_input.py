@@ -27,8 +27,10 @@ from accounts.models import ADMIN_GROUP
 from registration.models import WelcomeMessage
 from registration.pin_codes import ALPHABET, PinFormatError, PinParts, pin_parse
 from registration.portal.forms import ChildFormSet
-from registration.services.pins import pin_issue, pin_redeem, welcome_invite
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import pin_issue
 from registration.services.self_registration import ChildDetails
+from registration.services.welcome_invites import welcome_invite
 from tests.factories import (
     AppointmentFactory,
     NewAccountFactory,

@@ -48,7 +48,8 @@ from registration.models import (
 )
 from registration.pin_codes import pin_parse, pin_secret_matches
 from registration.services.errors import RegistrationError
-from registration.services.pins import pin_redeem, welcome_invite
+from registration.services.pin_redemption import pin_redeem
+from registration.services.welcome_invites import welcome_invite
 from tests.conftest import PIN_IN_TEXT
 from tests.factories import NewAccountFactory, PatientContactFactory
 from tests.messaging import fakes

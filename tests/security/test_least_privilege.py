@@ -41,8 +41,10 @@ from registration.models import (
 )
 from registration.portal.tokens import email_verification_token
 from registration.services.accounts import portal_account_verify_email
-from registration.services.pins import pin_issue, pin_redeem, welcome_invite
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import pin_issue
 from registration.services.self_registration import ChildDetails
+from registration.services.welcome_invites import welcome_invite
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,

@@ -31,7 +31,7 @@ from registration.services.errors import (
     ReasonRequired,
     SameAccount,
 )
-from registration.services.pins import pin_redeem
+from registration.services.pin_redemption import pin_redeem
 from registration.services.self_registration import self_registration_decline
 from tests.factories import (
     ChildDetailsFactory,

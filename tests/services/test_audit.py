@@ -40,7 +40,7 @@ from registration.services.accounts import (
 from registration.services.audit import audit_record
 from registration.services.enrollment_codes import enrollment_code_prove
 from registration.services.errors import RegistrationError
-from registration.services.pins import pin_redeem, welcome_invite
+from registration.services.pin_redemption import pin_redeem
 from registration.services.self_registration import (
     ChildDetails,
     self_registration_authenticate,
@@ -48,6 +48,7 @@ from registration.services.self_registration import (
     self_registration_reopen,
     self_registration_submit,
 )
+from registration.services.welcome_invites import welcome_invite
 from tests.conftest import PIN_IN_TEXT
 from tests.factories import (
     AppointmentFactory,

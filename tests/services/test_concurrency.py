@@ -26,7 +26,8 @@ from registration.services.errors import (
     RegistrationError,
     RequestAlreadyDecided,
 )
-from registration.services.pins import pin_issue, pin_redeem
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import pin_issue
 from registration.services.self_registration import self_registration_authenticate
 from tests.factories import (
     ChildDetailsFactory,

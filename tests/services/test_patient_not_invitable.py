@@ -30,8 +30,10 @@ from registration.services.errors import (
     PinNotAccepted,
 )
 from registration.services.invitation_rules import invitation_refusal
-from registration.services.pins import pin_issue, pin_redeem, welcome_invite
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import pin_issue
 from registration.services.self_registration import self_registration_authenticate
+from registration.services.welcome_invites import welcome_invite
 from tests.factories import (
     ChildDetailsFactory,
     NewAccountFactory,

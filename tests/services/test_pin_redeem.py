@@ -20,7 +20,7 @@ from registration.services.errors import (
     PinNotAccepted,
     PinReplaced,
 )
-from registration.services.pins import pin_redeem
+from registration.services.pin_redemption import pin_redeem
 from tests.factories import NewAccountFactory, PatientContactFactory
 
 ONE_DAY = dt.timedelta(days=1)

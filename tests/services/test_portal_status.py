@@ -10,7 +10,8 @@ from registration.models import PortalAccount, PortalStatus, RegistrationPath
 from registration.selectors import patient_portal_status, patients_with_portal_status
 from registration.services.accounts import account_disable_duplicate
 from registration.services.errors import RegistrationError
-from registration.services.pins import pin_issue, pin_redeem
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import pin_issue
 from registration.services.self_registration import self_registration_authenticate, self_registration_decline
 from tests.factories import (
     ChildDetailsFactory,

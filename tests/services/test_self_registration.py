@@ -30,7 +30,7 @@ from registration.services.errors import (
     RequestAlreadyDecided,
     RequestAlreadyWaiting,
 )
-from registration.services.pins import pin_redeem
+from registration.services.pin_redemption import pin_redeem
 from registration.services.self_registration import (
     self_registration_authenticate,
     self_registration_decline,

@@ -16,7 +16,8 @@ from registration.services.errors import (
     InvalidAddress,
     PinNotAccepted,
 )
-from registration.services.pins import pin_redeem, welcome_invite
+from registration.services.pin_redemption import pin_redeem
+from registration.services.welcome_invites import welcome_invite
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,

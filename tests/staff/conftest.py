@@ -24,7 +24,8 @@ def practice_in_every_state(db):
     services: Not registered with no PIN, Not registered with a PIN that expired, Pending, Registered."""
 
     def make(staff, *, each: int = 1) -> dict[str, list]:
-        from registration.services.pins import pin_issue, pin_redeem
+        from registration.services.pin_redemption import pin_redeem
+        from registration.services.pins import pin_issue
 
         now = timezone.now()
         made: dict[str, list] = {"not_registered": [], "pin_expired": [], "pending": [], "registered": []}

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from patients.models import Patient
 from registration.models import Pin, WelcomeMessage
-from registration.services.pins import welcome_invite
+from registration.services.welcome_invites import welcome_invite
 from tests.factories import AppointmentFactory, PatientContactFactory, PatientFactory
 from tests.staff.test_query_counts import queries_for
 from tests.staff.test_views import sign_up

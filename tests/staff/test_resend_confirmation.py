@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from registration.models import AuditEvent, Pin, WelcomeMessage
 from registration.services.errors import OutstandingPin
-from registration.services.pins import pin_issue, welcome_invite
+from registration.services.pins import pin_issue
+from registration.services.welcome_invites import welcome_invite
 from tests.factories import AppointmentFactory, PatientContactFactory
 
 

@@ -10,8 +10,9 @@ from django.utils import timezone
 from registration.models import AuditEvent, Pin, PortalAccess, SelfRegistrationRequest, WelcomeMessage
 from registration.selectors import patient_portal_status
 from registration.services.accounts import NewAccount
-from registration.services.pins import pin_issue, welcome_invite
+from registration.services.pins import pin_issue
 from registration.services.self_registration import ChildDetails, self_registration_authenticate
+from registration.services.welcome_invites import welcome_invite
 from tests.factories import (
     AppointmentFactory,
     FamilyContactFactory,

@@ -14,7 +14,7 @@ from registration.portal.parents import MADE_HERE, parent_account
 from registration.portal.pin_tries import pin_tries_forget, pin_try_failed, tries_left_warning
 from registration.portal.views.new_account import account_form, new_account
 from registration.services.errors import EmailInUse, PinNotAccepted, RegistrationError
-from registration.services.pins import pin_redeem
+from registration.services.pin_redemption import pin_redeem
 
 # Said only to someone who has just proved they hold a live PIN and the child's date of birth.
 EMAIL_IN_USE_WITH_PIN = gettext_lazy(

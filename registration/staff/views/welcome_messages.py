@@ -9,7 +9,7 @@ from portalreg.proxies import client_address
 from registration import selectors
 from registration.models import WelcomeMessage
 from registration.services.errors import OutstandingPin, PossibleDuplicate, RegistrationError
-from registration.services.pins import welcome_invite
+from registration.services.welcome_invites import welcome_invite
 from registration.staff.forms import ResendForm, WelcomeForm
 from registration.welcome_addresses import welcome_route
 

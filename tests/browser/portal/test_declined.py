@@ -8,7 +8,8 @@ from playwright.sync_api import Page, expect
 
 from registration.models import RegistrationPath
 from registration.services.accounts import NewAccount
-from registration.services.pins import pin_issue, pin_redeem
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import pin_issue
 from registration.services.self_registration import (
     ChildDetails,
     self_registration_add_to_existing_account,

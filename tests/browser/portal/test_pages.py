@@ -12,7 +12,8 @@ from playwright.sync_api import Page, expect
 
 from registration.models import RegistrationPath
 from registration.services.accounts import NewAccount
-from registration.services.pins import pin_issue, pin_redeem
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import pin_issue
 from tests.browser.pages import family
 from tests.browser.portal.parent import (
     EMAIL_CONFIRMED,

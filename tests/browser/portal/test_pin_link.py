@@ -14,7 +14,8 @@ from django.core.signals import request_started
 from playwright.sync_api import Page, expect
 
 from registration.models import Pin, PortalAccount, RegistrationPath
-from registration.services.pins import pin_issue, welcome_invite
+from registration.services.pins import pin_issue
+from registration.services.welcome_invites import welcome_invite
 from tests.browser.pages import family
 from tests.browser.portal.parent import (
     NEUTRAL_REFUSAL,

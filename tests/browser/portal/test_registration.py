@@ -22,8 +22,9 @@ from registration.models import (
     WelcomeMessage,
 )
 from registration.selectors import patient_portal_status
-from registration.services.pins import pin_issue, welcome_invite
+from registration.services.pins import pin_issue
 from registration.services.self_registration import self_registration_authenticate, self_registration_decline
+from registration.services.welcome_invites import welcome_invite
 from tests.browser.pages import family, horizontal_overflow
 from tests.browser.portal.parent import (
     EMAIL_CONFIRMED,

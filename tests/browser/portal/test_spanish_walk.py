@@ -19,7 +19,8 @@ from playwright.sync_api import Page, expect
 
 from registration.models import RegistrationPath
 from registration.services.accounts import NewAccount, portal_account_verify_email
-from registration.services.pins import pin_issue, pin_redeem
+from registration.services.pin_redemption import pin_redeem
+from registration.services.pins import pin_issue
 from registration.services.self_registration import (
     ChildDetails,
     self_registration_decline,

@@ -1,0 +1,158 @@
+"""A parent redeeming a PIN: the child joins their account, new or existing, and is Registered."""
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from registration import pin_codes as codes
+from registration.models import (
+    AuditEvent,
+    Pin,
+    PortalAccess,
+    PortalAccount,
+)
+from registration.services.accounts import NewAccount, portal_account_lock, portal_account_make
+from registration.services.audit import audit_record
+from registration.services.errors import (
+    ChildAlreadyOnAccount,
+    EmailInUse,
+    PinAlreadyUsed,
+    PinExpired,
+    PinLocked,
+    PinNoLongerUsable,
+    PinNotAccepted,
+    PinReplaced,
+    RegistrationError,
+)
+from registration.services.invitation_rules import patient_invitation_refusal
+
+
+def pin_redeem(
+    *,
+    code: str,
+    child_birth_date: date,
+    account: PortalAccount | None = None,
+    new_account: NewAccount | None = None,
+    now: datetime | None = None,
+    client_address: str | None = None,
+) -> PortalAccess:
+    """Let a parent's account see the PIN's patient, who becomes Registered.
+
+    Give either the parent's existing `account` or the details of a `new_account`, made in the same
+    transaction. The PIN row is locked, so of many parents racing with one PIN exactly one succeeds.
+    A wrong date of birth counts against the PIN, and so does a new account's email that has an account
+    already; after `PIN_MAX_FAILED_ATTEMPTS` it is locked. A PIN whose child the EHR has since recorded
+    as deceased, or whose chart it made inactive, is refused.
+    """
+    if (account is None) == (new_account is None):
+        raise ValueError("Give exactly one of account and new_account.")
+    now = now or timezone.now()
+    try:
+        parts = codes.pin_parse(code)
+    except codes.PinFormatError as error:
+        raise PinNotAccepted(str(error)) from error
+
+    refusal: RegistrationError | None = None
+    with transaction.atomic(durable=True):
+        if account is not None:
+            # Account before PIN, the order account_disable_duplicate locks them in (else a deadlock).
+            account = portal_account_lock(account)
+        pin = _pin_find_locked(parts)
+        if pin is None:
+            raise PinNotAccepted()
+        if pin.end_reason == Pin.EndReason.LOCKED:
+            raise PinLocked()
+        usable = pin.redeemed_at is None and pin.revoked_at is None and pin.expires_at > now
+        if pin.patient.date_of_birth != child_birth_date:
+            if not usable:
+                raise PinNotAccepted()
+            refusal = _pin_count_failure(pin, now=now, client_address=client_address)
+        elif pin.redeemed_at is not None:
+            raise PinAlreadyUsed()
+        elif patient_invitation_refusal(pin.patient) is not None:
+            # Marked deceased or inactive since the PIN was issued. The parent has proved they hold
+            # the PIN, but is not told why: the practice tells the family, not a web page.
+            raise PinNoLongerUsable()
+        elif pin.revoked_at is not None and pin.end_reason == Pin.EndReason.NOT_DELIVERED:
+            raise PinNotAccepted()  # its message never left: ask the practice for a new PIN
+        elif pin.revoked_at is not None:
+            raise PinReplaced()
+        elif not usable:
+            raise PinExpired()
+        else:
+            try:
+                return _redeem(
+                    pin, account=account, new_account=new_account, now=now, client_address=client_address
+                )
+            except EmailInUse as in_use:
+                # Told to the PIN's holder, so it spends a try: else one PIN could test any number of
+                # emails for an account (issue 12, finding 8).
+                refusal = _pin_count_failure(pin, now=now, client_address=client_address, refusal=in_use)
+    # The failed try is committed before the parent hears about it.
+    raise refusal
+
+
+def _pin_find_locked(parts: codes.PinParts) -> Pin | None:
+    candidates = list(
+        Pin.objects.select_for_update(of=("self",))
+        .select_related("patient", "contact")
+        .filter(lookup=parts.lookup)
+    )
+    if not candidates:
+        codes.pin_secret_dummy_check(parts)
+    return next((pin for pin in candidates if codes.pin_secret_matches(parts, pin.secret_hash)), None)
+
+
+def _pin_count_failure(
+    pin: Pin, *, now: datetime, client_address: str | None, refusal: RegistrationError | None = None
+) -> RegistrationError:
+    """Count a failed try against the PIN, locking it at the maximum; return what to tell the parent:
+    the PIN is locked, or `refusal` (by default, that the PIN and date of birth do not match)."""
+    pin.failed_attempts += 1
+    locked = pin.failed_attempts >= settings.PIN_MAX_FAILED_ATTEMPTS
+    if locked:
+        pin.revoked_at, pin.end_reason = now, Pin.EndReason.LOCKED
+    pin.save(update_fields=["failed_attempts", "revoked_at", "end_reason"])
+    audit_record(
+        action=AuditEvent.Action.PIN_LOCKED if locked else AuditEvent.Action.PIN_REDEEM_FAILED,
+        at=now,
+        actor=None,
+        path=pin.path,
+        patient=pin.patient,
+        contact=pin.contact,
+        client_address=client_address,
+        details={"pin_id": pin.pk, "failed_attempts": pin.failed_attempts}
+        | ({"refusal": type(refusal).__name__} if refusal else {}),
+    )
+    return PinLocked() if locked else refusal or PinNotAccepted()
+
+
+def _redeem(pin: Pin, *, account, new_account, now, client_address) -> PortalAccess:
+    created = account is None
+    account = portal_account_make(details=new_account, now=now) if created else account  # locked already
+    if PortalAccess.objects.filter(account=account, patient=pin.patient).exists():
+        raise ChildAlreadyOnAccount()
+    pin.redeemed_at, pin.redeemed_by = now, account
+    pin.save(update_fields=["redeemed_at", "redeemed_by"])
+    access = PortalAccess.objects.create(
+        account=account,
+        patient=pin.patient,
+        contact_id=pin.contact_id,
+        path=pin.path,
+        granted_at=now,
+        pin=pin,
+    )
+    audit_record(
+        action=AuditEvent.Action.PIN_REDEEMED,
+        at=now,
+        actor=account.user,
+        path=pin.path,
+        patient=pin.patient,
+        contact=pin.contact,
+        account=account,
+        client_address=client_address,
+        details={"pin_id": pin.pk, "access_id": access.pk, "account_created": created},
+    )
+    return access
