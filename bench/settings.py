@@ -15,7 +15,7 @@ TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}}
-# No task worker runs during the benchmark: the funnel is counted once at the start (measure.py), and
+# No task worker runs during the benchmark: the statistics are counted once at the start (measure.py), and
 # what counting costs is measured as its own row.
 STATISTICS_MAX_AGE = 24 * 60 * 60
 # As production: a pooled connection per worker (connecting per request capped a one-query view at

@@ -284,7 +284,7 @@ IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=1_000_000_000)
 # first, in order, then type labels (a v2-0203 code, or a type text as Epic sends "MRN" and "EPI").
 EHR_MRN_SYSTEMS = env.list("EHR_MRN_SYSTEMS", default=[])
 EHR_MRN_TYPES = env.list("EHR_MRN_TYPES", default=["MR", "MRN", "MEDICAL RECORD NUMBER", "EPI"])
-# How old the registration funnel on staff pages may be before the task worker counts it again.
+# How old the statistics snapshot staff pages read may be before the task worker counts it again.
 STATISTICS_MAX_AGE = env.int("STATISTICS_MAX_AGE", default=60)
 
 

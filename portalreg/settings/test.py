@@ -9,7 +9,7 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PIN_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-# Tests read the funnel right after changing it; test_query_counts.py sets it back where it matters.
+# Tests read the statistics right after changing them; test_query_counts.py sets it back where it matters.
 STATISTICS_MAX_AGE = 0
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 MAIL_TRACKING_ESP = "postmark"  # the webhook tests post Postmark's delivery reports

@@ -11,7 +11,7 @@ from registration.models.access import (
 from registration.models.audit import AppendOnlyError, AuditEvent, AuditEventQuerySet
 from registration.models.outbox import ParentAccountEmail, WelcomeMessage
 from registration.models.runs import ImportRun, RegisterAllItem, RegisterAllRun, RegistrationSnapshot
-from registration.models.self_sign_ups import EnrollmentCode, SelfRegistrationRequest
+from registration.models.self_registration import EnrollmentCode, SelfRegistrationRequest
 
 __all__ = [
     "PIN_PATHS",

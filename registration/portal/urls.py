@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from registration.portal import policies as portal_policies
+from registration.portal import policies
 from registration.portal.views import accounts, home, pin, sign_up
 
 app_name = "portal"
@@ -16,8 +16,8 @@ urlpatterns = [
     path("confirm-email/", accounts.verify_email, name="verify-email"),
     path("verify/<uidb64>/<token>/", accounts.verify_link_old, name="verify-email-old"),
     path("home/", home.home, name="home"),
-    path("privacy/", portal_policies.privacy, name="privacy"),
-    path("terms/", portal_policies.terms, name="terms"),
+    path("privacy/", policies.privacy, name="privacy"),
+    path("terms/", policies.terms, name="terms"),
     path("sign-in/", accounts.ParentSignInView.as_view(), name="sign-in"),
     path("sign-out/", accounts.ParentSignOutView.as_view(), name="sign-out"),
     path("password-reset/", accounts.ParentPasswordResetView.as_view(), name="password-reset"),

@@ -34,7 +34,7 @@ from registration.selectors.portal_status import (
     pins_usable,
     portal_status_expression,
 )
-from registration.selectors.self_sign_ups import (
+from registration.selectors.self_registration import (
     PROVED_BY_CODE,
     STRONG_MATCH,
     Candidate,

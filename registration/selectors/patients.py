@@ -24,7 +24,7 @@ from registration.models import (
     WelcomeMessage,
 )
 from registration.selectors.portal_status import patients_with_portal_status, pins_expired, pins_usable
-from registration.selectors.self_sign_ups import self_registration_requests_matching
+from registration.selectors.self_registration import self_registration_requests_matching
 
 # The patient list's filter beyond the three statuses: holding a PIN that ran out unused.
 PIN_EXPIRED = "pin_expired"

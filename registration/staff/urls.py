@@ -1,16 +1,22 @@
 from django.urls import path
 
-from registration.staff.views import admin_pages, dashboard, ehr_import, patients, register_all
-from registration.staff.views import pin_slips as pins
-from registration.staff.views import self_sign_ups as reconcile
-from registration.staff.views import sign_in as staff_auth
-from registration.staff.views import welcome_messages as welcome
+from registration.staff.views import (
+    admin_pages,
+    dashboard,
+    ehr_import,
+    patients,
+    pin_slips,
+    register_all,
+    self_registration,
+    sign_in,
+    welcome_messages,
+)
 
 app_name = "staff"
 
 urlpatterns = [
-    path("sign-in/", staff_auth.StaffSignInView.as_view(), name="sign-in"),
-    path("sign-out/", staff_auth.StaffSignOutView.as_view(), name="sign-out"),
+    path("sign-in/", sign_in.StaffSignInView.as_view(), name="sign-in"),
+    path("sign-out/", sign_in.StaffSignOutView.as_view(), name="sign-out"),
     path("", dashboard.dashboard, name="dashboard"),
     path("statistics/", dashboard.statistics, name="statistics"),
     path("register-all/", register_all.register_all, name="register-all"),
@@ -18,18 +24,24 @@ urlpatterns = [
     path("register-all/<int:pk>/progress/", register_all.register_all_progress, name="register-all-progress"),
     path("patients/", patients.patient_search, name="patient-search"),
     path("patients/<int:pk>/", patients.patient_chart, name="patient-chart"),
-    path("patients/<int:patient_pk>/contacts/<int:contact_pk>/pin/", pins.pin_generate, name="pin-generate"),
-    path("patients/<int:patient_pk>/register/", welcome.welcome_send, name="welcome-send"),
-    path("appointments/<int:pk>/", patients.appointment_window, name="appointment"),
-    path("messages/<int:pk>/", welcome.welcome_message, name="welcome-message"),
-    path("messages/<int:pk>/resend/", welcome.welcome_resend, name="welcome-resend"),
-    path("requests/", dashboard.self_registrations, name="self-registrations"),
-    path("requests/<int:pk>/", reconcile.reconcile, name="reconcile"),
-    path("requests/<int:pk>/authenticate/", reconcile.authenticate, name="authenticate"),
-    path("requests/<int:pk>/decline/", reconcile.decline, name="decline"),
-    path("requests/<int:pk>/reopen/", reconcile.reopen, name="reopen"),
     path(
-        "requests/<int:pk>/add-to-account/", reconcile.add_to_existing_account, name="add-to-existing-account"
+        "patients/<int:patient_pk>/contacts/<int:contact_pk>/pin/",
+        pin_slips.pin_generate,
+        name="pin-generate",
+    ),
+    path("patients/<int:patient_pk>/register/", welcome_messages.welcome_send, name="welcome-send"),
+    path("appointments/<int:pk>/", patients.appointment_window, name="appointment"),
+    path("messages/<int:pk>/", welcome_messages.welcome_message, name="welcome-message"),
+    path("messages/<int:pk>/resend/", welcome_messages.welcome_resend, name="welcome-resend"),
+    path("requests/", dashboard.self_registrations, name="self-registrations"),
+    path("requests/<int:pk>/", self_registration.reconcile, name="reconcile"),
+    path("requests/<int:pk>/authenticate/", self_registration.authenticate, name="authenticate"),
+    path("requests/<int:pk>/decline/", self_registration.decline, name="decline"),
+    path("requests/<int:pk>/reopen/", self_registration.reopen, name="reopen"),
+    path(
+        "requests/<int:pk>/add-to-account/",
+        self_registration.add_to_existing_account,
+        name="add-to-existing-account",
     ),
     path("duplicates/", admin_pages.duplicate_accounts, name="duplicates"),
     path("duplicates/disable/", admin_pages.disable_duplicate, name="disable-duplicate"),
