@@ -78,7 +78,36 @@ class RequestStageForm(forms.Form):
     )
 
 
-class GeneratePinForm(forms.Form):
+class PinChoicesForm(forms.Form):
+    """What staff answered when a PIN would duplicate or replace another: for Generate PIN and Register."""
+
+    override_label = "Reason to issue a PIN anyway"
+
+    duplicate_override_reason = forms.CharField(
+        label="",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
+    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # Which PIN the page asked about: another one still valid by then is asked about again.
+    replaces_pin = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["duplicate_override_reason"].label = self.override_label
+
+    def pin_choices(self) -> dict:
+        """The answers, as the PIN services take them."""
+        return {
+            "duplicate_override_reason": self.cleaned_data["duplicate_override_reason"],
+            "replace_outstanding": self.cleaned_data["replace_outstanding"],
+            "replacing_pin_id": self.cleaned_data["replaces_pin"],
+        }
+
+
+class GeneratePinForm(PinChoicesForm):
     path = forms.ChoiceField(
         choices=[
             ("chart", "chart"),
@@ -89,20 +118,13 @@ class GeneratePinForm(forms.Form):
     )
     appointment = forms.IntegerField(required=False, widget=forms.HiddenInput)
     form_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
-    duplicate_override_reason = forms.CharField(
-        label="Reason to issue a PIN anyway",
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
-    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    # Which PIN the page asked about: another one still valid by then is asked about again.
-    replaces_pin = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
-class WelcomeForm(forms.Form):
+class WelcomeForm(PinChoicesForm):
     """Path 2: which contact, email or text, and the address to send to (saved back to the contact)."""
+
+    override_label = "Reason to send anyway"
+    field_order = ["contact", "channel", "address"]  # the error summary lists them as the page shows them
 
     contact = forms.ModelChoiceField(
         queryset=PatientContact.objects.none(), widget=forms.RadioSelect, empty_label=None, label="Send to"
@@ -114,16 +136,6 @@ class WelcomeForm(forms.Form):
         max_length=254,
         help_text="Leave empty to use what is on the chart; a corrected address is saved to the chart.",
     )
-    duplicate_override_reason = forms.CharField(
-        label="Reason to send anyway",
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
-    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    # Which PIN the page asked about: another one still valid by then is asked about again.
-    replaces_pin = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, links, **kwargs):
         super().__init__(*args, **kwargs)
@@ -150,14 +162,10 @@ def _contact_label(link: PatientContact) -> str:
     )
 
 
-class ResendForm(forms.Form):
+class ResendForm(PinChoicesForm):
     """Send a welcome message again; a reason is needed when the parent may have signed up already."""
 
-    duplicate_override_reason = forms.CharField(required=False, max_length=500)
-    # Set by the page that asked "Send a new PIN?": a PIN of the pair still valid may be replaced.
-    replace_outstanding = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    # Which PIN the page asked about: another one still valid by then is asked about again.
-    replaces_pin = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    override_label = "Reason to send anyway"
 
 
 class AuthenticateForm(forms.Form):

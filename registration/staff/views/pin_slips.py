@@ -51,9 +51,7 @@ def pin_generate(request, patient_pk, contact_pk):
             path=form.cleaned_data["path"],
             by=request.user,
             appointment=appointment,
-            duplicate_override_reason=form.cleaned_data["duplicate_override_reason"],
-            replace_outstanding=form.cleaned_data["replace_outstanding"],
-            replacing_pin_id=form.cleaned_data["replaces_pin"],
+            **form.pin_choices(),
             client_address=client_address(request),
         )
     except OutstandingPin as outstanding:  # the form token stays unused: confirming reuses it

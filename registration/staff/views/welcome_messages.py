@@ -36,9 +36,7 @@ def welcome_send(request, patient_pk):
                     address=form.cleaned_data["address"],
                     by=request.user,
                     appointment=appointment,
-                    duplicate_override_reason=form.cleaned_data["duplicate_override_reason"],
-                    replace_outstanding=form.cleaned_data["replace_outstanding"],
-                    replacing_pin_id=form.cleaned_data["replaces_pin"],
+                    **form.pin_choices(),
                     client_address=client_address(request),
                 )
             except OutstandingPin as error:
@@ -110,9 +108,7 @@ def welcome_resend(request, pk):
             address=old.address,
             by=request.user,
             appointment=old.pin.appointment,
-            duplicate_override_reason=form.cleaned_data["duplicate_override_reason"],
-            replace_outstanding=form.cleaned_data["replace_outstanding"],
-            replacing_pin_id=form.cleaned_data["replaces_pin"],
+            **form.pin_choices(),
             client_address=client_address(request),
         )
     except OutstandingPin as outstanding:  # asked first; nothing is sent until confirmed
