@@ -8,7 +8,6 @@ from datetime import date
 from patients.importing import records as r
 from patients.importing.report import ImportFileError
 
-PATIENT_COLUMNS = ["mrn", "patient_first_name", "patient_last_name", "date_of_birth", "sex"]
 CONTACT_COLUMNS = [
     "contact_id",
     "contact_first_name",
@@ -20,7 +19,6 @@ CONTACT_COLUMNS = [
     "work_phone",
     "preferred_language",
 ]
-APPOINTMENT_COLUMNS = ["appointment_id", "mrn", "starts_at", "provider", "visit_type", "status"]
 
 PATIENTS_REQUIRED = {"mrn", "patient_first_name", "patient_last_name", "date_of_birth"}
 APPOINTMENTS_REQUIRED = {"appointment_id", "mrn", "starts_at"}

@@ -26,7 +26,6 @@ PROVIDERS = (
 CLINIC_SLOTS = tuple(
     time(hour, minute) for hour in (8, 9, 10, 11, 13, 14, 15, 16) for minute in (0, 15, 30, 45)
 )
-SLOTS_PER_PROVIDER = len(CLINIC_SLOTS)
 
 WELL_CHILD = "Well child"
 SICK_VISIT = "Sick visit"

@@ -115,11 +115,6 @@ def parent_email_failed_with(
     )
 
 
-def parent_email_retry_delay(attempts: int) -> timedelta:
-    """Back off: the base delay, then four times longer after each further failure."""
-    return ParentAccountEmail.retry_delay(attempts)
-
-
 def parent_emails_release_stuck(*, older_than: timedelta, now: datetime | None = None) -> list[int]:
     """Put back emails whose sender died mid-send, due at once; return their ids.
 

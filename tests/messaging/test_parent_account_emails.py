@@ -154,7 +154,7 @@ def test_provider_down_for_good_fails_after_the_last_attempt(
 
 def test_retries_back_off_fourfold_from_the_base(settings):
     settings.PARENT_EMAIL_RETRY_BASE_SECONDS = 60
-    delays = [account_email_outbox.parent_email_retry_delay(attempt) for attempt in range(1, 5)]
+    delays = [ParentAccountEmail.retry_delay(attempt) for attempt in range(1, 5)]
     assert delays == [dt.timedelta(seconds=s) for s in (60, 240, 960, 3840)]
 
 
