@@ -14,37 +14,64 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 TOKEN = "loadtest-server-token"  # noqa: S105 (the fake checks it, as Postmark does)
 
 
-class FakePostmark:
+class LocalServer:
+    """An HTTP server on 127.0.0.1 (a free port) in a thread of its own: a provider's stand-in answers
+    POSTs in `_handle` and GETs in `_list`."""
+
+    poll_seconds = 0.05  # how soon `stop` is noticed
+
     def __init__(self):
-        self.outage_until = 0.0
-        self.accepted: list[dict] = []  # {"to", "subject", "message_id"}
-        self.refused = 0
-        self._lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 fake._handle(self)
 
-            def log_message(self, format, *args):
+            def do_GET(self):
+                fake._list(self)
+
+            def log_message(self, format, *args):  # quiet: no request lines on stderr
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.server.handle_error = lambda request, address: None  # e.g. the client hung up on a stall
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, args=(self.poll_seconds,), daemon=True
+        )
 
     @property
-    def url(self) -> str:
+    def base_url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host}:{port}"
 
-    def start(self) -> "FakePostmark":
+    def start(self):
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self._thread.join(timeout=5)
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    def _list(self, handler: BaseHTTPRequestHandler) -> None:
+        handler.send_error(404)
+
+
+class FakePostmark(LocalServer):
+    def __init__(self):
+        super().__init__()
+        self.outage_until = 0.0
+        self.accepted: list[dict] = []  # {"to", "subject", "message_id"}
+        self.refused = 0
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/"
 
     def accepted_per_address(self) -> Counter:
         with self._lock:

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 from anymail.backends.test import EmailBackend as AnymailTestBackend
@@ -101,7 +101,7 @@ class _Failure:
     code: int = 20500  # Twilio's error code, e.g. 21211 for an invalid 'To' number
 
 
-class FakeTwilio:
+class FakeTwilio(loadtest_fake_provider.LocalServer):
     """A Twilio Messages API on 127.0.0.1: POST /2010-04-01/Accounts/<sid>/Messages.json sends a text,
     GET on the same path lists the texts it took (filtered by To, From and DateSent>, newest first).
 
@@ -110,7 +110,10 @@ class FakeTwilio:
     took counts as sent at once (its date_sent is set). `fail_lookups` makes the next lists fail.
     """
 
+    poll_seconds = 0.02
+
     def __init__(self):
+        super().__init__()
         self.requests: list[TwilioRequest] = []  # sends (POST)
         self.lookups: list[dict[str, str]] = []  # lists (GET): their query parameters
         self._failures: list[_Failure] = []
@@ -118,36 +121,6 @@ class FakeTwilio:
         self.redact_bodies = False  # list texts without their bodies, as Twilio's message redaction does
         self._taken: list[dict] = []  # the message resources of the texts accepted
         self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                fake._handle(self)
-
-            def do_GET(self):
-                fake._list(self)
-
-            def log_message(self, format, *args):  # quiet: no request lines on stderr
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.handle_error = lambda request, address: None  # e.g. the client hung up on a stall
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "FakeTwilio":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
 
     def fail_next(
         self, count: int, *, status: int = 503, message: str = "Service unavailable", code: int = 20500
