@@ -60,6 +60,18 @@ class LocalServer:
     def _list(self, handler: BaseHTTPRequestHandler) -> None:
         handler.send_error(404)
 
+    @staticmethod
+    def _answer(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
+        payload = json.dumps(body).encode()
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+        except OSError:  # the client stopped waiting
+            pass
+
 
 class FakePostmark(LocalServer):
     def __init__(self):
@@ -102,15 +114,3 @@ class FakePostmark(LocalServer):
                 "Message": "OK",
             },
         )
-
-    @staticmethod
-    def _answer(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
-        payload = json.dumps(body).encode()
-        try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(payload)))
-            handler.end_headers()
-            handler.wfile.write(payload)
-        except OSError:
-            pass

@@ -186,18 +186,6 @@ class FakeTwilio(loadtest_fake_provider.LocalServer):
             },
         )
 
-    @staticmethod
-    def _answer(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
-        payload = json.dumps(body).encode()
-        try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(payload)))
-            handler.end_headers()
-            handler.wfile.write(payload)
-        except OSError:  # the client stopped waiting
-            pass
-
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length).decode()
