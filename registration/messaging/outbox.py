@@ -59,7 +59,7 @@ def outbox_claim(
                 message,
                 Status.CANCELLED,
                 now=now,
-                action=kind.RULES.actions[2],
+                action=kind.RULES.cancelled_action,
                 fields=["next_attempt_at"],
                 details=reason,
             )
@@ -92,7 +92,7 @@ def outbox_sent(
             message,
             Status.SENT,
             now=now,
-            action=kind.RULES.actions[0],
+            action=kind.RULES.sent_action,
             fields=["sent_at", "provider_message_id", "last_error"],
             details={"attempt": message.attempts, **(details or {})},
         )
@@ -126,7 +126,7 @@ def outbox_attempt_failed(
             message,
             Status.FAILED if give_up else Status.RETRYING,
             now=now,
-            action=kind.RULES.actions[1],
+            action=kind.RULES.failed_action,
             fields=["last_error", "next_attempt_at"],
             details={
                 "attempt": message.attempts,
@@ -162,7 +162,7 @@ def outbox_release(
             message,
             Status.RETRYING,
             now=now,
-            action=kind.RULES.actions[1],
+            action=kind.RULES.failed_action,
             fields=["next_attempt_at", "last_error"],
             details={"attempt": message.attempts, "error": STOPPED_MID_SEND, "will_retry": True},
         )

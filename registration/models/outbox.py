@@ -19,12 +19,14 @@ Action = AuditEvent.Action
 
 @dataclass(frozen=True)
 class OutboxRules:
-    """What the outbox's state machine needs to know of a kind: its audit actions (sent, failed, not
-    sent), the settings that bound its attempts, the key of its id in audit details, and what a locked
-    message is read with."""
+    """What the outbox's state machine needs to know of a kind: its audit actions, the settings that
+    bound its attempts, the key of its id in audit details, and what a locked message is read with."""
 
-    actions: tuple[AuditEvent.Action, AuditEvent.Action, AuditEvent.Action]
-    settings: tuple[str, str]  # the most attempts; the first retry's delay in seconds
+    sent_action: AuditEvent.Action
+    failed_action: AuditEvent.Action
+    cancelled_action: AuditEvent.Action
+    max_attempts_setting: str
+    retry_base_seconds_setting: str  # the first retry's delay; each further one is four times longer
     audit_id_key: str
     related: tuple[str, ...] = ()
 
@@ -70,12 +72,13 @@ class OutboxMessage(models.Model):
 
     @classmethod
     def max_attempts(cls) -> int:
-        return getattr(settings, cls.RULES.settings[0])
+        return getattr(settings, cls.RULES.max_attempts_setting)
 
     @classmethod
     def retry_delay(cls, attempts: int) -> timedelta:
         """Back off: the base delay, then four times longer after each further failure."""
-        return timedelta(seconds=getattr(settings, cls.RULES.settings[1]) * 4 ** (attempts - 1))
+        base = getattr(settings, cls.RULES.retry_base_seconds_setting)
+        return timedelta(seconds=base * 4 ** (attempts - 1))
 
     def audit_subject(self) -> dict:
         """Whom an audit event about this message is about: `audit_record`'s keyword arguments."""
@@ -94,9 +97,12 @@ class WelcomeMessage(OutboxMessage):
         SMS = "sms", _("Text message")
 
     RULES = OutboxRules(
-        (Action.WELCOME_SENT, Action.WELCOME_SEND_FAILED, Action.WELCOME_CANCELLED),
-        ("WELCOME_MAX_ATTEMPTS", "WELCOME_RETRY_BASE_SECONDS"),
-        "welcome_message_id",
+        sent_action=Action.WELCOME_SENT,
+        failed_action=Action.WELCOME_SEND_FAILED,
+        cancelled_action=Action.WELCOME_CANCELLED,
+        max_attempts_setting="WELCOME_MAX_ATTEMPTS",
+        retry_base_seconds_setting="WELCOME_RETRY_BASE_SECONDS",
+        audit_id_key="welcome_message_id",
         related=("pin",),
     )
 
@@ -156,9 +162,12 @@ class ParentAccountEmail(OutboxMessage):
         PASSWORD_RESET = "password_reset", _("Reset your password")
 
     RULES = OutboxRules(
-        (Action.PARENT_EMAIL_SENT, Action.PARENT_EMAIL_FAILED, Action.PARENT_EMAIL_CANCELLED),
-        ("PARENT_EMAIL_MAX_ATTEMPTS", "PARENT_EMAIL_RETRY_BASE_SECONDS"),
-        "parent_email_id",
+        sent_action=Action.PARENT_EMAIL_SENT,
+        failed_action=Action.PARENT_EMAIL_FAILED,
+        cancelled_action=Action.PARENT_EMAIL_CANCELLED,
+        max_attempts_setting="PARENT_EMAIL_MAX_ATTEMPTS",
+        retry_base_seconds_setting="PARENT_EMAIL_RETRY_BASE_SECONDS",
+        audit_id_key="parent_email_id",
         related=("account__user",),
     )
 

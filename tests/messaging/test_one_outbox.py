@@ -82,7 +82,7 @@ def test_every_kind_backs_off_fourfold_then_gives_up_after_its_last_attempt(outb
         3,
         None,
     )
-    failed = outbox.model.RULES.actions[1]
+    failed = outbox.model.RULES.failed_action
     assert outbox.events() == [
         (failed, Status.RETRYING, 1, True),
         (failed, Status.RETRYING, 2, True),
@@ -111,7 +111,7 @@ def test_every_kind_whose_sender_died_mid_send_is_released_once_and_audited(outb
     outbox.message.refresh_from_db()
     assert (outbox.message.status, outbox.message.next_attempt_at) == (Status.RETRYING, later)
     assert outbox.message.last_error == STOPPED_MID_SEND
-    assert outbox.events() == [(outbox.model.RULES.actions[1], Status.RETRYING, 1, True)]
+    assert outbox.events() == [(outbox.model.RULES.failed_action, Status.RETRYING, 1, True)]
     assert outbox.claim(later) is not None  # due again at once
     print(f"\n{outbox.model.__name__}: stuck 11 minutes, released once, audited once, claimed again")
 
