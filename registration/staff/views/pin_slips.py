@@ -1,11 +1,9 @@
 """Generate PIN (paths 1 and 3): issue, show it once with a printable slip, or warn of a duplicate."""
 
-import segno
 from django.conf import settings
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -73,11 +71,8 @@ def pin_generate(request, patient_pk, contact_pk):
             "code": issued.code,
             "pin": issued.pin,
             "portal_url": settings.PORTAL_BASE_URL + page,
-            # Inline SVG: prints with the slip and needs no request of its own, at the size print.css
-            # gives it (a viewBox, no fixed size). Like the welcome email's link, it carries the PIN after
-            # '#', which the phone's browser never sends: the PIN page's script fills it in (issue 13).
-            "portal_qr": mark_safe(  # noqa: S308
-                segno.make(link, error="m").svg_inline(scale=3, border=2, omitsize=True)
-            ),
+            # The slip's QR code: like the welcome email's link, it carries the PIN after '#', which the
+            # phone's browser never sends; the PIN page's script fills it in (issue 13).
+            "pin_link": link,
         },
     )
