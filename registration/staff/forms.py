@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, User
@@ -45,6 +46,14 @@ class DayForm(forms.Form):
     day = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=SENSIBLE_DAYS
     )
+
+
+def chosen_day(request) -> dt.date:
+    """The day the appointment list (and its Register all) shows: `day` from the form or the address,
+    else today in the practice's time zone."""
+    form = DayForm(request.POST if request.method == "POST" else request.GET)
+    day = form.cleaned_data.get("day") if form.is_valid() else None
+    return day or timezone.localdate()
 
 
 class PatientSearchForm(forms.Form):

@@ -11,16 +11,10 @@ from registration import selectors
 from registration.models import RegistrationPath
 from registration.register_all import selectors as register_all_runs
 from registration.staff import rows
-from registration.staff.forms import DayForm, RequestStageForm
+from registration.staff.forms import RequestStageForm, chosen_day
 from registration.staff.paging import page_of
 from registration.statistics.charts import weekly_bars
 from registration.statistics.snapshots import statistics_latest
-
-
-def chosen_day(request):
-    form = DayForm(request.POST if request.method == "POST" else request.GET)
-    day = form.cleaned_data.get("day") if form.is_valid() else None
-    return day or timezone.localdate()
 
 
 @staff_member_required

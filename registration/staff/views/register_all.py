@@ -14,7 +14,7 @@ from portalreg.proxies import client_address
 from registration import selectors
 from registration.register_all import selectors as runs
 from registration.register_all.services import NothingToRegister, RegisterAllRunning, register_all_start
-from registration.staff.views.dashboard import chosen_day
+from registration.staff.forms import chosen_day
 
 
 @staff_member_required
