@@ -5,10 +5,12 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from patients.models import FamilyContact
+from registration.services.accounts import NewAccount
 
 
 class DateOfBirthInput(forms.DateInput):
@@ -194,4 +196,33 @@ class EmailConfirmForm(forms.Form):
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+# The new-account part of the PIN and sign-up pages.
+
+
+def account_form(request) -> NewAccountForm:
+    # Messages in the language the parent is reading in, unless they choose otherwise.
+    language = (get_language() or "en")[:2]
+    form = NewAccountForm(request.POST or None, prefix="account", initial={"preferred_language": language})
+    keep_password(form)
+    return form
+
+
+def keep_password(form: NewAccountForm) -> None:
+    """Show the password typed back to the browser that typed it, after an error or a row added or removed:
+    the page is never cached, and the value goes only to the browser that sent it."""
+    form.fields["password"].widget.render_value = True
+
+
+def new_account(form: NewAccountForm) -> NewAccount:
+    data = form.cleaned_data
+    return NewAccount(
+        email=data["email"],
+        password=data["password"],
+        first_name=data["first_name"],
+        last_name=data["last_name"],
+        cell_phone=data["cell_phone"].as_e164 if data["cell_phone"] else "",
+        preferred_language=data["preferred_language"],
     )

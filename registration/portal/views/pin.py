@@ -9,10 +9,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from portalreg.proxies import client_address
 from ratelimits.refusals import rate_limit_refusal
-from registration.portal.forms import PinForm
+from registration.portal.forms import PinForm, account_form, new_account
 from registration.portal.parents import MADE_HERE, parent_account
 from registration.portal.pin_tries import pin_tries_forget, pin_try_failed, tries_left_warning
-from registration.portal.views.new_account import account_form, new_account
 from registration.services.errors import EmailInUse, PinNotAccepted, RegistrationError
 from registration.services.pin_redemption import pin_redeem
 

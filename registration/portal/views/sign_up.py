@@ -17,9 +17,11 @@ from registration.portal.forms import (
     EnrollmentCodeForm,
     NewAccountForm,
     VerificationResendForm,
+    account_form,
+    keep_password,
+    new_account,
 )
 from registration.portal.parents import MADE_HERE, account_made_here, parent_account
-from registration.portal.views.new_account import account_form, keep_password, new_account
 from registration.services.enrollment_codes import enrollment_code_prove
 from registration.services.errors import EmailInUse, RegistrationError
 from registration.services.self_registration import ChildDetails, self_registration_submit
