@@ -5,6 +5,7 @@ from anymail.utils import get_anymail_setting
 from django.conf import settings
 from django.core import checks
 from django.core.checks.mail import check_mailers_production_backend
+from django.utils.module_loading import import_string
 
 # Mailers that send nothing, besides Django's own (which its check --deploy refuses as mail.E001).
 STAND_IN_MAILERS = {
@@ -35,7 +36,19 @@ def anymail_webhook_secret_check(app_configs, **kwargs):
 
 @checks.register(checks.Tags.security, deploy=True)
 def sms_outbox_check(app_configs, **kwargs):
-    """Texts written to files are not sent: a deployment would show PINs as sent that nobody received."""
+    """Texts written to files are not sent: a deployment would show PINs as sent that nobody received.
+    A backend that cannot be imported would fail every text; the backends moved once (`registration.sms`
+    to `registration.messaging.sms`), and an environment may still name the old place."""
+    try:
+        import_string(settings.SMS_BACKEND)
+    except ImportError:
+        return [
+            checks.Error(
+                f"SMS_BACKEND names {settings.SMS_BACKEND!r}, which cannot be imported: no text would go.",
+                hint="Set SMS_BACKEND=registration.messaging.sms.TwilioSmsBackend and the TWILIO_* settings.",
+                id="registration.E004",
+            )
+        ]
     if settings.SMS_BACKEND != "registration.messaging.sms.OutboxSmsBackend":
         return []
     return [

@@ -8,6 +8,7 @@ from django.core import mail
 from django.urls import reverse
 
 from registration.models import PortalAccount, SelfRegistrationRequest
+from registration.portal.tokens import EmailVerificationTokenGenerator
 from registration.selectors import patient_portal_status
 from registration.services.accounts import NewAccount
 from registration.services.pins import pin_issue
@@ -269,3 +270,8 @@ def test_an_error_keeps_the_password(client):
     page = client.post(reverse("portal:sign-up"), account_fields(**{"account-email": "not an email"}) | kids)
     assert b"field-error" in page.content
     assert f'value="{PASSWORD}"'.encode() in page.content
+
+
+def test_confirm_links_already_sent_still_work_after_the_token_module_moved():
+    """The token's salt is part of every link emailed: it keeps the value links were made with."""
+    assert EmailVerificationTokenGenerator.key_salt == "registration.tokens.EmailVerificationTokenGenerator"

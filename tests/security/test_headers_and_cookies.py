@@ -212,6 +212,10 @@ STAND_INS = {
         {"SMS_BACKEND": "registration.messaging.sms.OutboxSmsBackend"},
         "registration.E002",
     ),
+    "texts to where the backends lived before they moved": (
+        {"SMS_BACKEND": "registration.sms.TwilioSmsBackend"},
+        "registration.E004",
+    ),
     "emails to the outbox (the default mailer)": (
         _mailer("registration.messaging.mail_backend.OutboxEmailBackend"),
         "registration.E003",
