@@ -229,7 +229,7 @@ class Run:
                 for link in to_register[:1000]
                 # Not one a waiting sign-up may be from: staff would have to give a reason first.
                 if not self_registration_requests_matching(
-                    patient=link.patient, contact=link.contact
+                    patient=link.patient, contacts=[link.contact]
                 ).exists()
             ],
             "charts": rng.sample(charts, min(500, len(charts))),
@@ -373,6 +373,11 @@ class Run:
         duplicated = sum(1 for address in addresses if accepted[address] > 1)
         account_emails = Counter(ParentAccountEmail.objects.values_list("status", flat=True))
         account_emails_retried = ParentAccountEmail.objects.filter(attempts__gt=1).count()
+        cancelled_kinds = Counter(
+            ParentAccountEmail.objects.filter(status=ParentAccountEmail.Status.CANCELLED).values_list(
+                "kind", flat=True
+            )
+        )
         redeemed = Pin.objects.filter(pk__in=self.pool, redeemed_at__isnull=False).count()
         requests_made = SelfRegistrationRequest.objects.filter(
             pk__gt=baseline["SelfRegistrationRequest"]
@@ -429,7 +434,8 @@ class Run:
         print(
             f"parent account emails (confirm / already-registered / password reset): queued "
             f"{account_emails.total()}, sent {account_emails[Email.SENT]}, "
-            f"failed {account_emails[Email.FAILED]}, still retrying {account_emails[Email.RETRYING]}, "
+            f"failed {account_emails[Email.FAILED]}, cancelled {account_emails[Email.CANCELLED]} "
+            f"(no longer wanted: {dict(cancelled_kinds)}), still retrying {account_emails[Email.RETRYING]}, "
             f"lost {emails_lost}; "
             f"{account_emails_retried} of them sent only after a retry"
         )
