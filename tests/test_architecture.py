@@ -239,6 +239,43 @@ def test_no_application_module_is_over_400_lines():
     )
 
 
+# Which layers may not import which: a read never depends on a state change or a page, and nothing
+# but a URL list depends on a page (a template tag importing a view is how a circle started).
+READS = ("registration.models", "registration.selectors", "registration.pin_codes", "patients")
+WRITES = (
+    "registration.services",
+    "registration.messaging",
+    "registration.ehr_import",
+    "registration.register_all",
+)
+PAGES = ("registration.staff.views", "registration.portal.views", "registration.messaging.provider_hooks")
+
+
+def _within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == package or module.startswith(package + ".") for package in packages)
+
+
+def layer_breaks(imports) -> list[Import]:
+    """Return the imports of a state change or a page by a read, and of a page by anything but a URL
+    list (a page's shared parts live in a module that is not a page: forms, rows, form tokens)."""
+    broken = []
+    for found in imports:
+        if found.loaded_first:
+            continue
+        if (_within(found.importer, READS) and _within(found.target, WRITES + PAGES)) or (
+            _within(found.target, PAGES)
+            and not found.importer.endswith(".urls")
+            and not found.target.startswith(found.importer + ".")  # a package's own modules
+        ):
+            broken.append(found)
+    return broken
+
+
+def test_reads_import_no_state_changes_and_only_url_lists_import_pages():
+    broken = layer_breaks(our_imports())
+    assert not broken, "imports across layers:\n" + "\n".join(f"  {found}" for found in broken)
+
+
 def test_the_graph_sees_every_app_and_the_known_edges():
     """The checks above pass on nothing if the parser finds nothing: it finds what we know is there."""
     found = {(i.importer, i.target) for i in our_imports()}
@@ -316,3 +353,24 @@ def test_a_submodule_importing_its_own_package_is_a_circle_but_a_re_export_is_no
 def test_a_module_over_400_lines_is_reported(tmp_path):
     root = _tree(tmp_path, {"ratelimits/windows.py": "x = 1\n" * 401, "accounts/short.py": "x = 1\n" * 400})
     assert long_modules(root) == [("ratelimits/windows.py", 401)]
+
+
+def test_a_read_importing_a_service_and_a_template_tag_importing_a_view_are_reported(tmp_path):
+    root = _tree(
+        tmp_path,
+        {
+            "registration/selectors/patients.py": "from registration.services.pins import pin_issue\n",
+            "registration/templatetags/staff_forms.py": "from registration.staff.views.pin_slips import x\n",
+            "registration/staff/views/register_all.py": "from registration.staff.views.dashboard import y\n",
+            "registration/staff/urls.py": "from registration.staff.views import dashboard, pin_slips\n",
+            "registration/services/pins.py": "",
+            "registration/staff/views/pin_slips.py": "",
+            "registration/staff/views/dashboard.py": "",
+        },
+    )
+    broken = sorted(str(found) for found in layer_breaks(all_imports(root)))
+    assert broken == [
+        "registration/selectors/patients.py:1 imports registration.services.pins",
+        "registration/staff/views/register_all.py:1 imports registration.staff.views.dashboard",
+        "registration/templatetags/staff_forms.py:1 imports registration.staff.views.pin_slips",
+    ]
