@@ -72,7 +72,7 @@ def pin_button(
     label: str,
 ) -> PinButton | None:
     """Generate PIN for a contact who does not yet see the child on the portal, for a child who may be
-    invited; None otherwise (`services.pin_issue` would refuse both)."""
+    invited; None otherwise (`pin_issue` would refuse both)."""
     if refusal is not None or contact_registered:
         return None
     return PinButton(action=reverse("staff:pin-generate", args=[patient_id, contact_id]), label=label)
