@@ -103,6 +103,7 @@ class FakePostmark(LocalServer):
         sent = {"to": payload["To"], "subject": payload.get("Subject", ""), "message_id": str(uuid.uuid4())}
         with self._lock:
             self.accepted.append(sent)
+        self._took(payload)  # before the answer: a client that has it finds the email recorded
         self._answer(
             handler,
             200,
@@ -114,3 +115,6 @@ class FakePostmark(LocalServer):
                 "Message": "OK",
             },
         )
+
+    def _took(self, payload: dict) -> None:
+        """Called with each email accepted, before the answer goes out."""
