@@ -13,6 +13,9 @@ from registration.messaging.account_email_requests import parent_email_queue
 from registration.messaging.outbox import STOPPED_MID_SEND
 from registration.models import AuditEvent, ParentAccountEmail, WelcomeMessage
 from registration.services.accounts import portal_account_verify_email
+from registration.services.errors import EmailInUse, PinNotAccepted
+from registration.services.pin_redemption import pin_redeem
+from tests.factories import NewAccountFactory, PatientContactFactory
 from tests.messaging.support import EMAIL
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +162,28 @@ def test_a_new_account_has_its_confirm_email_queued_by_the_service_that_made_it(
         Status.QUEUED,
     )
     assert len(handed_over) == 1  # the task queue gets it once the redemption commits, not before
+
+
+@pytest.mark.django_db
+def test_a_refused_redemption_queues_no_confirm_email_not_even_to_someone_elses_address(
+    issue_pin, make_portal_account, django_capture_on_commit_callbacks
+):
+    """An attacker holding a PIN types a victim's address for the new account: with a wrong date of
+    birth, or with the right one (the address has an account), nothing is queued and nothing is sent."""
+    victim = make_portal_account(email="victim@example.net")
+    ParentAccountEmail.objects.all().delete()  # the victim's own confirm email, from making the account
+    link = PatientContactFactory()
+    issued = issue_pin(link)
+    wrong_birth_date = link.patient.date_of_birth - dt.timedelta(days=1)
+
+    with django_capture_on_commit_callbacks() as handed_over:
+        for born, refusal in ((wrong_birth_date, PinNotAccepted), (link.patient.date_of_birth, EmailInUse)):
+            with pytest.raises(refusal):
+                pin_redeem(
+                    code=issued.code,
+                    child_birth_date=born,
+                    new_account=NewAccountFactory(email=victim.user.email.upper()),
+                )
+
+    assert not ParentAccountEmail.objects.exists()
+    assert handed_over == []  # no task for the worker either
