@@ -176,6 +176,8 @@ class PatientContact(models.Model):
         STEPPARENT = "stepparent", _("Stepparent")
         FOSTER_PARENT = "foster_parent", _("Foster parent")
         OTHER = "other", _("Other")
+        # The patient's own email and phone, for an adolescent's own portal account.
+        SELF = "self", _("The patient")
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="contact_links")
     contact = models.ForeignKey(FamilyContact, on_delete=models.CASCADE, related_name="patient_links")

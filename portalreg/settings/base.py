@@ -236,6 +236,26 @@ ENROLLMENT_CODE_MAX_WRONG_TRIES = 5
 # At most this many codes a day to one contact, whoever signs up naming them.
 ENROLLMENT_CODES_PER_CONTACT_A_DAY = 3
 
+# Who may see an adolescent's or a young adult's record: a preset named after the law it follows
+# (`registration/access_policy.py` lists them with their sources), and this practice's overrides of it.
+ACCESS_POLICY = env("ACCESS_POLICY", default="default")
+ACCESS_POLICY_OVERRIDES = {
+    key: value
+    for key, value in {
+        "teen_age": env("ACCESS_TEEN_AGE", default=None),  # a number, or "none" for no teen years
+        "parent_level_for_teens": env("ACCESS_PARENT_LEVEL_FOR_TEENS", default=None),
+        "teen_own_account": env("ACCESS_TEEN_OWN_ACCOUNT", default=None),
+        "teen_chooses_parent_level": env("ACCESS_TEEN_CHOOSES_PARENT_LEVEL", default=None),
+        "majority_age": env("ACCESS_MAJORITY_AGE", default=None),
+    }.items()
+    if value is not None
+}
+# Days before a birthday that changes access when parents are told of it.
+ACCESS_CHANGE_NOTICE_DAYS = 30
+# Court orders and other restriction documents: private, read only through the staff page that audits it.
+RESTRICTION_DOCUMENT_DIR = env.path("RESTRICTION_DOCUMENT_DIR", default=BASE_DIR / "var" / "restrictions")
+RESTRICTION_DOCUMENT_MAX_BYTES = 10_000_000
+
 
 # ---------------------------------------------------------------- email and text messages
 # Anymail's ESP settings (e.g. ANYMAIL_POSTMARK_SERVER_TOKEN) are read from the environment by

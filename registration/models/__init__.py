@@ -2,6 +2,9 @@
 
 from registration.models.access import (
     PIN_PATHS,
+    AccessBasis,
+    AccessLevel,
+    LevelSetBy,
     Pin,
     PortalAccess,
     PortalAccount,
@@ -9,12 +12,19 @@ from registration.models.access import (
     RegistrationPath,
 )
 from registration.models.audit import AppendOnlyError, AuditEvent, AuditEventQuerySet
+from registration.models.restrictions import AccessRestriction, AgeMilestone, ParentLevelChoice
 from registration.models.outbox import ParentAccountEmail, WelcomeMessage
 from registration.models.runs import ImportRun, RegisterAllItem, RegisterAllRun, RegistrationSnapshot
 from registration.models.self_registration import EnrollmentCode, SelfRegistrationRequest
 
 __all__ = [
     "PIN_PATHS",
+    "AccessBasis",
+    "AccessLevel",
+    "AccessRestriction",
+    "AgeMilestone",
+    "LevelSetBy",
+    "ParentLevelChoice",
     "AppendOnlyError",
     "AuditEvent",
     "AuditEventQuerySet",

@@ -90,6 +90,8 @@ class Pin(models.Model):
         ACCOUNT_DISABLED = "account_disabled", _("The parent's account was disabled")
         AUTHENTICATED = "authenticated", _("The practice authenticated a self-registration instead")
         NOT_DELIVERED = "not_delivered", _("Its welcome message could not be sent")
+        RESTRICTED = "restricted", _("A restriction stops this person's access to the child")
+        MAJORITY = "majority", _("The patient came of age")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pins")
     contact = models.ForeignKey(FamilyContact, on_delete=models.PROTECT, related_name="pins")
@@ -142,8 +144,49 @@ class Pin(models.Model):
         return f"PIN {self.lookup}-… for {self.patient_id}/{self.contact_id}"
 
 
+class AccessLevel(models.TextChoices):
+    """How much of a child's record an access shows."""
+
+    FULL = "full", _("Full")
+    LIMITED = "limited", _("Limited: scheduling, messages and billing, no clinical record")
+    NONE = "none", _("None")
+
+
+class AccessBasis(models.TextChoices):
+    """Why a person may see a patient; it decides what a birthday does to the access."""
+
+    PARENT = "parent", _("Parent")
+    GUARDIAN = "guardian", _("Court-appointed guardian")
+    ADULT_CONSENT = "adult_consent", _("The adult patient's consent")
+    SELF = "self", _("The patient's own account")
+
+
+class LevelSetBy(models.TextChoices):
+    """Who last set an access's level: a policy level follows birthdays, a choice is kept."""
+
+    POLICY = "policy", _("The practice's policy")
+    TEEN = "teen", _("The patient, on the portal")
+    STAFF = "staff", _("Staff, with the patient in person")
+
+
+class LiveAccessManager(models.Manager):
+    """Accesses that have not ended. The default: a forgotten filter must not show a child."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(ended_at__isnull=True)
+
+
 class PortalAccess(models.Model):
-    """An account may see a patient, as (or through) one family contact."""
+    """An account may see a patient, as (or through) one family contact.
+
+    An access that ends (a restriction, the patient's majority) keeps its row for the history, with
+    `ended_at` set: `objects` (and `account.accesses`) see only live ones, `history` sees all.
+    """
+
+    class EndReason(models.TextChoices):
+        RESTRICTED = "restricted", _("A restriction was recorded")
+        MAJORITY = "majority", _("The patient came of age")
+        GUARDIANSHIP_ENDED = "guardianship_ended", _("The guardianship ended")
 
     account = models.ForeignKey(PortalAccount, on_delete=models.PROTECT, related_name="accesses")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="portal_accesses")
@@ -151,10 +194,31 @@ class PortalAccess(models.Model):
     path = models.CharField(max_length=20, choices=RegistrationPath.choices)
     granted_at = models.DateTimeField()
     pin = models.OneToOneField(Pin, null=True, blank=True, on_delete=models.PROTECT, related_name="access")
+    level = models.CharField(max_length=10, choices=AccessLevel.choices, default=AccessLevel.FULL)
+    basis = models.CharField(max_length=15, choices=AccessBasis.choices, default=AccessBasis.PARENT)
+    level_set_by = models.CharField(max_length=10, choices=LevelSetBy.choices, default=LevelSetBy.POLICY)
+    level_set_at = models.DateTimeField(null=True, blank=True)
+    # The last day of a guardianship the EHR gave an end for (FHIR RelatedPerson.period.end).
+    ends_on = models.DateField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+
+    objects = LiveAccessManager()
+    history = models.Manager()
 
     class Meta:
+        base_manager_name = "history"
         constraints = [
-            models.UniqueConstraint(fields=["account", "patient"], name="access_one_per_account_patient"),
+            models.UniqueConstraint(
+                fields=["account", "patient"],
+                condition=models.Q(ended_at__isnull=True),
+                name="access_one_live_per_account_patient",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True, end_reason="")
+                | models.Q(ended_at__isnull=False) & ~models.Q(end_reason=""),
+                name="access_ended_with_reason",
+            ),
         ]
         indexes = [
             models.Index(fields=["patient", "granted_at"]),

@@ -78,6 +78,16 @@ class AuditEvent(models.Model):
         ENROLLMENT_CODE_FAILED = "enrollment_code_failed", _("Wrong sign-up code entered")
         REGISTER_ALL_STARTED = "register_all_started", _("Register all started for a day's appointments")
         REGISTER_ALL_FINISHED = "register_all_finished", _("Register all finished")
+        RESTRICTION_CREATED = "restriction_created", _("Access restriction recorded")
+        RESTRICTION_LIFTED = "restriction_lifted", _("Access restriction lifted")
+        RESTRICTION_ENFORCED = "restriction_enforced", _("Access restriction took effect")
+        RESTRICTION_REFUSED = "restriction_refused", _("Refused: the person is restricted from the child")
+        RESTRICTION_DOCUMENT_READ = "restriction_document_read", _("Restriction document opened")
+        ACCESS_ENDED = "access_ended", _("Portal access ended")
+        ACCESS_LEVEL_CHANGED = "access_level_changed", _("Portal access level changed")
+        ACCESS_BASIS_CHANGED = "access_basis_changed", _("Portal access basis changed")
+        ACCESS_CHANGE_NOTIFIED = "access_change_notified", _("Parents told of a birthday's access change")
+        TEEN_CONTACT_ADDED = "teen_contact_added", _("Patient's own contact added for an own account")
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(

@@ -160,6 +160,7 @@ class ParentAccountEmail(OutboxMessage):
         VERIFY = "verify", _("Confirm your email address")
         EXISTS = "exists", _("You already have an account")
         PASSWORD_RESET = "password_reset", _("Reset your password")
+        ACCESS_CHANGE = "access_change", _("What you can see will change on a birthday")
 
     RULES = OutboxRules(
         sent_action=Action.PARENT_EMAIL_SENT,
@@ -173,6 +174,10 @@ class ParentAccountEmail(OutboxMessage):
 
     account = models.ForeignKey(PortalAccount, on_delete=models.PROTECT, related_name="account_emails")
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # For an access-change notice: the birthday it is about (its patient, its kind, its day).
+    milestone = models.ForeignKey(
+        "registration.AgeMilestone", null=True, blank=True, on_delete=models.PROTECT, related_name="notices"
+    )
 
     class Meta:
         indexes = [
