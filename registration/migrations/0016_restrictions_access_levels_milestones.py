@@ -122,13 +122,13 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterModelOptions(
             name="portalaccess",
-            options={"base_manager_name": "history"},
+            options={"base_manager_name": "history", "default_manager_name": "objects"},
         ),
         migrations.AlterModelManagers(
             name="portalaccess",
             managers=[
-                ("objects", django.db.models.manager.Manager()),
                 ("history", django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.RemoveConstraint(

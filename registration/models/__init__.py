@@ -12,8 +12,8 @@ from registration.models.access import (
     RegistrationPath,
 )
 from registration.models.audit import AppendOnlyError, AuditEvent, AuditEventQuerySet
-from registration.models.restrictions import AccessRestriction, AgeMilestone, ParentLevelChoice
 from registration.models.outbox import ParentAccountEmail, WelcomeMessage
+from registration.models.restrictions import AccessRestriction, AgeMilestone, ParentLevelChoice
 from registration.models.runs import ImportRun, RegisterAllItem, RegisterAllRun, RegistrationSnapshot
 from registration.models.self_registration import EnrollmentCode, SelfRegistrationRequest
 
@@ -23,14 +23,14 @@ __all__ = [
     "AccessLevel",
     "AccessRestriction",
     "AgeMilestone",
-    "LevelSetBy",
-    "ParentLevelChoice",
     "AppendOnlyError",
     "AuditEvent",
     "AuditEventQuerySet",
     "EnrollmentCode",
     "ImportRun",
+    "LevelSetBy",
     "ParentAccountEmail",
+    "ParentLevelChoice",
     "Pin",
     "PortalAccess",
     "PortalAccount",

@@ -203,10 +203,11 @@ class PortalAccess(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
 
-    objects = LiveAccessManager()
     history = models.Manager()
+    objects = LiveAccessManager()
 
     class Meta:
+        default_manager_name = "objects"
         base_manager_name = "history"
         constraints = [
             models.UniqueConstraint(
