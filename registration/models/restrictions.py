@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import FamilyContact, Patient
@@ -64,6 +65,19 @@ class AccessRestriction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact} may not see {self.patient} ({self.get_basis_display()})"
+
+    @property
+    def reason(self) -> str:
+        """One line for staff wherever an action is refused: "Restricted by court order since 3/2/2026"."""
+        until = f" until {date_format(self.ends_on, 'SHORT_DATE_FORMAT')}" if self.ends_on else ""
+        basis = self.get_basis_display()
+        since = date_format(self.starts_on, "SHORT_DATE_FORMAT")
+        return f"Restricted by {basis[0].lower()}{basis[1:]} since {since}{until}"
+
+    def in_effect_on(self, day) -> bool:
+        return (
+            self.lifted_at is None and self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+        )
 
 
 class ParentLevelChoice(models.Model):

@@ -1,15 +1,29 @@
 """Who a message reaches: the first contact of each chart a welcome reaches, the ones a code may go to."""
 
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
 from patients import names
 from patients.models import FamilyContact, PatientContact
 from registration.models import SelfRegistrationRequest
+from registration.selectors.access import restrictions_in_effect
 from registration.welcome_addresses import welcome_route
 
 
 def first_reachable_links(patient_ids) -> dict[int, PatientContact]:
-    """For each patient, the first family contact on the chart a welcome message can reach (one query)."""
+    """For each patient, the first family contact on the chart a welcome message can reach and who may be
+    invited: not the patient's own contact, and no one a restriction keeps from the child (one query)."""
     reachable: dict[int, PatientContact] = {}
-    links = PatientContact.objects.filter(patient_id__in=patient_ids).select_related("contact").order_by("pk")
+    restricted = restrictions_in_effect(timezone.localdate()).filter(
+        patient_id=OuterRef("patient_id"), contact_id=OuterRef("contact_id")
+    )
+    links = (
+        PatientContact.objects.filter(patient_id__in=patient_ids)
+        .exclude(relationship=PatientContact.Relationship.SELF)
+        .exclude(Exists(restricted))
+        .select_related("contact")
+        .order_by("pk")
+    )
     for link in links:
         if link.patient_id not in reachable and welcome_route(link.contact):
             reachable[link.patient_id] = link

@@ -59,6 +59,15 @@ class PinNoLongerUsable(RegistrationError):
     message = _("This PIN can no longer be used. Please contact the practice.")
 
 
+class OwnPinNeedsOwnAccount(RegistrationError):
+    """A patient's own PIN, redeemed with a parent's email or phone, or into a parent's account."""
+
+    message = _(
+        "This PIN is for the patient's own account. Create a new account with the patient's own email "
+        "address and cell phone, not a parent's."
+    )
+
+
 # ---- accounts
 class EmailInUse(RegistrationError):
     message = _("An account with this email already exists. Sign in to add a child to it.")
@@ -232,4 +241,47 @@ class KeptAccountNotConfirmed(RegistrationError):
     message = (
         "Keep the account whose owner confirmed their email: the other has not, so its details may be "
         "anyone's typing. Nothing was changed."
+    )
+
+
+# ---- who may see a child (staff read these; a parent never does: the portal answers as for a PIN
+# ---- that does not match, so a restricted person learns nothing)
+class ContactRestricted(RegistrationError):
+    """A restriction in effect keeps this person from the child (`AccessRestriction.reason` says why)."""
+
+    state = "Restricted"
+
+    def __init__(self, restriction):
+        self.restriction = restriction
+        super().__init__(
+            f"{restriction.contact.full_name} may not be given access to this child: {restriction.reason}."
+        )
+
+
+class RestrictionInvalid(RegistrationError):
+    message = "Check the restriction: the person, the basis and the first day are needed."
+
+
+class PatientIsAdult(RegistrationError):
+    state = "Adult"
+
+    def __init__(self, *, majority_age: int):
+        super().__init__(
+            f"This patient is {majority_age} or older: a parent's access needs a court-appointed "
+            "guardianship (a chart contact whose relationship is legal guardian) or the patient's own "
+            "account."
+        )
+
+
+class OwnAccountNotAllowed(RegistrationError):
+    """A PIN for the patient's own account, before the policy's teen age or where it allows none."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+
+
+class TeenAddressIsParents(RegistrationError):
+    message = (
+        "That email or phone belongs to a parent on file. The patient's own account needs the patient's "
+        "own email or cell phone."
     )

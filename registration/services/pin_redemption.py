@@ -6,18 +6,26 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from patients.models import PatientContact
 from registration import pin_codes as codes
 from registration.models import (
+    AccessBasis,
     AuditEvent,
     Pin,
     PortalAccess,
     PortalAccount,
 )
+from registration.selectors.access import access_terms
+from registration.services.access_rules import access_grant_check
 from registration.services.accounts import NewAccount, portal_account_lock, portal_account_make
 from registration.services.audit import audit_record
 from registration.services.errors import (
     ChildAlreadyOnAccount,
+    ContactRestricted,
     EmailInUse,
+    OwnAccountNotAllowed,
+    OwnPinNeedsOwnAccount,
+    PatientIsAdult,
     PinAlreadyUsed,
     PinExpired,
     PinLocked,
@@ -25,6 +33,7 @@ from registration.services.errors import (
     PinNotAccepted,
     PinReplaced,
     RegistrationError,
+    TeenAddressIsParents,
 )
 from registration.services.invitation_rules import patient_invitation_refusal
 
@@ -75,13 +84,20 @@ def pin_redeem(
             # Marked deceased or inactive since the PIN was issued. The parent has proved they hold
             # the PIN, but is not told why: the practice tells the family, not a web page.
             raise PinNoLongerUsable()
-        elif pin.revoked_at is not None and pin.end_reason == Pin.EndReason.NOT_DELIVERED:
-            raise PinNotAccepted()  # its message never left: ask the practice for a new PIN
+        elif pin.revoked_at is not None and pin.end_reason in (
+            Pin.EndReason.NOT_DELIVERED,
+            Pin.EndReason.RESTRICTED,
+        ):
+            # Its message never left, or its holder may not see the child: either way, as for a PIN
+            # that does not match. A restricted person learns nothing.
+            raise PinNotAccepted()
+        elif pin.revoked_at is not None and pin.end_reason == Pin.EndReason.MAJORITY:
+            raise PinNoLongerUsable()
         elif pin.revoked_at is not None:
             raise PinReplaced()
         elif not usable:
             raise PinExpired()
-        else:
+        elif (refusal := _grant_refusal(pin, account, new_account, now, client_address)) is None:
             try:
                 return _redeem(
                     pin, account=account, new_account=new_account, now=now, client_address=client_address
@@ -90,8 +106,47 @@ def pin_redeem(
                 # Told to the PIN's holder, so it spends a try: else one PIN could test any number of
                 # emails for an account (issue 12, finding 8).
                 refusal = _pin_count_failure(pin, now=now, client_address=client_address, refusal=in_use)
-    # The failed try is committed before the parent hears about it.
+    # The failed try, or the refusal's audit event, is committed before the parent hears about it.
     raise refusal
+
+
+def _grant_refusal(pin: Pin, account, new_account, now, client_address) -> RegistrationError | None:
+    """What to tell a parent who may not be given the PIN's child (a restriction, a parent of an adult,
+    an own account's PIN used with a parent's address), or None; a restriction's refusal is audited."""
+    if account is not None:
+        emails, phones = [account.user.email], [account.cell_phone]
+    else:
+        emails, phones = [new_account.email], [new_account.cell_phone]
+    link = PatientContact.objects.filter(patient_id=pin.patient_id, contact_id=pin.contact_id).first()
+    link = link or PatientContact(patient=pin.patient, contact=pin.contact, relationship="other")
+    try:
+        access_grant_check(
+            patient=pin.patient, link=link, day=timezone.localdate(now), emails=emails, phones=phones
+        )
+    except ContactRestricted as restricted:
+        audit_record(
+            action=AuditEvent.Action.RESTRICTION_REFUSED,
+            at=now,
+            actor=account.user if account is not None else None,
+            path=pin.path,
+            patient=pin.patient,
+            contact=pin.contact,
+            account=account,
+            client_address=client_address,
+            details={"pin_id": pin.pk, "restriction_id": restricted.restriction.pk, "refused": "pin_redeem"},
+        )
+        return PinNotAccepted()
+    except TeenAddressIsParents:
+        return OwnPinNeedsOwnAccount()
+    except (PatientIsAdult, OwnAccountNotAllowed):
+        return PinNoLongerUsable()
+    if (
+        link.relationship == PatientContact.Relationship.SELF
+        and account is not None
+        and account.accesses.exclude(basis=AccessBasis.SELF).exists()
+    ):
+        return OwnPinNeedsOwnAccount()  # a parent's account may not hold the patient's own access
+    return None
 
 
 def _pin_find_locked(parts: codes.PinParts) -> Pin | None:
@@ -136,6 +191,12 @@ def _redeem(pin: Pin, *, account, new_account, now, client_address) -> PortalAcc
         raise ChildAlreadyOnAccount()
     pin.redeemed_at, pin.redeemed_by = now, account
     pin.save(update_fields=["redeemed_at", "redeemed_by"])
+    relationship = (
+        PatientContact.objects.filter(patient_id=pin.patient_id, contact_id=pin.contact_id)
+        .values_list("relationship", flat=True)
+        .first()
+    )
+    terms = access_terms(patient=pin.patient, relationship=relationship or "", day=timezone.localdate(now))
     access = PortalAccess.objects.create(
         account=account,
         patient=pin.patient,
@@ -143,6 +204,10 @@ def _redeem(pin: Pin, *, account, new_account, now, client_address) -> PortalAcc
         path=pin.path,
         granted_at=now,
         pin=pin,
+        basis=terms.basis,
+        level=terms.level,
+        level_set_by=terms.level_set_by,
+        level_set_at=now,
     )
     audit_record(
         action=AuditEvent.Action.PIN_REDEEMED,
@@ -153,6 +218,7 @@ def _redeem(pin: Pin, *, account, new_account, now, client_address) -> PortalAcc
         contact=pin.contact,
         account=account,
         client_address=client_address,
-        details={"pin_id": pin.pk, "access_id": access.pk, "account_created": created},
+        details={"pin_id": pin.pk, "access_id": access.pk, "account_created": created}
+        | {"basis": access.basis, "level": access.level},
     )
     return access

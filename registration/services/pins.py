@@ -17,6 +17,7 @@ from registration.models import (
     RegistrationPath,
 )
 from registration.selectors import pins_usable, self_registration_requests_matching
+from registration.services.access_rules import access_grant_check
 from registration.services.audit import audit_record
 from registration.services.errors import (
     AlreadyRegistered,
@@ -117,6 +118,7 @@ def pin_row_issue(
     )
     if link is None:
         raise ContactNotOnChart()
+    access_grant_check(patient=patient, link=link, day=timezone.localdate(now))
     if PortalAccess.objects.filter(
         patient=patient, contact=contact, account__disabled_at__isnull=True
     ).exists():

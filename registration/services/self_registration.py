@@ -20,6 +20,8 @@ from registration.models import (
     RegistrationPath,
     SelfRegistrationRequest,
 )
+from registration.selectors.access import access_terms
+from registration.services.access_rules import access_grant_check
 from registration.services.accounts import NewAccount, portal_account_lock, portal_account_make
 from registration.services.audit import audit_record
 from registration.services.errors import (
@@ -148,7 +150,9 @@ def self_registration_authenticate(
         patient_lock_invitable(patient)  # before the chart gains a contact or anyone gains access
         contact_created = contact is None
         if contact_created:
-            if new_contact_relationship not in PatientContact.Relationship.values:
+            if new_contact_relationship not in PatientContact.Relationship.values or (
+                new_contact_relationship == PatientContact.Relationship.SELF
+            ):
                 raise RegistrationError("Choose how the parent is related to the patient.")
             contact = FamilyContact.objects.create(
                 first_name=request.parent_first_name,
@@ -191,14 +195,30 @@ def _request_grant(
     Unused PINs for the same patient and contact are revoked: redeeming one would give the parent a
     second account.
     """
+    day = timezone.localdate(now)
+    link = PatientContact.objects.select_related("contact").get(patient=patient, contact=contact)
+    # The person is the chart's contact, the account, and whoever the request's typed details name.
+    access_grant_check(
+        patient=patient,
+        link=link,
+        day=day,
+        emails=[account.user.email, request.parent_email],
+        phones=[account.cell_phone, request.parent_cell_phone],
+        names=[(request.parent_first_name, request.parent_last_name)],
+    )
     access = PortalAccess.objects.filter(account=account, patient=patient).first()
     if access is None:
+        terms = access_terms(patient=patient, relationship=link.relationship, day=day)
         access = PortalAccess.objects.create(
             account=account,
             patient=patient,
             contact=contact,
             path=RegistrationPath.SELF_REGISTRATION,
             granted_at=now,
+            basis=terms.basis,
+            level=terms.level,
+            level_set_by=terms.level_set_by,
+            level_set_at=now,
         )
     revoked = pins_revoke(
         Pin.objects.filter(patient=patient, contact=contact), reason=Pin.EndReason.AUTHENTICATED, now=now

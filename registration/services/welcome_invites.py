@@ -19,6 +19,7 @@ from registration.services.errors import (
     InvalidAddress,
 )
 from registration.services.pins import pin_row_issue
+from registration.services.restrictions import restriction_refuse
 from registration.welcome_addresses import (
     CONTACT_FIELD,
     AddressInvalid,
@@ -66,6 +67,10 @@ def welcome_invite(
             replacing_pin_id=replacing_pin_id,
             now=now,
             parts=None,
+        )
+        # The address typed may be a restricted person's, whoever the chart's contact is.
+        restriction_refuse(
+            patient_id=patient.pk, day=timezone.localdate(now), emails=[address], phones=[address]
         )
         if welcome_address_on_chart(pin.contact, channel) != address:
             field = CONTACT_FIELD[channel]

@@ -85,7 +85,13 @@ def test_redeem_writes_one_audit_event_as_the_parent(chart, issue_pin):
     assert (event.actor, event.account) == (access.account.user, access.account)
     assert (event.patient, event.contact, event.path) == (chart.patient, chart.contact, "chart")
     assert event.client_address == "198.51.100.4"
-    assert event.details == {"pin_id": issued.pin.pk, "access_id": access.pk, "account_created": True}
+    assert event.details == {
+        "pin_id": issued.pin.pk,
+        "access_id": access.pk,
+        "account_created": True,
+        "basis": "parent",
+        "level": "full",
+    }
 
 
 def test_redeem_accepts_the_code_as_a_person_types_it(chart, issue_pin):

@@ -1,0 +1,89 @@
+"""Whether a person may be given access to a child now: restrictions, the age of majority, own accounts.
+
+Every path that issues a PIN, redeems one or grants a self-registration asks `access_grant_check`, under
+the chart link's or the patient's lock it already holds.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.db.models import Q
+
+from patients.models import Patient, PatientContact
+from registration.access_policy import access_policy, age_on, is_adult_on
+from registration.models import AccessBasis, PortalAccess
+from registration.services.errors import OwnAccountNotAllowed, PatientIsAdult, TeenAddressIsParents
+from registration.services.restrictions import restriction_refuse
+
+SELF = PatientContact.Relationship.SELF
+
+
+def access_grant_check(
+    *,
+    patient: Patient,
+    link: PatientContact,
+    day: date,
+    emails: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    names: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Raise why the chart's contact (`link`), or whoever uses `emails`, `phones` or `names`, may not be given
+    access to the patient on `day`: a restriction, a parent of an adult, or an own account the policy
+    does not allow yet or whose address is a parent's."""
+    contact = link.contact
+    restriction_refuse(
+        patient_id=patient.pk,
+        contact_id=contact.pk,
+        day=day,
+        emails=[contact.email, *emails],
+        phones=[contact.cell_phone, *phones],
+        names=names,
+    )
+    policy = access_policy()
+    if link.relationship == SELF:
+        own_account_check(patient=patient, day=day)
+        own_address_check(
+            patient=patient, emails=[contact.email, *emails], phones=[contact.cell_phone, *phones]
+        )
+    elif link.relationship != PatientContact.Relationship.GUARDIAN and is_adult_on(
+        patient.date_of_birth, day, policy
+    ):
+        raise PatientIsAdult(majority_age=policy.majority_age)
+
+
+def own_account_check(*, patient: Patient, day: date) -> None:
+    """Raise `OwnAccountNotAllowed` unless the policy lets this patient hold their own account on `day`."""
+    policy = access_policy()
+    if is_adult_on(patient.date_of_birth, day, policy):
+        return
+    if not policy.teen_own_account or policy.teen_age is None:
+        raise OwnAccountNotAllowed(
+            "The practice's policy gives patients under "
+            f"{policy.majority_age} no account of their own: their parents hold the access."
+        )
+    if age_on(patient.date_of_birth, day) < policy.teen_age:
+        raise OwnAccountNotAllowed(
+            f"A patient may have their own account from age {policy.teen_age}; this patient is "
+            f"{age_on(patient.date_of_birth, day)}."
+        )
+
+
+def own_address_check(*, patient: Patient, emails: Iterable[str], phones: Iterable[str]) -> None:
+    """Raise `TeenAddressIsParents` if an email or phone given for the patient's own account is one a
+    parent on file uses: on the chart's other contacts, or on an account that sees the patient."""
+    emails = {e.strip().lower() for e in emails if e and e.strip()}
+    phones = {str(p) for p in phones if p}
+    if not emails and not phones:
+        return
+    contact_match = Q(contact__email__in=[])
+    account_match = Q(account__user__email__in=[])
+    for email in emails:
+        contact_match |= Q(contact__email__iexact=email)
+        account_match |= Q(account__user__email__iexact=email)
+    if phones:
+        contact_match |= Q(contact__cell_phone__in=phones)
+        account_match |= Q(account__cell_phone__in=phones)
+    others = PatientContact.objects.filter(patient=patient).exclude(relationship=SELF)
+    parents = PortalAccess.objects.filter(patient=patient).exclude(basis=AccessBasis.SELF)
+    if others.filter(contact_match).exists() or parents.filter(account_match).exists():
+        raise TeenAddressIsParents()
