@@ -9,6 +9,7 @@ from registration.staff.views import (
     register_all,
     self_registration,
     sign_in,
+    teen_accounts,
     welcome_messages,
 )
 
@@ -29,6 +30,7 @@ urlpatterns = [
         pin_slips.pin_generate,
         name="pin-generate",
     ),
+    path("patients/<int:pk>/own-account/", teen_accounts.teen_account, name="teen-account"),
     path("patients/<int:patient_pk>/register/", welcome_messages.welcome_send, name="welcome-send"),
     path("appointments/<int:pk>/", patients.appointment_window, name="appointment"),
     path("messages/<int:pk>/", welcome_messages.welcome_message, name="welcome-message"),
