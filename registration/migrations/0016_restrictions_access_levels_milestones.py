@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
                     "document",
                     models.FileField(
                         blank=True,
-                        storage=registration.models.restrictions._private_documents,
+                        storage=registration.models.restrictions.PrivateDocumentStorage,
                         upload_to="restrictions/%Y/",
                     ),
                 ),

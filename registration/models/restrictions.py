@@ -1,5 +1,7 @@
 """Who may not see a child, what a teen chose for their parents, and the birthdays that change access."""
 
+import os
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
@@ -10,10 +12,21 @@ from patients.models import FamilyContact, Patient
 from registration.models.access import AccessLevel, PortalAccount
 
 
-def _private_documents() -> FileSystemStorage:
-    # Outside the static and media roots, with no URL: a document is read only through the staff view
-    # that checks the reader and audits the reading.
-    return FileSystemStorage(location=settings.RESTRICTION_DOCUMENT_DIR, base_url=None)
+class PrivateDocumentStorage(FileSystemStorage):
+    """Files under `settings.RESTRICTION_DOCUMENT_DIR`, outside the static and media roots, with no URL:
+    a document is read only through the staff view that checks the reader and audits the reading."""
+
+    @property
+    def base_url(self):
+        return None  # FileSystemStorage would fall back to MEDIA_URL
+
+    @property
+    def base_location(self):
+        return settings.RESTRICTION_DOCUMENT_DIR
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
 
 
 class AccessRestriction(models.Model):
@@ -36,7 +49,7 @@ class AccessRestriction(models.Model):
     ends_on = models.DateField(null=True, blank=True)  # None: until lifted
     review_on = models.DateField(null=True, blank=True)
     note = models.CharField(max_length=500, blank=True)  # for staff; never shown on the portal
-    document = models.FileField(upload_to="restrictions/%Y/", storage=_private_documents, blank=True)
+    document = models.FileField(upload_to="restrictions/%Y/", storage=PrivateDocumentStorage, blank=True)
     created_by = models.ForeignKey(  # None when the EHR import recorded it
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

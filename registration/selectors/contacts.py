@@ -36,16 +36,25 @@ def enrollment_code_contacts(
     """The family contacts on file that a sign-up's waiting requests name, each with the requests it
     matches: the child by folded name and birth date on an active chart, and the parent by name.
 
-    Only these contacts' own phone or email may receive a code; what the parent typed never does.
+    Only these contacts' own phone or email may receive a code; what the parent typed never does. A
+    contact a restriction keeps from the child is never matched: no code, as for a sign-up naming no one.
     """
     matched: dict[FamilyContact, list[SelfRegistrationRequest]] = {}
+    restricted = restrictions_in_effect(timezone.localdate()).filter(
+        patient_id=OuterRef("patient_id"), contact_id=OuterRef("contact_id")
+    )
     for request in requests:
-        links = PatientContact.objects.filter(
-            patient__sort_name=names.sort_name(request.child_first_name, request.child_last_name),
-            patient__date_of_birth=request.child_date_of_birth,
-            patient__active=True,
-            patient__deceased=False,
-        ).select_related("contact")
+        links = (
+            PatientContact.objects.filter(
+                patient__sort_name=names.sort_name(request.child_first_name, request.child_last_name),
+                patient__date_of_birth=request.child_date_of_birth,
+                patient__active=True,
+                patient__deceased=False,
+            )
+            .exclude(relationship=PatientContact.Relationship.SELF)
+            .exclude(Exists(restricted))
+            .select_related("contact")
+        )
         for link in links:
             if _same_parent(link.contact, request.parent_first_name, request.parent_last_name):
                 matched.setdefault(link.contact, []).append(request)
