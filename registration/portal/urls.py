@@ -16,6 +16,7 @@ urlpatterns = [
     path("confirm-email/", accounts.verify_email, name="verify-email"),
     path("verify/<uidb64>/<token>/", accounts.verify_link_old, name="verify-email-old"),
     path("home/", home.home, name="home"),
+    path("home/parents/", home.parent_level, name="parent-level"),
     path("privacy/", policies.privacy, name="privacy"),
     path("terms/", policies.terms, name="terms"),
     path("sign-in/", accounts.ParentSignInView.as_view(), name="sign-in"),

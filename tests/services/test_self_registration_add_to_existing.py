@@ -114,7 +114,7 @@ def test_both_portals_say_where_the_child_is(family, staff):
 
     [told] = selectors.portal_home(family.request.account)["requests"]
     assert told.access.account == family.existing
-    seen = [patient for patient, _visits in selectors.portal_home(family.existing)["children"]]
+    seen = [card.patient for card in selectors.portal_home(family.existing)["children"]]
     assert family.youngest.patient in seen
 
 
