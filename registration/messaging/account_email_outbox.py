@@ -20,7 +20,7 @@ from django.utils import timezone
 from ratelimits.limits import RateLimited, rate_limit_try
 from registration.messaging import outbox
 from registration.messaging.failures import AttemptFailure, error_describe
-from registration.models import ParentAccountEmail, PortalAccount
+from registration.models import AgeMilestone, ParentAccountEmail, PortalAccount
 
 Kind = ParentAccountEmail.Kind
 Status = ParentAccountEmail.Status
@@ -30,13 +30,25 @@ Enqueue = Callable[[int], None]
 
 
 def parent_email_queue_within(
-    account: PortalAccount, *, kind: ParentAccountEmail.Kind, now: datetime, enqueue: Enqueue
+    account: PortalAccount,
+    *,
+    kind: ParentAccountEmail.Kind,
+    now: datetime,
+    enqueue: Enqueue,
+    milestone: AgeMilestone | None = None,
 ) -> ParentAccountEmail:
     """Within the caller's transaction, which holds the account's lock (or made it): queue an email of
-    `kind`, handed to `enqueue` once the transaction commits, unless one is waiting; return it."""
-    email = ParentAccountEmail.objects.filter(account=account, kind=kind, status__in=_UNSETTLED).first()
+    `kind`, handed to `enqueue` once the transaction commits, unless one is waiting; return it.
+
+    An access-change notice is about one birthday (`milestone`): a notice about another child's is a
+    second email, not this one."""
+    email = ParentAccountEmail.objects.filter(
+        account=account, kind=kind, milestone=milestone, status__in=_UNSETTLED
+    ).first()
     if email is None:
-        email = ParentAccountEmail.objects.create(account=account, kind=kind, queued_at=now)
+        email = ParentAccountEmail.objects.create(
+            account=account, kind=kind, milestone=milestone, queued_at=now
+        )
         transaction.on_commit(partial(enqueue, email.pk))
     return email
 

@@ -1,7 +1,8 @@
 """Write an email about a parent's account and hand it to the email provider.
 
-Confirm your address; you already have an account; reset your password. The links are made here, at
-send time, from `PORTAL_BASE_URL` (never from a request's Host header), so their tokens are never stored;
+Confirm your address; you already have an account; reset your password; what you will see of a child
+from a birthday (drawn from its milestone as it stands when sent). The links are made here, at send
+time, from `PORTAL_BASE_URL` (never from a request's Host header), so their tokens are never stored;
 each names the email's language (`?lang=`), so the portal opens in it.
 """
 
@@ -17,9 +18,15 @@ from portalreg.languages import portal_address
 from portalreg.practice import practice_details
 from registration.models import ParentAccountEmail
 from registration.portal.tokens import email_verification_token
+from registration.selectors.birthdays import access_change_notice
 
 Kind = ParentAccountEmail.Kind
-TEMPLATES = {Kind.VERIFY: "verify", Kind.EXISTS: "exists", Kind.PASSWORD_RESET: "password_reset"}
+TEMPLATES = {
+    Kind.VERIFY: "verify",
+    Kind.EXISTS: "exists",
+    Kind.PASSWORD_RESET: "password_reset",
+    Kind.ACCESS_CHANGE: "access_change",
+}
 
 
 def parent_email_deliver(email: ParentAccountEmail) -> str:
@@ -35,6 +42,9 @@ def parent_email_deliver(email: ParentAccountEmail) -> str:
     elif email.kind == Kind.PASSWORD_RESET:
         path = reverse("portal:password-reset-confirm", args=[uid, default_token_generator.make_token(user)])
         context["link"] = portal_address(path, language=language)
+    elif email.kind == Kind.ACCESS_CHANGE:
+        context["notice"] = access_change_notice(email.milestone)
+        context["sign_in"] = portal_address(reverse("portal:sign-in"), language=language)
     else:
         context["sign_in"] = portal_address(reverse("portal:sign-in"), language=language)
         context["reset"] = portal_address(reverse("portal:password-reset"), language=language)

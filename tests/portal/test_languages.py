@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 
 from patients.models import FamilyContact
 from registration.messaging.parent_emails import parent_email_deliver
-from registration.models import ParentAccountEmail, WelcomeMessage
+from registration.models import AgeMilestone, ParentAccountEmail, WelcomeMessage
 from registration.services.welcome_invites import welcome_invite
 from tests.factories import FamilyContactFactory, PatientContactFactory
 
@@ -61,7 +61,19 @@ def test_the_welcome_email_and_text_link_to_the_portal_in_the_contacts_language(
 @pytest.mark.parametrize("kind", list(ParentAccountEmail.Kind))
 def test_account_emails_link_to_the_portal_in_the_accounts_language(make_portal_account, kind):
     account = make_portal_account(preferred_language=SPANISH)
-    email = ParentAccountEmail.objects.create(account=account, kind=kind, queued_at=timezone.now())
+    # An access-change notice is about a birthday of a child the account sees.
+    milestone = (
+        AgeMilestone.objects.create(
+            patient=account.accesses.get().patient,
+            kind=AgeMilestone.Kind.MAJORITY,
+            due_on=timezone.localdate(),
+        )
+        if kind == ParentAccountEmail.Kind.ACCESS_CHANGE
+        else None
+    )
+    email = ParentAccountEmail.objects.create(
+        account=account, kind=kind, milestone=milestone, queued_at=timezone.now()
+    )
 
     parent_email_deliver(email)
 
