@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from django.db.models import (
     OuterRef,
@@ -16,6 +17,7 @@ from phonenumber_field.phonenumber import to_python as phone_parse
 from patients import names
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration.models import (
+    AccessRestriction,
     AuditEvent,
     PortalAccess,
     PortalStatus,
@@ -23,6 +25,7 @@ from registration.models import (
     SelfRegistrationRequest,
     WelcomeMessage,
 )
+from registration.selectors.access import restrictions_in_effect
 from registration.selectors.portal_status import patients_with_portal_status, pins_expired, pins_usable
 from registration.selectors.self_registration import self_registration_requests_matching
 
@@ -105,7 +108,23 @@ def _contact_links_with_access(links: QuerySet[PatientContact]) -> QuerySet[Pati
 class ContactRow:
     """One family contact on a chart, with where they stand on the portal for this patient."""
 
-    link: PatientContact  # annotated by `patient_chart` with its usable PIN and enabled access
+    link: PatientContact  # annotated by `patient_chart` with its usable PIN, enabled access, restriction
+
+    @cached_property
+    def restriction(self) -> AccessRestriction | None:
+        """The restriction in effect today keeping this contact from the patient (enough of it to give
+        its `reason`), if any."""
+        link = self.link
+        if getattr(link, "restriction_id", None) is None:
+            return None
+        return AccessRestriction(
+            pk=link.restriction_id,
+            patient_id=link.patient_id,
+            contact=link.contact,
+            basis=link.restriction_basis,
+            starts_on=link.restriction_starts_on,
+            ends_on=link.restriction_ends_on,
+        )
 
     @property
     def contact(self) -> FamilyContact:
@@ -161,10 +180,21 @@ def patient_chart(patient_id: int, *, now: datetime | None = None, history_limit
     # Each contact's usable PIN and enabled access as subqueries of the contacts' query: one query
     # where there were three.
     usable = pins_usable(now).filter(patient=patient, contact=OuterRef("contact_id")).order_by("-issued_at")
+    # And the restriction in effect keeping the contact from the child (the earliest), whose reason
+    # replaces Generate PIN: subqueries too, as a query of its own would put the chart over 8.
+    restriction = (
+        restrictions_in_effect(timezone.localdate(now))
+        .filter(patient=patient, contact=OuterRef("contact_id"))
+        .order_by("starts_on", "pk")
+    )
     links = _contact_links_with_access(PatientContact.objects.filter(patient=patient)).annotate(
         pin_issued_at=Subquery(usable.values("issued_at")[:1]),
         pin_expires_at=Subquery(usable.values("expires_at")[:1]),
         pin_path=Subquery(usable.values("path")[:1]),
+        restriction_id=Subquery(restriction.values("pk")[:1]),
+        restriction_basis=Subquery(restriction.values("basis")[:1]),
+        restriction_starts_on=Subquery(restriction.values("starts_on")[:1]),
+        restriction_ends_on=Subquery(restriction.values("ends_on")[:1]),
     )
     contacts = [ContactRow(link) for link in links]
     return PatientChart(

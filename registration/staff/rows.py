@@ -84,22 +84,27 @@ class ChartContact(TypedDict):
     row: ContactRow
     badge: Badge  # where the contact stands on the portal for this child
     pin: PinButton | None
+    restricted: str  # in place of Generate PIN: "Restricted by court order since 3/2/2026"; "" if not
 
 
 def chart_contacts(patient: Patient, contacts: Iterable[ContactRow]) -> list[ChartContact]:
-    """The chart's family contacts: each one's portal state and Generate PIN."""
+    """The chart's family contacts: each one's portal state and Generate PIN, or why a restricted
+    contact gets none (`pin_issue` would refuse it)."""
     refusal = patient_invitation_refusal(patient)
     return [
         ChartContact(
             row=row,
             badge=portal_badge(row.status),
-            pin=pin_button(
+            pin=None
+            if row.restriction
+            else pin_button(
                 patient.pk,
                 row.contact.pk,
                 refusal=refusal,
                 contact_registered=bool(row.registered_as),
                 label=f"Generate PIN for {row.contact.full_name}",
             ),
+            restricted=row.restriction.reason if row.restriction else "",
         )
         for row in contacts
     ]

@@ -4,14 +4,16 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from accounts.roles import staff_member_required
+from accounts.roles import is_practice_admin, staff_member_required
 from patients.models import Appointment, Patient
 from registration import selectors
 from registration.models import RegistrationPath
+from registration.selectors.access_panel import access_panel
 from registration.selectors.patients import contact_links_with_access
 from registration.staff import rows
 from registration.staff.forms import PatientSearchForm
 from registration.staff.paging import page_of
+from registration.staff.restriction_forms import access_panel_rows
 
 
 @staff_member_required
@@ -44,6 +46,7 @@ def patient_chart(request, pk):
         chart = selectors.patient_chart(pk, now=timezone.now())
     except Patient.DoesNotExist:
         raise Http404("No such patient") from None
+    panel = access_panel(chart.patient, day=timezone.localdate())
     return render(
         request,
         "staff/patient_chart.html",
@@ -51,6 +54,8 @@ def patient_chart(request, pk):
             "chart": chart,
             "contacts": rows.chart_contacts(chart.patient, chart.contacts),
             "path": RegistrationPath.CHART,
+            "panel": panel,
+            "panel_rows": access_panel_rows(panel, chart.contacts, admin=is_practice_admin(request.user)),
         },
     )
 
