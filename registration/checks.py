@@ -5,7 +5,10 @@ from anymail.utils import get_anymail_setting
 from django.conf import settings
 from django.core import checks
 from django.core.checks.mail import check_mailers_production_backend
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+
+from registration.access_policy import access_policy
 
 # Mailers that send nothing, besides Django's own (which its check --deploy refuses as mail.E001).
 STAND_IN_MAILERS = {
@@ -95,6 +98,22 @@ def proxy_check(app_configs, **kwargs):
     ]
 
 
+@checks.register()
+def access_policy_check(app_configs, **kwargs):
+    """A mistyped ACCESS_POLICY or override would refuse every PIN at the desk: say so at start-up."""
+    try:
+        access_policy()
+    except ImproperlyConfigured as error:
+        return [
+            checks.Error(
+                str(error),
+                hint="registration/access_policy.py lists the presets; README, the ACCESS_* settings.",
+                id="registration.E005",
+            )
+        ]
+    return []
+
+
 def production_refusals() -> list[checks.CheckMessage]:
     """What keeps the production settings from starting: a mailer or SMS backend that sends nothing,
     or an email provider's webhook without its secret (issue 12, findings 5 and 6).
@@ -106,4 +125,5 @@ def production_refusals() -> list[checks.CheckMessage]:
         *stand_in_mailer_check(None),
         *anymail_webhook_secret_check(None),
         *sms_outbox_check(None),
+        *access_policy_check(None),
     ]

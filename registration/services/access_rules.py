@@ -1,18 +1,26 @@
-"""Whether a person may be given access to a child now: restrictions, the age of majority, own accounts.
+"""Whether a person may be given access to a child now (restrictions, the age of majority, own accounts),
+and the one way an access is made, on the terms the policy gives.
 
 Every path that issues a PIN, redeems one or grants a self-registration asks `access_grant_check`, under
-the chart link's or the patient's lock it already holds.
+the chart link's or the patient's lock it already holds, and makes the access with `access_make`.
 """
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Q
+from django.utils import timezone
 
 from patients.models import Patient, PatientContact
 from registration.access_policy import access_policy, age_on, is_adult_on
-from registration.models import AccessBasis, PortalAccess
-from registration.services.errors import OwnAccountNotAllowed, PatientIsAdult, TeenAddressIsParents
+from registration.models import AccessBasis, Pin, PortalAccess, PortalAccount
+from registration.selectors.access import access_terms
+from registration.services.errors import (
+    OwnAccountNotAllowed,
+    PatientIsAdult,
+    RelationshipEnded,
+    TeenAddressIsParents,
+)
 from registration.services.restrictions import restriction_refuse
 
 SELF = PatientContact.Relationship.SELF
@@ -28,8 +36,8 @@ def access_grant_check(
     names: Iterable[tuple[str, str]] = (),
 ) -> None:
     """Raise why the chart's contact (`link`), or whoever uses `emails`, `phones` or `names`, may not be given
-    access to the patient on `day`: a restriction, a parent of an adult, or an own account the policy
-    does not allow yet or whose address is a parent's."""
+    access to the patient on `day`: a restriction, a relationship the EHR says ended, a parent of an
+    adult, or an own account the policy does not allow yet or whose address is a parent's."""
     contact = link.contact
     restriction_refuse(
         patient_id=patient.pk,
@@ -39,6 +47,7 @@ def access_grant_check(
         phones=[contact.cell_phone, *phones],
         names=names,
     )
+    relationship_current_check(link=link, day=day)
     policy = access_policy()
     if link.relationship == SELF:
         own_account_check(patient=patient, day=day)
@@ -49,6 +58,13 @@ def access_grant_check(
         patient.date_of_birth, day, policy
     ):
         raise PatientIsAdult(majority_age=policy.majority_age)
+
+
+def relationship_current_check(*, link: PatientContact, day: date) -> None:
+    """Raise `RelationshipEnded` if the EHR says the link's relationship ended before `day` (a guardianship
+    that ended, a stepparent after a divorce): the person stays on the chart, and is not given access."""
+    if link.valid_until is not None and link.valid_until < day:
+        raise RelationshipEnded(ended_on=link.valid_until)
 
 
 def own_account_check(*, patient: Patient, day: date) -> None:
@@ -87,3 +103,34 @@ def own_address_check(*, patient: Patient, emails: Iterable[str], phones: Iterab
     parents = PortalAccess.objects.filter(patient=patient).exclude(basis=AccessBasis.SELF)
     if others.filter(contact_match).exists() or parents.filter(account_match).exists():
         raise TeenAddressIsParents()
+
+
+def access_make(
+    *,
+    account: PortalAccount,
+    patient: Patient,
+    contact_id: int,
+    path: str,
+    now: datetime,
+    pin: Pin | None = None,
+) -> PortalAccess:
+    """Let `account` see `patient` through the chart's contact, with the basis and level the contact's
+    relationship, the patient's age and any choice of theirs give (`access_terms`)."""
+    relationship = (
+        PatientContact.objects.filter(patient=patient, contact_id=contact_id)
+        .values_list("relationship", flat=True)
+        .first()
+    )
+    terms = access_terms(patient=patient, relationship=relationship or "", day=timezone.localdate(now))
+    return PortalAccess.objects.create(
+        account=account,
+        patient=patient,
+        contact_id=contact_id,
+        path=path,
+        granted_at=now,
+        pin=pin,
+        basis=terms.basis,
+        level=terms.level,
+        level_set_by=terms.level_set_by,
+        level_set_at=now,
+    )

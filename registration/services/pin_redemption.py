@@ -15,8 +15,7 @@ from registration.models import (
     PortalAccess,
     PortalAccount,
 )
-from registration.selectors.access import access_terms
-from registration.services.access_rules import access_grant_check
+from registration.services.access_rules import access_grant_check, access_make
 from registration.services.accounts import NewAccount, portal_account_lock, portal_account_make
 from registration.services.audit import audit_record
 from registration.services.errors import (
@@ -191,23 +190,8 @@ def _redeem(pin: Pin, *, account, new_account, now, client_address) -> PortalAcc
         raise ChildAlreadyOnAccount()
     pin.redeemed_at, pin.redeemed_by = now, account
     pin.save(update_fields=["redeemed_at", "redeemed_by"])
-    relationship = (
-        PatientContact.objects.filter(patient_id=pin.patient_id, contact_id=pin.contact_id)
-        .values_list("relationship", flat=True)
-        .first()
-    )
-    terms = access_terms(patient=pin.patient, relationship=relationship or "", day=timezone.localdate(now))
-    access = PortalAccess.objects.create(
-        account=account,
-        patient=pin.patient,
-        contact_id=pin.contact_id,
-        path=pin.path,
-        granted_at=now,
-        pin=pin,
-        basis=terms.basis,
-        level=terms.level,
-        level_set_by=terms.level_set_by,
-        level_set_at=now,
+    access = access_make(
+        account=account, patient=pin.patient, contact_id=pin.contact_id, path=pin.path, now=now, pin=pin
     )
     audit_record(
         action=AuditEvent.Action.PIN_REDEEMED,

@@ -20,8 +20,7 @@ from registration.models import (
     RegistrationPath,
     SelfRegistrationRequest,
 )
-from registration.selectors.access import access_terms
-from registration.services.access_rules import access_grant_check
+from registration.services.access_rules import access_grant_check, access_make
 from registration.services.accounts import NewAccount, portal_account_lock, portal_account_make
 from registration.services.audit import audit_record
 from registration.services.errors import (
@@ -195,31 +194,20 @@ def _request_grant(
     Unused PINs for the same patient and contact are revoked: redeeming one would give the parent a
     second account.
     """
-    day = timezone.localdate(now)
     link = PatientContact.objects.select_related("contact").get(patient=patient, contact=contact)
     # The person is the chart's contact, the account, and whoever the request's typed details name.
     access_grant_check(
         patient=patient,
         link=link,
-        day=day,
+        day=timezone.localdate(now),
         emails=[account.user.email, request.parent_email],
         phones=[account.cell_phone, request.parent_cell_phone],
         names=[(request.parent_first_name, request.parent_last_name)],
     )
     access = PortalAccess.objects.filter(account=account, patient=patient).first()
     if access is None:
-        terms = access_terms(patient=patient, relationship=link.relationship, day=day)
-        access = PortalAccess.objects.create(
-            account=account,
-            patient=patient,
-            contact=contact,
-            path=RegistrationPath.SELF_REGISTRATION,
-            granted_at=now,
-            basis=terms.basis,
-            level=terms.level,
-            level_set_by=terms.level_set_by,
-            level_set_at=now,
-        )
+        path = RegistrationPath.SELF_REGISTRATION
+        access = access_make(account=account, patient=patient, contact_id=contact.pk, path=path, now=now)
     revoked = pins_revoke(
         Pin.objects.filter(patient=patient, contact=contact), reason=Pin.EndReason.AUTHENTICATED, now=now
     )
