@@ -7,7 +7,7 @@ from registration.models import AccessLevel
 
 # Staff pages are in English: the level's words as the front desk says them to the teen.
 STAFF_LEVELS = [
-    (AccessLevel.FULL.value, "Full: everything, as now"),
+    (AccessLevel.FULL.value, "Full: everything in the record"),
     (AccessLevel.LIMITED.value, "Limited: appointments, messages and billing, no clinical record"),
     (AccessLevel.NONE.value, "None: nothing on the portal"),
 ]
