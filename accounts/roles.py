@@ -59,6 +59,7 @@ practice_admin_required = _role_required(is_practice_admin)
 NAV_SECTIONS = {
     "dashboard": "dashboard",
     "statistics": "statistics",
+    "access-changes": "access-changes",
     "register-all": "dashboard",
     "register-all-run": "dashboard",
     "register-all-progress": "dashboard",

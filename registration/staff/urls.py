@@ -1,6 +1,7 @@
 from django.urls import path
 
 from registration.staff.views import (
+    access_changes,
     admin_pages,
     dashboard,
     ehr_import,
@@ -21,6 +22,7 @@ urlpatterns = [
     path("sign-out/", sign_in.StaffSignOutView.as_view(), name="sign-out"),
     path("", dashboard.dashboard, name="dashboard"),
     path("statistics/", dashboard.statistics, name="statistics"),
+    path("access-changes/", access_changes.access_changes, name="access-changes"),
     path("register-all/", register_all.register_all, name="register-all"),
     path("register-all/<int:pk>/", register_all.register_all_run, name="register-all-run"),
     path("register-all/<int:pk>/progress/", register_all.register_all_progress, name="register-all-progress"),

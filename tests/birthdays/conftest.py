@@ -22,9 +22,8 @@ def practice_in_new_york(settings):
 
 @pytest.fixture
 def birthday_day() -> dt.date:
-    """A day 40 days ahead (not 29 February): the birthday the tests go through."""
-    day = timezone.localdate() + dt.timedelta(days=40)
-    return day + dt.timedelta(days=1) if (day.month, day.day) == (2, 29) else day
+    """A day 40 days ahead: the birthday the tests go through."""
+    return days_ahead(40)
 
 
 def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -32,14 +31,20 @@ def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=NEW_YORK)
 
 
+def days_ahead(days: int) -> dt.date:
+    """The day `days` after today in the practice's time zone, moved on from 29 February."""
+    day = timezone.localdate() + dt.timedelta(days=days)
+    return day + dt.timedelta(days=1) if (day.month, day.day) == (2, 29) else day
+
+
 @pytest.fixture
 def child_turning(birthday_day):
-    """`child_turning(age, **patient)`: a patient whose `age`-th birthday is `birthday_day`."""
+    """`child_turning(age, on=birthday_day, **patient)`: a patient whose `age`-th birthday is `on`."""
 
-    def make(age: int, **fields):
-        born = birthday_day.replace(year=birthday_day.year - age)
+    def make(age: int, on: dt.date = birthday_day, **fields):
+        born = on.replace(year=on.year - age)
         patient = PatientFactory(date_of_birth=born, **fields)
-        assert birthday(born, age) == birthday_day
+        assert birthday(born, age) == on
         return patient
 
     return make

@@ -22,7 +22,7 @@ from registration.models import (
 )
 from registration.services.birthdays import access_birthdays_run
 from registration.services.pins import pin_issue
-from tests.birthdays.conftest import local
+from tests.birthdays.conftest import days_ahead, local
 from tests.factories import PatientContactFactory
 
 Action = AuditEvent.Action
@@ -194,10 +194,23 @@ def test_a_guardianship_ends_the_day_after_its_last_day(family, birthday_day):
 
 
 @pytest.mark.django_db
-def test_the_task_and_the_command_run_the_same_day(family, birthday_day, capsys):
-    result = apply_access_birthdays.enqueue()
+def test_the_task_tells_parents_and_the_command_run_again_the_same_day_does_nothing(
+    child_turning, parent_of, capsys, django_capture_on_commit_callbacks
+):
+    teen = child_turning(12, on=days_ahead(10), first_name="Ana")
+    parent_of(teen)
+    parent_of(teen, PatientContact.Relationship.GUARDIAN)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = apply_access_birthdays.enqueue()
     call_command("apply_access_birthdays")
 
-    # Today (40 days before the birthday) there is nothing to do or tell.
-    assert result.return_value.startswith("notified 0 parents of 0 patients; 0 accesses narrowed; 0 ended")
-    assert capsys.readouterr().out.startswith("notified 0 parents")
+    assert result.return_value == (
+        "notified 2 parents of 1 patient; 0 accesses narrowed; 0 ended; 0 PINs revoked; "
+        "0 restrictions took effect"
+    )
+    assert capsys.readouterr().out.startswith("notified 0 parents of 0 patients; 0 accesses narrowed")
+    assert [m.subject for m in mail.outbox if "Ana" in m.subject] == [
+        f"What you see of Ana on the portal changes on {days_ahead(10):%b} {days_ahead(10).day}, "
+        f"{days_ahead(10).year}"
+    ] * 2
