@@ -1,0 +1,43 @@
+"""Races on a patient's own account (PostgreSQL row locks): each call in its own thread and connection."""
+
+import pytest
+
+from patients.models import PatientContact
+from registration.models import AccessLevel, AuditEvent, ParentLevelChoice, PortalAccess
+from registration.services.teen_accounts import parent_level_record_in_person, teen_contact_add
+from tests.factories import StaffFactory
+from tests.services.test_concurrency import outcome_counts, run_at_once, successes
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_five_staff_adding_the_patients_own_contact_at_once_leave_one(teen):
+    staff = StaffFactory()
+    outcomes = run_at_once(
+        [
+            lambda i=i: teen_contact_add(patient=teen, email=f"ana{i}@example.com", cell_phone="", by=staff)
+            for i in range(5)
+        ]
+    )
+    assert outcome_counts("own contact", outcomes) == {"ok": 5}
+    [link] = PatientContact.objects.filter(patient=teen, relationship="self").select_related("contact")
+    assert {o.contact_id for o in successes(outcomes)} == {link.contact_id}
+    events = AuditEvent.objects.filter(action=AuditEvent.Action.TEEN_CONTACT_ADDED)
+    assert sorted(e.details["created"] for e in events) == [False] * 4 + [True]
+    # The last one to commit is what the chart holds.
+    assert link.contact.email == events.latest("pk").details["email"]
+
+
+def test_two_choices_at_once_leave_every_parent_at_the_last_choice(teen, make_portal_account):
+    make_portal_account(teen.mother)
+    make_portal_account(teen.father)
+    staff = StaffFactory()
+    outcomes = run_at_once(
+        [
+            lambda level=level: parent_level_record_in_person(patient=teen, level=level, by=staff)
+            for level in (AccessLevel.NONE, AccessLevel.FULL)
+        ]
+    )
+    assert outcome_counts("choices", outcomes) == {"ok": 2}
+    choice = ParentLevelChoice.objects.get(patient=teen)
+    assert set(PortalAccess.objects.filter(patient=teen).values_list("level", flat=True)) == {choice.level}
