@@ -182,6 +182,10 @@ class PatientContact(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="contact_links")
     contact = models.ForeignKey(FamilyContact, on_delete=models.CASCADE, related_name="patient_links")
     relationship = models.CharField(max_length=20, choices=Relationship.choices)
+    # The relationship's period as the EHR knows it (FHIR RelatedPerson.period); None where not given.
+    # A relationship that ended is kept on the chart, but nobody is given access through it.
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["patient", "contact"], name="patient_contact_unique")]

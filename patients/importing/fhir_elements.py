@@ -52,6 +52,20 @@ def ended(element: dict, today: date) -> bool:
     return bool((end and end < today.isoformat()) or (start and start > today.isoformat()))
 
 
+def period_dates(period, position: str, batch) -> tuple[date | None, date | None]:
+    """Return a FHIR Period's first and last days (the date as written, any time dropped); a missing or
+    unreadable end is None, with a warning when it was given but could not be read."""
+    found = []
+    for key in ("start", "end"):
+        value = string(period.get(key))[:10] if isinstance(period, dict) else ""
+        try:
+            found.append(date.fromisoformat(value) if value else None)
+        except ValueError:  # a partial date ("2026-03") says too little to act on
+            batch.warn(position, f"period {key} {value!r} is not a whole date: left out")
+            found.append(None)
+    return found[0], found[1]
+
+
 def type_labels(identifier: dict) -> set[str]:
     concept = identifier.get("type")
     if not isinstance(concept, dict):

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from datetime import date
 
 from patients.importing import records as r
+from patients.importing.fhir_consents import read_consent
 from patients.importing.fhir_elements import string
 from patients.importing.fhir_resources import read_appointment, read_patient, read_related_person
 from patients.importing.report import ImportFileError
 
-READ_ORDER = ("Patient", "RelatedPerson", "Appointment")
+READ_ORDER = ("Patient", "RelatedPerson", "Appointment", "Consent")
 MAX_LINE_BYTES = 1_000_000  # one NDJSON resource: a Patient far bigger than this is not a Patient
 
 
@@ -92,8 +93,9 @@ def _read(batch: r.Batch, items: list, *, today: date, progress) -> None:
         "RelatedPerson": ("contacts", read_related_person),
         "Appointment": ("appointments", read_appointment),
     }
+    person_of: dict[str, str] = {}  # "RelatedPerson/<id>" and fullUrl -> the contact record's position
     for name, (kind, reader) in readers.items():
-        for position, resource, _ in by_type[name]:
+        for position, resource, full_url in by_type[name]:
             try:
                 record = reader(resource, position, patient_of, today, batch)
             except r.Rejected as rejected:
@@ -101,7 +103,22 @@ def _read(batch: r.Batch, items: list, *, today: date, progress) -> None:
             else:
                 if record is not None:
                     getattr(batch, kind).append(record)
+                    if name == "RelatedPerson":
+                        if resource_id := string(resource.get("id")):
+                            person_of[f"RelatedPerson/{resource_id}"] = position
+                        if full_url:
+                            person_of[full_url] = position
             done += 1
             if done % 2000 == 0:
                 progress(done, len(items))
+    # Last: a Consent names the patient and the RelatedPersons read above.
+    for position, resource, _ in by_type["Consent"]:
+        try:
+            consent = read_consent(resource, position, patient_of, person_of, today, batch)
+        except r.Rejected as rejected:
+            batch.reject("restrictions", position, str(rejected))
+        else:
+            if consent is not None:
+                batch.consents.append(consent)
+        done += 1
     progress(len(items), len(items))

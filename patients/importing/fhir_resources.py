@@ -20,6 +20,7 @@ from patients.importing.fhir_elements import (
     dicts,
     ended,
     human_name,
+    period_dates,
     string,
     type_labels,
 )
@@ -260,10 +261,14 @@ def _person_identifier(resource: dict, today: date) -> str:
 
 
 def read_related_person(resource: dict, position: str, patient_of, today: date, batch: r.Batch):
-    if resource.get("active") is False or ended(resource, today):
-        batch.warn(position, "inactive or ended RelatedPerson: not imported")
+    valid_from, valid_until = period_dates(resource.get("period"), position, batch)
+    if resource.get("active") is False or (valid_from is not None and valid_from > today):
+        batch.warn(position, "inactive RelatedPerson, or one whose period has not begun: not imported")
         return None
-    system, mrn, patient_id = _patient_ref(resource.get("patient"), patient_of)
+    if valid_until is not None and valid_until < today:
+        # Kept on the chart, as the EHR has it; nobody is given access through it (access_grant_check).
+        batch.warn(position, f"its relationship ended on {valid_until:%Y-%m-%d}: imported, and not invited")
+    system, mrn, patient_id = patient_ref(resource.get("patient"), patient_of)
     first, last = human_name(resource.get("name"), today)
     return r.ContactRecord(
         position=position,
@@ -276,10 +281,13 @@ def read_related_person(resource: dict, position: str, patient_of, today: date, 
         relationship=_relationship(resource.get("relationship"), resource.get("extension"), position, batch),
         preferred_language=communication_language(resource.get("communication")),
         **_telecoms(resource.get("telecom"), position, today, batch),
+        period_given=True,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
 
 
-def _patient_ref(reference, patient_of: dict) -> tuple[str, str, str]:
+def patient_ref(reference, patient_of: dict) -> tuple[str, str, str]:
     """Return (MRN system, MRN, FHIR Patient id): the store finds a patient imported earlier by id."""
     if not isinstance(reference, dict):
         raise r.Rejected("no patient reference")
@@ -302,19 +310,21 @@ def read_appointment(resource: dict, position: str, patient_of, today: date, bat
     source_id = string(identifier.get("value")) if identifier else ""
     if not source_id and string(resource.get("id")):
         source_id = f"Appointment/{string(resource.get('id'))}"
-    patient_ref = provider = None
+    patient_actor = provider = None
     for participant in dicts(resource.get("participant")):
         actor = participant.get("actor")
         if not isinstance(actor, dict):
             continue
         ref = string(actor.get("reference"))
-        if patient_ref is None and ("Patient/" in ref or ref in patient_of or actor.get("type") == "Patient"):
-            patient_ref = actor
+        if patient_actor is None and (
+            "Patient/" in ref or ref in patient_of or actor.get("type") == "Patient"
+        ):
+            patient_actor = actor
         elif provider is None and ("Practitioner" in ref or actor.get("type") == "Practitioner"):
             provider = string(actor.get("display"))
-    if patient_ref is None:
+    if patient_actor is None:
         raise r.Rejected("no Patient among the participants")
-    system, mrn, patient_id = _patient_ref(patient_ref, patient_of)
+    system, mrn, patient_id = patient_ref(patient_actor, patient_of)
     types = [resource.get("appointmentType"), *dicts(resource.get("serviceType"))]
     visit_type = next((t for t in map(concept_text, types) if t), "")
     return r.AppointmentRecord(

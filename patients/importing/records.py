@@ -24,7 +24,7 @@ from phonenumbers import (
 from phonenumbers import parse as phone_parse
 
 from patients.importing import relationships
-from patients.importing.report import ImportReport, Problem, empty_counts
+from patients.importing.report import OUTCOMES, ImportReport, Problem, empty_counts
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 
 
@@ -68,6 +68,68 @@ class ContactRecord:
     mrn_system: str = ""
     home_phone: str = ""
     work_phone: str = ""
+    # The relationship's period (FHIR RelatedPerson.period). Only a record that can say (`period_given`:
+    # a RelatedPerson) writes it; a CSV row or Patient.contact leaves the stored period alone.
+    period_given: bool = False
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+@dataclass(frozen=True)
+class DenyRecord:
+    """One person a Consent denies access to the patient: a RelatedPerson named by a deny provision."""
+
+    actor: str  # the reference as written, for reports
+    contact_position: str  # the RelatedPerson read from this file, or "" if named by identifier
+    contact_source_id: str  # "system|value" of a contact imported earlier, when named by identifier
+    starts_on: date
+    ends_on: date | None
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """A FHIR Consent as the portal reads it: who may not see the patient, on what basis, when.
+
+    `in_force` False (inactive, rejected, entered in error) lifts what an earlier import recorded from
+    it; an active Consent with no deny for a family contact lifts those no longer denied.
+    """
+
+    position: str
+    source_id: str  # the Consent's identifier ("system|value"), else "Consent/<id>"
+    mrn: str
+    patient_source_id: str
+    in_force: bool
+    basis: str  # court_order, protective_order, patient_request or clinician_judgement
+    denies: tuple[DenyRecord, ...] = ()
+    mrn_system: str = ""
+    status: str = ""
+
+    def restriction_source_id(self, deny: DenyRecord) -> str:
+        """One restriction per person denied: the Consent's id, with the person's when it names several."""
+        return self.source_id if len(self.denies) == 1 else f"{self.source_id}#{deny.actor}"[:255]
+
+
+@dataclass(frozen=True)
+class RestrictionOrder:
+    """A Consent's deny resolved to the stored patient and contact, for registration to record."""
+
+    consent: ConsentRecord
+    source_id: str
+    patient_id: int
+    contact_id: int
+    starts_on: date
+    ends_on: date | None
+
+
+@dataclass(frozen=True)
+class LinkPeriod:
+    """A chart link whose period the import wrote (or found unchanged) from a RelatedPerson."""
+
+    patient_id: int
+    contact_id: int
+    relationship: str
+    valid_from: date | None
+    valid_until: date | None
 
 
 @dataclass(frozen=True)
@@ -91,6 +153,11 @@ class Batch:
     patients: list[PatientRecord] = field(default_factory=list)
     contacts: list[ContactRecord] = field(default_factory=list)
     appointments: list[AppointmentRecord] = field(default_factory=list)
+    consents: list[ConsentRecord] = field(default_factory=list)
+    # Written by the store for registration to act on, in the same transaction.
+    restriction_orders: list[RestrictionOrder] = field(default_factory=list)
+    settled_consents: list[ConsentRecord] = field(default_factory=list)  # each deny found, or not in force
+    link_periods: list[LinkPeriod] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=empty_counts)
@@ -117,8 +184,12 @@ class Batch:
         self.patients.append(record)
         return True
 
+    def tally(self, kind: str, outcome: str, n: int = 1) -> None:
+        """Count `n` records of `kind` with `outcome`; a kind the file has (restrictions) gets its row."""
+        self.counts.setdefault(kind, dict.fromkeys(OUTCOMES, 0))[outcome] += n
+
     def reject(self, kind: str, position: str, reason: str) -> None:
-        self.counts[kind]["rejected"] += 1
+        self.tally(kind, "rejected")
         self.problems.append(Problem(position, reason))
 
     def warn(self, position: str, message: str) -> None:

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-KINDS = ("patients", "contacts", "links", "appointments")
+KINDS = ("patients", "contacts", "links", "appointments")  # and "restrictions", when a file has Consents
 OUTCOMES = ("created", "updated", "unchanged", "rejected")
 
 
@@ -74,9 +74,8 @@ class ImportReport:
         lines = [
             f"{verb} {self.kind} in {self.seconds:.1f} s" + (" (nothing was saved)" if self.dry_run else "")
         ]
-        width = max(len(kind) for kind in KINDS)
-        for kind in KINDS:
-            c = self.counts[kind]
+        width = max(len(kind) for kind in self.counts)
+        for kind, c in self.counts.items():
             if any(c.values()):
                 lines.append(
                     f"  {kind:<{width}}  {c['created']:>7} created  {c['updated']:>7} updated  "

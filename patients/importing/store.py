@@ -12,6 +12,7 @@ from patients import names
 from patients.bulk_insert import insert
 from patients.importing import records as r
 from patients.importing.report import Change, ChangeKind
+from patients.importing.restriction_orders import restriction_orders_find
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 
 CHUNK = 2000
@@ -31,9 +32,10 @@ class Store:
         self.total = len(batch.patients) + len(batch.contacts) + len(batch.appointments)
         self.patient_ids: dict[tuple[str, str], int] = {}  # (MRN system, MRN) -> id
         self.patient_ids_by_source: dict[str, int] = {}
+        self.contact_ids_by_position: dict[str, int] = {}  # each contact record's contact, once saved
 
     def count(self, kind: str, outcome: str, n: int = 1) -> None:
-        self.batch.counts[kind][outcome] += n
+        self.batch.tally(kind, outcome, n)
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -41,9 +43,13 @@ class Store:
 
     def write(self) -> None:
         self.patients()
-        self.resolve_patients(self.batch.contacts + self.batch.appointments)
+        consents = [c for c in self.batch.consents if c.in_force]
+        self.resolve_patients(self.batch.contacts + self.batch.appointments + consents)
         self.contacts()
         self.appointments()
+        restriction_orders_find(
+            self.batch, patient_id=self.patient_id, contact_ids_by_position=self.contact_ids_by_position
+        )
 
     # ------------------------------------------------------------------ patients
 
@@ -170,17 +176,23 @@ class Store:
         for chunk in chunks(sources):
             by_source.update(FamilyContact.objects.filter(source_id__in=chunk).values_list("source_id", "id"))
         links: dict[tuple, int] = {}  # (patient, FIRST, LAST, relationship) -> contact id
-        link_rows: dict[
-            tuple[int, int], tuple[int, str]
-        ] = {}  # (patient, contact) -> (link id, relationship)
+        # (patient, contact) -> (link id, relationship, valid_from, valid_until)
+        link_rows: dict[tuple[int, int], tuple] = {}
         for chunk in chunks(sorted({pk for _, pk in todo})):
-            for link_id, pid, cid, rel, first, last in PatientContact.objects.filter(
+            for link_id, pid, cid, rel, first, last, since, until in PatientContact.objects.filter(
                 patient_id__in=chunk
             ).values_list(
-                "id", "patient_id", "contact_id", "relationship", "contact__first_name", "contact__last_name"
+                "id",
+                "patient_id",
+                "contact_id",
+                "relationship",
+                "contact__first_name",
+                "contact__last_name",
+                "valid_from",
+                "valid_until",
             ):
                 links.setdefault((pid, first.upper(), last.upper(), rel), cid)
-                link_rows[(pid, cid)] = (link_id, rel)
+                link_rows[(pid, cid)] = (link_id, rel, since, until)
 
         # Which contact each record is: one stored already, or a new one shared by the records with
         # the same key (a parent of siblings appears once per child).
@@ -228,18 +240,32 @@ class Store:
         self.count("contacts", "created", len(new))
         self.count("contacts", "updated", len(changed))
 
-        # Links: one per patient and contact; the relationship follows the EHR.
+        # Links: one per patient and contact; the relationship, and the period where a RelatedPerson
+        # gives one (or says there is none), follow the EHR.
         new_links, changed_links, seen = [], [], set()
         for (rec, pid), target in zip(todo, targets, strict=True):
             cid = target if isinstance(target, int) else new_ids[target]
+            self.contact_ids_by_position[rec.position] = cid
             if (pid, cid) in seen:
                 continue
             seen.add((pid, cid))
-            if (pid, cid) not in link_rows:
-                new_links.append({"patient_id": pid, "contact_id": cid, "relationship": rec.relationship})
-            elif link_rows[(pid, cid)][1] != rec.relationship:
+            stored = link_rows.get((pid, cid))
+            wanted = {"relationship": rec.relationship}
+            if rec.period_given:
+                wanted |= {"valid_from": rec.valid_from, "valid_until": rec.valid_until}
+                self.batch.link_periods.append(
+                    r.LinkPeriod(pid, cid, rec.relationship, rec.valid_from, rec.valid_until)
+                )
+            if stored is None:
+                new_links.append({"patient_id": pid, "contact_id": cid, **wanted})
+            elif any(stored[LINK_COLUMNS.index(f)] != v for f, v in wanted.items()):
                 changed_links.append(
-                    PatientContact(id=link_rows[(pid, cid)][0], relationship=rec.relationship)
+                    PatientContact(
+                        id=stored[0],
+                        relationship=rec.relationship,
+                        valid_from=wanted.get("valid_from", stored[2]),
+                        valid_until=wanted.get("valid_until", stored[3]),
+                    )
                 )
             else:
                 self.count("links", "unchanged")
@@ -248,7 +274,9 @@ class Store:
             Change(ChangeKind.CONTACT_ADDED, link["patient_id"], contact_id=link["contact_id"])
             for link in new_links
         ]
-        PatientContact.objects.bulk_update(changed_links, ["relationship"], batch_size=500)
+        PatientContact.objects.bulk_update(
+            changed_links, ["relationship", "valid_from", "valid_until"], batch_size=500
+        )
         self.count("links", "created", len(new_links))
         self.count("links", "updated", len(changed_links))
         self.advance(len(self.batch.contacts))
@@ -313,6 +341,7 @@ CONTACT_FIELDS = [
     "source_id",
 ]
 PHONE_AND_EMAIL = ("email", "cell_phone", "home_phone", "work_phone")
+LINK_COLUMNS = ("id", "relationship", "valid_from", "valid_until")  # a stored link's tuple, in order
 
 
 def p_key(item) -> tuple[str, str]:

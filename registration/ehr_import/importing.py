@@ -16,7 +16,15 @@ from accounts.models import User
 from patients.bulk_insert import insert
 from patients.importing import Change, ChangeKind, ImportReport, batch_save, file_read
 from patients.importing.files import Progress
+from patients.importing.records import Batch
+from patients.models import PatientContact
 from registration.models import AuditEvent
+from registration.services.restriction_imports import (
+    ImportedRestriction,
+    guardianship_ends_import,
+    restriction_import_lift,
+    restriction_import_upsert,
+)
 
 ACTIONS = {
     ChangeKind.PATIENT_CREATED: AuditEvent.Action.PATIENT_CREATED_BY_IMPORT,
@@ -43,6 +51,7 @@ def import_file(
     with transaction.atomic():
         changes = batch_save(batch, progress=progress)
         _changes_audit(changes, at=now, by=by, file_name=name)
+        _access_terms_import(batch, at=now, file_name=name)
         if dry_run:
             transaction.set_rollback(True)
     return batch.report(dry_run=dry_run, seconds=time.monotonic() - started)
@@ -67,3 +76,66 @@ def _changes_audit(changes: list[Change], *, at, by: User | None, file_name: str
                 for change in changes[start : start + AUDIT_CHUNK]
             ],
         )
+
+
+# What the upsert's refusals say, by outcome; "lifted" is imported as unchanged, with a warning.
+REFUSED = {
+    "other_person": "an earlier import recorded this Consent for another person: lift that restriction "
+    "in the portal first",
+    "patient_self": "the patient cannot be restricted from their own record",
+}
+
+
+def _access_terms_import(batch: Batch, *, at, file_name: str) -> None:
+    """Record the restrictions the file's Consents give, lift those they no longer give, and give a
+    legal guardian's accesses the guardianship's last day; count them on the batch's report."""
+    kept: dict[str, set[str]] = {}
+    for order in batch.restriction_orders:
+        consent = order.consent
+        outcome = restriction_import_upsert(
+            wanted=ImportedRestriction(
+                source_id=order.source_id,
+                patient_id=order.patient_id,
+                contact_id=order.contact_id,
+                basis=consent.basis,
+                starts_on=order.starts_on,
+                ends_on=order.ends_on,
+            ),
+            now=at,
+            file_name=file_name,
+        )
+        kept.setdefault(consent.source_id, set()).add(order.source_id)
+        if outcome in REFUSED:
+            batch.reject("restrictions", consent.position, REFUSED[outcome])
+        elif outcome == "lifted":
+            batch.tally("restrictions", "unchanged")
+            batch.warn(
+                consent.position, "its restriction was lifted in the portal earlier: not recorded again"
+            )
+        else:
+            batch.tally("restrictions", outcome)
+    for consent in batch.settled_consents:
+        reason = (
+            "The EHR's Consent no longer denies this person."
+            if consent.in_force
+            else f"The EHR's Consent is {consent.status}."
+        )
+        lifted = restriction_import_lift(
+            consent_source_id=consent.source_id,
+            keep=kept.get(consent.source_id, set()) if consent.in_force else set(),
+            reason=reason,
+            now=at,
+            file_name=file_name,
+        )
+        if lifted:
+            batch.tally("restrictions", "updated", lifted)
+        elif not consent.in_force:
+            batch.skip(f"Consent ({consent.status}, nothing recorded from it)")
+    guardian = PatientContact.Relationship.GUARDIAN
+    ends = [
+        (p.patient_id, p.contact_id, p.valid_until)
+        for p in batch.link_periods
+        if p.relationship == guardian and p.valid_until is not None
+    ]
+    if changed := guardianship_ends_import(ends=ends, now=at, file_name=file_name):
+        batch.tally("guardianship ends", "updated", changed)

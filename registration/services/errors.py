@@ -285,3 +285,16 @@ class TeenAddressIsParents(RegistrationError):
         "That email or phone belongs to a parent on file. The patient's own account needs the patient's "
         "own email or cell phone."
     )
+
+
+class RelationshipEnded(RegistrationError):
+    """The EHR says the person's relationship to the child has ended (FHIR RelatedPerson.period)."""
+
+    state = "Relationship ended"
+
+    def __init__(self, *, ended_on: date):
+        self.ended_on = ended_on
+        super().__init__(
+            f"This person's relationship to the child ended on {date_format(ended_on, 'SHORT_DATE_FORMAT')}, "
+            "per the EHR."
+        )
