@@ -19,6 +19,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.utils import timezone
 
 from patients import names
 from patients.models import FamilyContact, Patient, PatientContact
@@ -28,6 +29,7 @@ from registration.models import (
     PortalAccount,
     SelfRegistrationRequest,
 )
+from registration.selectors.access import restricted_contact_ids
 from registration.selectors.portal_status import patients_with_portal_status
 
 
@@ -163,6 +165,17 @@ class Candidate:
     # Contacts on this chart who already have a portal account (its email): authenticating the request
     # as one of them gives that parent a second account.
     accounts_of_contacts: dict[int, str] = field(default_factory=dict)
+    # Contacts on this chart a restriction keeps from the child, with its reason: not offered at all.
+    restricted: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def restricted_links(self) -> list[tuple[PatientContact, str]]:
+        """The chart's links to restricted contacts, each with the reason, for the page to say why."""
+        return [
+            (link, self.restricted[link.contact_id])
+            for link in self.patient.contact_links.all()
+            if link.contact_id in self.restricted
+        ]
 
 
 # More than a birth date alone: a name, the parent's confirmed email, or a code entered.
@@ -243,11 +256,17 @@ def reconcile_candidates(
         .exclude(account_id=request.account_id)
         .values_list("contact_id", "account__user__email")
     )
+    restrictions = restricted_contact_ids([c.patient.pk for c in candidates], timezone.localdate())
     for candidate in candidates:
+        candidate.restricted = {
+            link.contact_id: restriction.reason
+            for link in candidate.patient.contact_links.all()
+            if (restriction := restrictions.get((candidate.patient.pk, link.contact_id))) is not None
+        }
         candidate.accounts_of_contacts = {
             link.contact_id: accounts[link.contact_id]
             for link in candidate.patient.contact_links.all()
-            if link.contact_id in accounts
+            if link.contact_id in accounts and link.contact_id not in candidate.restricted
         }
     return candidates
 

@@ -196,6 +196,8 @@ class AuthenticateForm(forms.Form):
             refusal = patient_invitation_refusal(patient)
             state = "" if refusal is None else f" [{refusal.state}: cannot be authenticated]"
             for link in patient.contact_links.all():
+                if link.contact_id in candidate.restricted:  # the page says why, beside the choices
+                    continue
                 account = candidate.accounts_of_contacts.get(link.contact_id)
                 second = (
                     f" [already has a portal account, {account}: authenticating makes a second one; "
