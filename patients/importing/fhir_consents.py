@@ -149,8 +149,10 @@ def _denies(resource: dict, position: str, person_of: dict, today: date, batch) 
         except ValueError:
             batch.warn(position, f"date {signed!r} is not a whole date: left out")
     denies: list[r.DenyRecord] = []
+    undated = False
 
     def walk(provisions, around: str | None, start, end, depth: int) -> None:
+        nonlocal undated
         if depth > MAX_DEPTH:
             return
         for provision in dicts(provisions):
@@ -166,9 +168,12 @@ def _denies(resource: dict, position: str, person_of: dict, today: date, batch) 
                     deny = _deny(actor, position, person_of, here_start or today, here_end)
                     if deny is not None:
                         denies.append(deny)
+                        undated = undated or here_start is None
             walk(provision.get("provision"), given, here_start, here_end, depth + 1)
 
     walk(resource.get("provision"), None, consent_start, consent_end, 0)
+    if undated:
+        batch.warn(position, "no period or date: the restriction starts on the day of the import")
     for deny in denies:
         if deny.ends_on is not None and deny.ends_on < deny.starts_on:
             raise r.Rejected(

@@ -280,6 +280,7 @@ def test_r5_shapes_and_the_basis_mapping():
     assert by_person["Lucia"].basis == AccessRestriction.Basis.PATIENT_REQUEST
     assert by_person["Lucia"].starts_on == timezone.localdate(), "no date at all: from the import's day"
     assert any("recorded as a patient request" in w.reason for w in report.warnings)
+    assert any("starts on the day of the import" in w.reason for w in report.warnings)
 
 
 def test_a_consent_naming_a_related_person_not_in_the_file_is_rejected():
