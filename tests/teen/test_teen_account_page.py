@@ -2,12 +2,14 @@
 choice told in person; and the chart's row for the patient's own contact."""
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from patients.models import PatientContact
 from registration.models import AuditEvent, ParentLevelChoice
-from tests.factories import PatientFactory, StaffFactory
+from tests.factories import PatientContactFactory, PatientFactory, StaffFactory
 from tests.teen.conftest import born_years_ago
 
 SELF = PatientContact.Relationship.SELF
@@ -93,3 +95,15 @@ def test_a_parent_cannot_open_the_page(client, make_portal_account):
     patient = account.accesses.get().patient
     answer = client.get(reverse("staff:teen-account", args=[patient.pk]))
     assert answer.status_code in (302, 403)
+
+
+def test_the_page_reads_the_same_queries_for_one_parent_or_three(front_desk, teen, make_portal_account):
+    url = reverse("staff:teen-account", args=[teen.pk])
+    make_portal_account(teen.mother)
+    with CaptureQueriesContext(connection) as one:
+        assert "<td>Limited" in front_desk.get(url).content.decode()
+    make_portal_account(teen.father)
+    make_portal_account(PatientContactFactory(patient=teen, relationship="grandparent"))
+    with CaptureQueriesContext(connection) as three:
+        assert front_desk.get(url).content.decode().count("<td>Limited") == 3
+    assert len(three) == len(one)
