@@ -35,9 +35,7 @@ def teen_account_page(patient_id: int, *, day: date, policy: AccessPolicy | None
         .first()
     )
     accesses = list(
-        PortalAccess.objects.filter(patient=patient)
-        .select_related("account__user", "contact")
-        .order_by("pk")
+        PortalAccess.objects.filter(patient=patient).select_related("account__user", "contact").order_by("pk")
     )
     own = next((a for a in accesses if a.basis == AccessBasis.SELF), None)
     return TeenAccountPage(
@@ -48,8 +46,5 @@ def teen_account_page(patient_id: int, *, day: date, policy: AccessPolicy | None
         own_link=own_link,
         own_access=own,
         choice=ParentLevelChoice.objects.filter(patient=patient).select_related("recorded_by").first(),
-        parent_accesses=[
-            a for a in accesses if a.basis in (AccessBasis.PARENT, AccessBasis.GUARDIAN)
-        ],
+        parent_accesses=[a for a in accesses if a.basis in (AccessBasis.PARENT, AccessBasis.GUARDIAN)],
     )
-
