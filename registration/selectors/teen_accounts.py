@@ -25,7 +25,7 @@ class TeenAccountPage:
 
 
 def teen_account_page(patient_id: int, *, day: date, policy: AccessPolicy | None = None) -> TeenAccountPage:
-    """Everything the page shows, in five queries. Raise `Patient.DoesNotExist` for no such patient."""
+    """Everything the page shows, in four queries. Raise `Patient.DoesNotExist` for no such patient."""
     policy = policy or access_policy()
     patient = Patient.objects.get(pk=patient_id)
     own_link = (
