@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
@@ -21,6 +22,7 @@ from tests.factories import NewAccountFactory, PatientContactFactory, PatientFac
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = {"width": 390, "height": 844}
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 PARENT_PASSWORD = "a long enough pass phrase"  # NewAccountFactory's
 
 
@@ -93,6 +95,8 @@ def test_court_order_recorded_on_the_chart(
 
     page.set_viewport_size(DESKTOP)
     snap(page, "chart-1280")
+    results = Axe().run(page, options=WCAG_21_AA).response
+    assert not results["violations"], [(v["id"], v["nodes"][0]["target"]) for v in results["violations"]]
     page.set_viewport_size(PHONE)
     snap(page, "chart-390")
     overflow = horizontal_overflow(page)
