@@ -22,9 +22,11 @@ from registration.models import (
     AuditEvent,
     LevelSetBy,
     ParentLevelChoice,
+    Pin,
     PortalAccess,
     PortalAccount,
 )
+from registration.selectors import pins_live
 from registration.services.access_rules import own_account_check, own_address_check
 from registration.services.audit import audit_record
 from registration.services.errors import InvalidAddress, RegistrationError
@@ -192,8 +194,12 @@ def parent_level_record_in_person(
 
 
 def _patient_lock(patient: Patient) -> None:
-    # FOR NO KEY UPDATE, as `patient_lock_invitable`: two choices for one patient apply one after the other.
+    # FOR NO KEY UPDATE, as `patient_lock_invitable`: two choices for one patient apply one after the
+    # other, and a self-registration grant waits for the choice. Then the child's live PINs: a parent
+    # redeeming one now finishes first, so the accesses changed below include theirs; one redeeming
+    # later waits, then reads this choice. (Patient before PINs, as a restriction takes them.)
     Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk").first()
+    list(pins_live(Pin.objects.filter(patient=patient)).select_for_update().values_list("pk"))
 
 
 def _choice_apply(

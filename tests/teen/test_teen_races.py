@@ -1,12 +1,14 @@
 """Races on a patient's own account (PostgreSQL row locks): each call in its own thread and connection."""
 
 import pytest
+from django.db import transaction
 
 from patients.models import PatientContact
-from registration.models import AccessLevel, AuditEvent, ParentLevelChoice, PortalAccess
+from registration.models import AccessLevel, AuditEvent, ParentLevelChoice, Pin, PortalAccess
+from registration.services.pin_redemption import pin_redeem
 from registration.services.teen_accounts import parent_level_record_in_person, teen_contact_add
-from tests.factories import StaffFactory
-from tests.services.test_concurrency import outcome_counts, run_at_once, successes
+from tests.factories import NewAccountFactory, StaffFactory
+from tests.services.test_concurrency import outcome_counts, run_at_once, start, successes, wait_until_blocked
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -41,3 +43,30 @@ def test_two_choices_at_once_leave_every_parent_at_the_last_choice(teen, make_po
     assert outcome_counts("choices", outcomes) == {"ok": 2}
     choice = ParentLevelChoice.objects.get(patient=teen)
     assert set(PortalAccess.objects.filter(patient=teen).values_list("level", flat=True)) == {choice.level}
+
+
+@pytest.mark.parametrize("redeem_first", [True, False], ids=["redemption-first", "choice-first"])
+def test_a_parent_redeeming_while_the_teen_chooses_ends_at_the_choice(teen, issue_pin, redeem_first):
+    issued = issue_pin(teen.mother)
+    staff = StaffFactory()
+
+    def redeem():
+        return pin_redeem(
+            code=issued.code, child_birth_date=teen.date_of_birth, new_account=NewAccountFactory()
+        )
+
+    def choose():
+        return parent_level_record_in_person(patient=teen, level=AccessLevel.NONE, by=staff)
+
+    first, second = (redeem, choose) if redeem_first else (choose, redeem)
+    with transaction.atomic():
+        Pin.objects.select_for_update().get(pk=issued.pin.pk)  # busy: both calls queue behind this
+        first_done = start(first)
+        wait_until_blocked(1)
+        second_done = start(second)
+        wait_until_blocked(2)
+    outcomes = [first_done(), second_done()]
+    assert outcome_counts(f"redeem vs choose ({redeem_first=})", outcomes) == {"ok": 2}
+    assert list(PortalAccess.objects.filter(patient=teen).values_list("level", flat=True)) == [
+        AccessLevel.NONE
+    ]
