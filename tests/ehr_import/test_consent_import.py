@@ -313,3 +313,43 @@ def test_a_consent_may_name_a_contact_imported_earlier_by_identifier():
 
     assert report.problems == []
     assert AccessRestriction.objects.get().contact.first_name == "Daniel"
+
+
+def test_a_nested_provision_without_a_type_is_the_exception_and_a_draft_is_not_in_force():
+    """R5: under `decision: deny`, a nested provision permits; a draft Consent records nothing."""
+    data = without_consents(bundle())
+    actor = [{"reference": {"reference": "RelatedPerson/daniel"}}]
+    data["entry"] += [
+        {
+            "resource": {
+                "resourceType": "Consent",
+                "id": "exception",
+                "status": "active",
+                "subject": {"reference": "Patient/ava"},
+                "decision": "deny",
+                "period": {"start": "2026-01-10", "end": "2026-12-31"},
+                "provision": [
+                    {
+                        "actor": [{"reference": {"reference": "RelatedPerson/mark"}}],
+                        "provision": [{"actor": actor}],
+                    }
+                ],
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "Consent",
+                "id": "draft",
+                "status": "draft",
+                "patient": {"reference": "Patient/ava"},
+                "provision": {"type": "deny", "actor": actor},
+            }
+        },
+    ]
+
+    report = run(data)
+
+    restriction = AccessRestriction.objects.get()
+    assert restriction.contact.first_name == "Mark", "Daniel is the nested exception: permitted"
+    assert (restriction.starts_on, restriction.ends_on) == (dt.date(2026, 1, 10), dt.date(2026, 12, 31))
+    assert any("status 'draft' is not in force" in w.reason for w in report.warnings)
