@@ -29,19 +29,22 @@ def restriction_in_effect(
     patient_id: int,
     day: date,
     contact_id: int | None = None,
+    contact_ids: Iterable[int] = (),
     emails: Iterable[str] = (),
     phones: Iterable[str] = (),
     names: Iterable[tuple[str, str]] = (),
 ) -> AccessRestriction | None:
     """The restriction keeping this person from the patient on `day`, if any.
 
-    The person is the chart's contact `contact_id`, or anyone using a restricted contact's email or cell
-    phone, or first and last name (`names`, from what a parent typed): a restricted parent signing up
-    afresh, or redeeming the other parent's PIN, is still them.
+    The person is the chart's contact `contact_id` (or any of `contact_ids`: those an account has seen a
+    child through), or anyone using a restricted contact's email or cell phone, or first and last name
+    (`names`, from what a parent typed): a restricted parent signing up afresh, or redeeming the other
+    parent's PIN, is still them.
     """
     person = Q(pk__in=[])
-    if contact_id is not None:
-        person |= Q(contact_id=contact_id)
+    contact_ids = {*contact_ids, *([contact_id] if contact_id is not None else [])}
+    if contact_ids:
+        person |= Q(contact_id__in=contact_ids)
     for email in {e.strip().lower() for e in emails if e and e.strip()}:
         person |= Q(contact__email__iexact=email)
     for phone in {str(p) for p in phones if p}:

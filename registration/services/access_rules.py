@@ -34,14 +34,19 @@ def access_grant_check(
     emails: Iterable[str] = (),
     phones: Iterable[str] = (),
     names: Iterable[tuple[str, str]] = (),
+    account: PortalAccount | None = None,
 ) -> None:
-    """Raise why the chart's contact (`link`), or whoever uses `emails`, `phones` or `names`, may not be given
+    """Raise why the chart's contact (`link`), or whoever uses `emails`, `phones` or `names`, or the
+    `account` (with every contact it has seen a child through, ended accesses too), may not be given
     access to the patient on `day`: a restriction, a relationship the EHR says ended, a parent of an
     adult, or an own account the policy does not allow yet or whose address is a parent's."""
     contact = link.contact
     restriction_refuse(
         patient_id=patient.pk,
         contact_id=contact.pk,
+        contact_ids=PortalAccess.history.filter(account=account).values_list("contact_id", flat=True)
+        if account is not None
+        else (),
         day=day,
         emails=[contact.email, *emails],
         phones=[contact.cell_phone, *phones],

@@ -120,7 +120,12 @@ def _grant_refusal(pin: Pin, account, new_account, now, client_address) -> Regis
     link = link or PatientContact(patient=pin.patient, contact=pin.contact, relationship="other")
     try:
         access_grant_check(
-            patient=pin.patient, link=link, day=timezone.localdate(now), emails=emails, phones=phones
+            patient=pin.patient,
+            link=link,
+            day=timezone.localdate(now),
+            emails=emails,
+            phones=phones,
+            account=account,
         )
     except ContactRestricted as restricted:
         audit_record(

@@ -32,13 +32,20 @@ def restriction_refuse(
     patient_id: int,
     day: date,
     contact_id: int | None = None,
+    contact_ids: Iterable[int] = (),
     emails: Iterable[str] = (),
     phones: Iterable[str] = (),
     names: Iterable[tuple[str, str]] = (),
 ) -> None:
     """Raise `ContactRestricted` if a restriction in effect on `day` keeps this person from the patient."""
     restriction = restriction_in_effect(
-        patient_id=patient_id, day=day, contact_id=contact_id, emails=emails, phones=phones, names=names
+        patient_id=patient_id,
+        day=day,
+        contact_id=contact_id,
+        contact_ids=contact_ids,
+        emails=emails,
+        phones=phones,
+        names=names,
     )
     if restriction is not None:
         raise ContactRestricted(restriction)

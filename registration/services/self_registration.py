@@ -195,7 +195,6 @@ def _request_grant(
     second account.
     """
     link = PatientContact.objects.select_related("contact").get(patient=patient, contact=contact)
-    # The person is the chart's contact, the account, and whoever the request's typed details name.
     access_grant_check(
         patient=patient,
         link=link,
@@ -203,6 +202,7 @@ def _request_grant(
         emails=[account.user.email, request.parent_email],
         phones=[account.cell_phone, request.parent_cell_phone],
         names=[(request.parent_first_name, request.parent_last_name)],
+        account=account,
     )
     access = PortalAccess.objects.filter(account=account, patient=patient).first()
     if access is None:

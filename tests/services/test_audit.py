@@ -24,6 +24,8 @@ from registration.messaging import welcome_outbox as services_welcome
 from registration.messaging.account_email_requests import parent_email_queue
 from registration.messaging.tasks import send_welcome_message
 from registration.models import (
+    AccessBasis,
+    AccessLevel,
     AppendOnlyError,
     AuditEvent,
     ParentAccountEmail,
@@ -32,15 +34,18 @@ from registration.models import (
 )
 from registration.pin_codes import pin_parse
 from registration.register_all.services import register_all_start
+from registration.services.access_changes import access_basis_change, restriction_document_read
 from registration.services.accounts import (
     account_disable_duplicate,
     account_reenable,
     portal_account_verify_email,
 )
 from registration.services.audit import audit_record
+from registration.services.birthdays import access_birthdays_run
 from registration.services.enrollment_codes import enrollment_code_prove
 from registration.services.errors import RegistrationError
 from registration.services.pin_redemption import pin_redeem
+from registration.services.restrictions import restriction_create, restriction_lift
 from registration.services.self_registration import (
     ChildDetails,
     self_registration_authenticate,
@@ -48,6 +53,7 @@ from registration.services.self_registration import (
     self_registration_reopen,
     self_registration_submit,
 )
+from registration.services.teen_accounts import parent_level_record_in_person, teen_contact_add
 from registration.services.welcome_invites import welcome_invite
 from tests.conftest import PIN_IN_TEXT
 from tests.factories import (
@@ -337,6 +343,48 @@ def test_no_audit_event_holds_a_pin_or_a_password(
     with suppress(RegistrationError):
         enrollment_code_prove(account=asked.account, code=str(999999 - int(enrollment_code)).zfill(6))
     enrollment_code_prove(account=asked.account, code=enrollment_code)
+
+    # Who may see a child: a teen's own contact, and their choice told to staff; the mother's access kept
+    # past majority; the father restricted by an order (his access ends), his try with the grandmother's
+    # PIN refused, the order read and lifted; a 12th birthday's notice to a parent.
+    today, settings.RESTRICTION_DOCUMENT_DIR = timezone.localdate(), str(tmp_path / "restrictions")
+    teen = PatientContactFactory(patient__date_of_birth=today.replace(year=today.year - 15, day=1))
+    father, grandma = (
+        PatientContactFactory(patient=teen.patient, relationship=r) for r in ("father", "grandparent")
+    )
+    issued = [issue_pin(link) for link in (teen, father, grandma)]
+    codes += [i.code for i in issued]
+    born = teen.patient.date_of_birth
+    mother_access, father_access = (
+        pin_redeem(code=i.code, child_birth_date=born, new_account=NewAccountFactory()) for i in issued[:2]
+    )
+    teen_contact_add(patient=teen.patient, email="ana.own@example.net", cell_phone="", by=staff)
+    parent_level_record_in_person(patient=teen.patient, level=AccessLevel.NONE, by=staff)
+    access_basis_change(access=mother_access, basis=AccessBasis.ADULT_CONSENT, by=admin, note="Ana consents")
+    order = SimpleUploadedFile("order.pdf", b"%PDF-1.7 sole custody")
+    restriction = restriction_create(
+        patient=teen.patient,
+        contact=father.contact,
+        basis="court_order",
+        starts_on=today,
+        by=admin,
+        document=order,
+    )
+    with suppress(RegistrationError):
+        pin_redeem(code=issued[2].code, child_birth_date=born, account=father_access.account)
+    restriction_document_read(restriction=restriction, by=admin).close()
+    restriction_lift(restriction=restriction, by=admin, reason="Order vacated")
+    turning_twelve = PatientContactFactory(
+        patient__date_of_birth=today.replace(year=today.year - 12) + dt.timedelta(days=10)
+    )
+    twelve_pin = issue_pin(turning_twelve)
+    codes.append(twelve_pin.code)
+    pin_redeem(
+        code=twelve_pin.code,
+        child_birth_date=turning_twelve.patient.date_of_birth,
+        new_account=NewAccountFactory(),
+    )
+    access_birthdays_run()
 
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert actions == set(AuditEvent.Action.values), "every kind of event is covered"

@@ -313,3 +313,20 @@ def test_a_contact_restricted_for_one_child_may_still_be_given_a_sibling(family,
     restrict(father)
     sibling = PatientContactFactory(contact=father.contact)
     assert pin_issue(patient=sibling.patient, contact=father.contact, path="chart", by=staff).pin
+
+
+def test_the_restricted_persons_own_account_is_them_whatever_its_email(family, restrict, issue_pin, admin):
+    mother, father = family
+    his = pin_redeem(
+        code=issue_pin(father).code,
+        child_birth_date=father.patient.date_of_birth,
+        new_account=NewAccountFactory(email="not.on.the.chart@example.net"),
+    ).account
+    restrict(father)
+    grandmother = PatientContactFactory(patient=mother.patient, relationship="grandparent")
+    with pytest.raises(PinNotAccepted):
+        pin_redeem(
+            code=issue_pin(grandmother).code, child_birth_date=mother.patient.date_of_birth, account=his
+        )
+    assert not PortalAccess.objects.filter(account=his).exists()
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.RESTRICTION_REFUSED, account=his).count() == 1
