@@ -155,7 +155,10 @@ def restriction_enforce(
         reason=Pin.EndReason.RESTRICTED,
         now=now,
     )
-    person = Q(contact_id=contact.pk)
+    # The person's accounts: those that ever saw a child through the contact, or use its email or phone.
+    person = Q(contact_id=contact.pk) | Q(
+        account_id__in=PortalAccess.history.filter(contact_id=contact.pk).values("account_id")
+    )
     if contact.email:
         person |= Q(account__user__email__iexact=contact.email)
     if contact.cell_phone:

@@ -330,3 +330,20 @@ def test_the_restricted_persons_own_account_is_them_whatever_its_email(family, r
         )
     assert not PortalAccess.objects.filter(account=his).exists()
     assert AuditEvent.objects.filter(action=AuditEvent.Action.RESTRICTION_REFUSED, account=his).count() == 1
+
+
+def test_a_restriction_ends_the_child_on_the_persons_account_however_it_came(family, restrict, issue_pin):
+    mother, father = family
+    sibling = PatientContactFactory(contact=father.contact)
+    his = pin_redeem(
+        code=issue_pin(sibling).code,
+        child_birth_date=sibling.patient.date_of_birth,
+        new_account=NewAccountFactory(email="not.on.the.chart@example.net"),
+    ).account
+    # He got the child with the grandmother's PIN, before any order.
+    grandmother = PatientContactFactory(patient=mother.patient, relationship="grandparent")
+    pin_redeem(code=issue_pin(grandmother).code, child_birth_date=mother.patient.date_of_birth, account=his)
+    restrict(father)
+    assert list(PortalAccess.objects.filter(account=his).values_list("patient", flat=True)) == [
+        sibling.patient_id
+    ]
