@@ -21,6 +21,7 @@ from portalreg.practice import practice_details
 from registration.messaging.sms import sms_backend
 from registration.models import WelcomeMessage
 from registration.pin_codes import pin_link
+from registration.selectors.access import contact_is_patient
 
 
 class _Pin(str):
@@ -47,6 +48,9 @@ def welcome_content(message: WelcomeMessage, code: str) -> dict:
         "pin_url": _Pin(pin_link(link, code)),
         "code": _Pin(code),
         "expires_on": message.pin.expires_at,
+        "own_account": contact_is_patient(
+            patient_id=message.pin.patient_id, contact_id=message.pin.contact_id
+        ),
         # email.html reads it; rendered without a request, no context processor supplies it.
         "LANGUAGE_CODE": translation.get_language(),
     }

@@ -105,3 +105,11 @@ def access_terms(
         set_by = LevelSetBy.TEEN if choice.how == ParentLevelChoice.How.PORTAL else LevelSetBy.STAFF
         return AccessTerms(basis, AccessLevel(choice.level), set_by)
     return AccessTerms(basis, policy.parent_level_for_teens, LevelSetBy.POLICY)
+
+
+def contact_is_patient(*, patient_id: int, contact_id: int) -> bool:
+    """Whether the chart's contact is the patient themselves (an adolescent's own email and phone): their
+    PIN slip and welcome message speak to them, not to a parent."""
+    return PatientContact.objects.filter(
+        patient_id=patient_id, contact_id=contact_id, relationship=PatientContact.Relationship.SELF
+    ).exists()

@@ -12,14 +12,17 @@ from registration.welcome_addresses import welcome_route
 
 def first_reachable_links(patient_ids) -> dict[int, PatientContact]:
     """For each patient, the first family contact on the chart a welcome message can reach and who may be
-    invited: not the patient's own contact, and no one a restriction keeps from the child (one query)."""
+    invited: not the patient's own contact, no one whose relationship the EHR ended, and no one a
+    restriction keeps from the child (one query)."""
     reachable: dict[int, PatientContact] = {}
-    restricted = restrictions_in_effect(timezone.localdate()).filter(
+    today = timezone.localdate()
+    restricted = restrictions_in_effect(today).filter(
         patient_id=OuterRef("patient_id"), contact_id=OuterRef("contact_id")
     )
     links = (
         PatientContact.objects.filter(patient_id__in=patient_ids)
         .exclude(relationship=PatientContact.Relationship.SELF)
+        .exclude(valid_until__lt=today)
         .exclude(Exists(restricted))
         .select_related("contact")
         .order_by("pk")
@@ -40,7 +43,8 @@ def enrollment_code_contacts(
     contact a restriction keeps from the child is never matched: no code, as for a sign-up naming no one.
     """
     matched: dict[FamilyContact, list[SelfRegistrationRequest]] = {}
-    restricted = restrictions_in_effect(timezone.localdate()).filter(
+    today = timezone.localdate()
+    restricted = restrictions_in_effect(today).filter(
         patient_id=OuterRef("patient_id"), contact_id=OuterRef("contact_id")
     )
     for request in requests:
@@ -52,6 +56,7 @@ def enrollment_code_contacts(
                 patient__deceased=False,
             )
             .exclude(relationship=PatientContact.Relationship.SELF)
+            .exclude(valid_until__lt=today)
             .exclude(Exists(restricted))
             .select_related("contact")
         )

@@ -32,6 +32,7 @@ from registration.services.errors import (
     PinNotAccepted,
     PinReplaced,
     RegistrationError,
+    RelationshipEnded,
     TeenAddressIsParents,
 )
 from registration.services.invitation_rules import patient_invitation_refusal
@@ -142,8 +143,8 @@ def _grant_refusal(pin: Pin, account, new_account, now, client_address) -> Regis
         return PinNotAccepted()
     except TeenAddressIsParents:
         return OwnPinNeedsOwnAccount()
-    except (PatientIsAdult, OwnAccountNotAllowed):
-        return PinNoLongerUsable()
+    except (PatientIsAdult, OwnAccountNotAllowed, RelationshipEnded):
+        return PinNoLongerUsable()  # staff's reasons; the parent is told to ask the practice
     if (
         link.relationship == PatientContact.Relationship.SELF
         and account is not None

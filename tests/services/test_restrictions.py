@@ -20,6 +20,7 @@ from registration.services.enrollment_codes import enrollment_codes_make
 from registration.services.errors import (
     ContactRestricted,
     PatientIsAdult,
+    PinNoLongerUsable,
     PinNotAccepted,
     RestrictionInvalid,
 )
@@ -347,3 +348,21 @@ def test_a_restriction_ends_the_child_on_the_persons_account_however_it_came(fam
     assert list(PortalAccess.objects.filter(account=his).values_list("patient", flat=True)) == [
         sibling.patient_id
     ]
+
+
+def test_a_relationship_the_ehr_ended_gets_no_pin_no_welcome_and_its_old_pin_answers_ask_the_practice(
+    family, issue_pin, staff
+):
+    mother, father = family
+    issued = issue_pin(father)
+    PatientContact.objects.filter(pk=father.pk).update(
+        valid_until=timezone.localdate() - dt.timedelta(days=1)
+    )
+    PatientContact.objects.filter(pk=mother.pk).update(
+        valid_until=timezone.localdate() - dt.timedelta(days=1)
+    )
+    with pytest.raises(PinNoLongerUsable):
+        pin_redeem(
+            code=issued.code, child_birth_date=father.patient.date_of_birth, new_account=NewAccountFactory()
+        )
+    assert first_reachable_links([father.patient_id]) == {}

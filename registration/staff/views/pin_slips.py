@@ -13,6 +13,7 @@ from patients.models import Appointment, FamilyContact, Patient
 from portalreg.languages import portal_address
 from portalreg.proxies import client_address
 from registration.pin_codes import pin_link
+from registration.selectors.access import contact_is_patient
 from registration.services.errors import OutstandingPin, PossibleDuplicate, RegistrationError
 from registration.services.pins import pin_issue
 from registration.staff.form_tokens import new_form_token
@@ -74,5 +75,6 @@ def pin_generate(request, patient_pk, contact_pk):
             # The slip's QR code: like the welcome email's link, it carries the PIN after '#', which the
             # phone's browser never sends; the PIN page's script fills it in (issue 13).
             "pin_link": link,
+            "own_account": contact_is_patient(patient_id=patient.pk, contact_id=contact.pk),
         },
     )
