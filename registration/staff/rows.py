@@ -19,7 +19,7 @@ from django.utils.formats import get_format
 from patients.models import Patient
 from patients.templatetags.patients import age
 from registration.models import PortalStatus
-from registration.selectors.patients import ContactRow
+from registration.selectors.patients import ContactRow, link_restriction
 from registration.services.errors import PatientDeceased, PatientInactive, PatientNotInvitable
 from registration.services.invitation_rules import invitation_refusal, patient_invitation_refusal
 
@@ -194,6 +194,7 @@ class ContactLine(TypedDict):
     name: str
     relationship: str
     pin: PinButton | None
+    restricted: str  # in place of Generate PIN: the restriction's reason; "" if none
 
 
 class PatientRow(TypedDict):
@@ -217,20 +218,25 @@ def patient_rows(patients: Iterable[Patient]) -> list[PatientRow]:
     for p in patients:
         refusal = patient_invitation_refusal(p)
         child = f"{p.first_name} {p.last_name}"
-        contacts = [
-            ContactLine(
-                name=link.contact.full_name,
-                relationship=link.get_relationship_display(),
-                pin=pin_button(
-                    p.pk,
-                    link.contact_id,
-                    refusal=refusal,
-                    contact_registered=bool(link.access_email),
-                    label=f"Generate PIN for {link.contact.full_name}, parent of {child}",
-                ),
+        contacts = []
+        for link in p.contacts_with_access:
+            restriction = link_restriction(link)
+            contacts.append(
+                ContactLine(
+                    name=link.contact.full_name,
+                    relationship=link.get_relationship_display(),
+                    pin=None
+                    if restriction
+                    else pin_button(
+                        p.pk,
+                        link.contact_id,
+                        refusal=refusal,
+                        contact_registered=bool(link.access_email),
+                        label=f"Generate PIN for {link.contact.full_name}, parent of {child}",
+                    ),
+                    restricted=restriction.reason if restriction else "",
+                )
             )
-            for link in p.contacts_with_access
-        ]
         rows.append(
             PatientRow(
                 patient=f"{p.last_name}, {p.first_name}",

@@ -16,7 +16,14 @@ from registration.services.access_changes import AccessBasisNotChanged, access_b
 from registration.services.pin_redemption import pin_redeem
 from registration.services.pins import pin_issue
 from registration.services.restrictions import restriction_create, restriction_lift
-from tests.factories import NewAccountFactory, PatientContactFactory, PatientFactory, StaffFactory, admin_user
+from tests.factories import (
+    AppointmentFactory,
+    NewAccountFactory,
+    PatientContactFactory,
+    PatientFactory,
+    StaffFactory,
+    admin_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +93,29 @@ def test_restricted_contact_row_shows_the_reason_instead_of_generate_pin(front_d
     assert 'aria-label="Generate PIN for Tomas Diaz"' not in page
     assert 'aria-label="Generate PIN for Rosa Diaz"' in page
     assert other.contact.full_name in page
+
+
+def test_search_results_and_the_appointment_window_show_the_reason_too(front_desk_client):
+    link = PatientContactFactory(
+        patient__last_name="Quennell", contact__first_name="Tomas", contact__last_name="Diaz"
+    )
+    PatientContactFactory(patient=link.patient, contact__first_name="Rosa", contact__last_name="Diaz")
+    appointment = AppointmentFactory(patient=link.patient)
+    restriction_create(
+        patient=link.patient,
+        contact=link.contact,
+        basis=AccessRestriction.Basis.PROTECTIVE_ORDER,
+        starts_on=dt.date(2026, 3, 2),
+        by=admin_user(),
+    )
+
+    found = front_desk_client.get("/staff/patients/?q=quennell").content.decode()
+    window = front_desk_client.get(f"/staff/appointments/{appointment.pk}/").content.decode()
+
+    for page in (found, window):
+        assert "Restricted by protective order since 03/02/2026" in page
+        assert "Generate PIN for Tomas Diaz" not in page
+        assert "Generate PIN for Rosa Diaz" in page
 
 
 def test_lifted_restriction_is_listed_with_its_reason_and_the_row_offers_a_pin_again(front_desk_client):
