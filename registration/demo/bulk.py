@@ -16,9 +16,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.utils import timezone
+
 from accounts.models import User
 from patients.bulk_insert import insert
 from registration import pin_codes as codes
+from registration.access_policy import access_policy, is_teen_on
 from registration.demo.families import (
     ACCOUNT_PLANS,
     EMAIL_VERIFIED_AFTER,
@@ -33,6 +36,8 @@ from registration.demo.families import (
 from registration.demo.families import request_submitted_at as submitted_at
 from registration.demo.records import Written
 from registration.models import (
+    AccessBasis,
+    AccessLevel,
     AuditEvent,
     Pin,
     PortalAccess,
@@ -225,7 +230,13 @@ def _lookup(mrn: str, contact_index: int) -> str:
     return "".join(codes.ALPHABET[(number >> (5 * i)) % 32] for i in range(codes.GROUP))
 
 
+def _level(date_of_birth: date, at: datetime, policy) -> str:
+    teen = is_teen_on(date_of_birth, timezone.localdate(at), policy)
+    return policy.parent_level_for_teens if teen else AccessLevel.FULL
+
+
 def _accesses_create(redeemed: list[tuple[Grant, dict]]) -> list[int]:
+    policy = access_policy()
     rows = [
         {
             "account_id": pin["redeemed_by_id"],
@@ -234,6 +245,10 @@ def _accesses_create(redeemed: list[tuple[Grant, dict]]) -> list[int]:
             "path": pin["path"],
             "granted_at": pin["redeemed_at"],
             "pin_id": pin["id"],
+            # What `access_make` gives: a parent of an adolescent sees what the policy allows.
+            "level": _level(grant.child.date_of_birth, pin["redeemed_at"], policy),
+            "level_set_at": pin["redeemed_at"],
+            "basis": AccessBasis.GUARDIAN if grant.contact.relationship == "guardian" else AccessBasis.PARENT,
         }
         for grant, pin in redeemed
     ]

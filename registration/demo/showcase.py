@@ -95,7 +95,7 @@ def _pin_ensure(family, child_index, patient, contact, contact_index, ctx: Showc
 
 
 def _redeemed_ensure(family, child_index, patient, contact, contact_index, ctx: Showcase) -> Counter:
-    if PortalAccess.objects.filter(patient=patient, contact=contact).exists():
+    if PortalAccess.history.filter(patient=patient, contact=contact).exists():  # an ended one too
         return Counter()
     times = pin_times(family, child_index, contact_index, ctx.today, settings.PIN_VALIDITY_DAYS)
     issued = _issue(family, patient, contact, times.issued_at, ctx)
@@ -148,7 +148,7 @@ def _authentications_ensure(family, patients, contact: FamilyContact, ctx: Showc
     account = _account_of(contact)
     done = Counter()
     for patient in patients:
-        if PortalAccess.objects.filter(account=account, patient=patient).exists():
+        if PortalAccess.history.filter(account=account, patient=patient).exists():
             continue
         request = account.self_registrations.get(
             status=SelfRegistrationRequest.Status.AWAITING,

@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounts.models import User
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration import pin_codes as codes
-from registration.demo import bulk, clinic_days, families, records, schedule, showcase, staff
+from registration.demo import access_showcase, bulk, clinic_days, families, records, schedule, showcase, staff
 from registration.models import (
     AuditEvent,
     Pin,
@@ -112,7 +112,7 @@ class Command(BaseCommand):
         parent_existed = User.objects.filter(username=parent).exists()
 
         front_desk, admin = self.staff_write(password, given)
-        self.showcase_write(showcase_outlines, front_desk.user, password, today, patients)
+        self.showcase_write(showcase_outlines, front_desk.user, password, today, patients, admin=admin.user)
         self.bulk_write(
             outlines[len(showcase_outlines) :], self.bulk_context(today, front_desk, password), patients
         )
@@ -134,7 +134,7 @@ class Command(BaseCommand):
             made.update(f"staff {who.password_note}" for who in (front_desk, admin) if who.changed)
         return front_desk, admin
 
-    def showcase_write(self, outlines, by, password, today, patient_total):
+    def showcase_write(self, outlines, by, password, today, patient_total, *, admin):
         """The visible demo: records in one transaction, then portal state through the services."""
         with self.phase(f"showcase families 1-{len(outlines)}, records") as made, transaction.atomic():
             described = [families.family_describe(o, today) for o in outlines]
@@ -146,6 +146,8 @@ class Command(BaseCommand):
             for number in range(1, min(SHOWCASE_NEWCOMERS, families.newcomer_count(patient_total)) + 1):
                 made += showcase.newcomer_register(families.newcomer_describe(number, today), ctx)
             made += showcase.duplicate_register(described, ctx)
+            made += access_showcase.restriction_showcase(described, admin=admin, today=today)
+            made += access_showcase.teen_showcase(described, by=by, today=today)
 
     def bulk_context(self, today, front_desk: staff.StaffUser, password: str) -> bulk.BulkContext:
         return bulk.BulkContext(
