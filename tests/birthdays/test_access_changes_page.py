@@ -73,3 +73,11 @@ def test_the_page_runs_the_same_queries_for_two_changes_or_ten(staff_client, chi
     print(f"access changes page: {few} queries for 2 changes, {many} for 10")
     assert html.count("turns 1") == 10
     assert few == many <= MOST_QUERIES_A_PAGE
+
+
+@pytest.mark.django_db
+def test_the_page_is_for_staff_only(client, make_portal_account):
+    url = reverse("staff:access-changes")
+    assert client.get(url).status_code == 302  # to the staff sign-in
+    client.force_login(make_portal_account().user)
+    assert client.get(url).status_code == 403
