@@ -92,6 +92,17 @@ TABLE: dict[str, Rule] = {
     "staff:pin-generate": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(OK)),
     "staff:welcome-send": Rule(get=staff_only(OK), post=staff_only(redirect("/staff/messages/"))),
     "staff:appointment": Rule(get=staff_only(OK)),
+    # The chart's Access panel: restrictions and a parent's access kept past majority, admins only.
+    "staff:restriction-new": Rule(
+        get=practice_admin_only(OK), post=practice_admin_only(redirect("/staff/patients/"))
+    ),
+    "staff:restriction-lift": Rule(
+        get=everyone(METHOD_NOT_ALLOWED), post=practice_admin_only(redirect("/staff/patients/"))
+    ),
+    "staff:restriction-document": Rule(get=practice_admin_only(OK)),
+    "staff:access-basis": Rule(
+        get=everyone(METHOD_NOT_ALLOWED), post=practice_admin_only(redirect("/staff/patients/"))
+    ),
     "staff:welcome-message": Rule(get=staff_only(OK)),
     "staff:welcome-resend": Rule(
         get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/messages/"))

@@ -21,6 +21,7 @@ from anymail.signals import inbound, tracking
 from django.apps import apps
 from django.conf import settings as django_settings
 from django.contrib.auth.tokens import default_token_generator
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -33,8 +34,10 @@ from accounts.models import ADMIN_GROUP
 from patients.models import Appointment, Patient
 from registration.messaging import provider_hooks
 from registration.models import (
+    AccessRestriction,
     AuditEvent,
     ImportRun,
+    PortalAccess,
     RegisterAllRun,
     SelfRegistrationRequest,
     WelcomeMessage,
@@ -43,6 +46,7 @@ from registration.portal.tokens import email_verification_token
 from registration.services.accounts import portal_account_verify_email
 from registration.services.pin_redemption import pin_redeem
 from registration.services.pins import pin_issue
+from registration.services.restrictions import restriction_create
 from registration.services.self_registration import ChildDetails
 from registration.services.welcome_invites import welcome_invite
 from tests.factories import (
@@ -128,7 +132,7 @@ class Probe:
 
 
 @pytest.fixture
-def world(db, settings):
+def world(db, settings, tmp_path):
     settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET}
     settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN
     front_desk = StaffFactory()
@@ -165,6 +169,18 @@ def world(db, settings):
         address=father.contact.email,
         by=front_desk,
     )
+    # Family E: Emil, whose father a court order keeps from him, the order attached as a PDF.
+    settings.RESTRICTION_DOCUMENT_DIR = tmp_path / "restrictions"
+    emil_father = PatientContactFactory(patient=PatientFactory(first_name="Emil", last_name="Eastwood"))
+    restriction = restriction_create(
+        patient=emil_father.patient,
+        contact=emil_father.contact,
+        basis=AccessRestriction.Basis.COURT_ORDER,
+        starts_on=timezone.localdate(),
+        by=admin,
+        document=SimpleUploadedFile("order.pdf", b"%PDF-1.4\n%%EOF", content_type="application/pdf"),
+    )
+    mother_access = PortalAccess.objects.get(account=parent_a, patient=amelia)
     # A Register all of yesterday, finished.
     yesterday = timezone.now() - dt.timedelta(days=1)
     register_all = RegisterAllRun.objects.create(
@@ -239,6 +255,25 @@ def world(db, settings):
             | {"replace_outstanding": "1"},
         ),
         "staff:appointment": Probe(reverse("staff:appointment", args=[appointment.pk])),
+        "staff:restriction-new": Probe(
+            reverse("staff:restriction-new", args=[amelia.pk, father.contact.pk]),
+            data={
+                f"restrict-{father.contact.pk}-basis": "court_order",
+                f"restrict-{father.contact.pk}-starts_on": timezone.localdate().isoformat(),
+            },
+        ),
+        "staff:restriction-lift": Probe(
+            reverse("staff:restriction-lift", args=[restriction.pk]),
+            data={f"lift-{restriction.pk}-reason": "Order vacated"},
+        ),
+        "staff:restriction-document": Probe(reverse("staff:restriction-document", args=[restriction.pk])),
+        "staff:access-basis": Probe(
+            reverse("staff:access-basis", args=[mother_access.pk]),
+            data={
+                f"basis-{mother_access.pk}-basis": "adult_consent",
+                f"basis-{mother_access.pk}-note": "Consent signed at the front desk",
+            },
+        ),
         "staff:welcome-message": Probe(reverse("staff:welcome-message", args=[message.pk])),
         # Confirmed: the father's PIN is still valid, and replacing it is asked first.
         "staff:welcome-resend": Probe(
