@@ -84,7 +84,8 @@ def parent_email_requested(
 
 def parent_email_claim(*, email_id: int, now: datetime | None = None) -> ParentAccountEmail | None:
     """Take a due email for sending; None if it is not due, or no longer wanted (then it is cancelled):
-    the account was disabled, or its address was confirmed before a 'confirm' email went."""
+    the account was disabled, its address was confirmed before a 'confirm' email went, or it no longer
+    sees the child a birthday's notice is about."""
 
     def refusal(email: ParentAccountEmail) -> dict | None:
         account = email.account
@@ -92,12 +93,21 @@ def parent_email_claim(*, email_id: int, now: datetime | None = None) -> ParentA
             return {"reason": "account_disabled"}
         if email.kind == Kind.VERIFY and account.email_verified_at is not None:
             return {"reason": "email_verified"}
+        # A birthday's notice to someone who no longer sees the child (a restriction since, say) would
+        # tell them about the child: not sent.
+        if email.kind == Kind.ACCESS_CHANGE and not _sees(account, email.milestone_id):
+            return {"reason": "no_access"}
         return None
 
     claimed = outbox.outbox_claim(
         ParentAccountEmail, message_id=email_id, now=now or timezone.now(), refusal=refusal
     )
     return None if claimed is None else claimed[0]
+
+
+def _sees(account: PortalAccount, milestone_id: int | None) -> bool:
+    """Whether the account still sees the patient of the milestone (`accesses` are the live ones)."""
+    return milestone_id is not None and account.accesses.filter(patient__age_milestones=milestone_id).exists()
 
 
 def parent_email_sent(*, email_id: int, provider_message_id: str = "", now: datetime | None = None) -> None:

@@ -6,9 +6,11 @@ import datetime as dt
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 
 from patients.models import FamilyContact, PatientContact
 from registration.birthday_tasks import apply_access_birthdays
+from registration.messaging.tasks import send_parent_account_email
 from registration.models import (
     AccessBasis,
     AccessLevel,
@@ -22,6 +24,7 @@ from registration.models import (
 )
 from registration.services.birthdays import access_birthdays_run
 from registration.services.pins import pin_issue
+from registration.services.restrictions import restriction_create
 from tests.birthdays.conftest import days_ahead, local
 from tests.factories import PatientContactFactory
 
@@ -214,3 +217,26 @@ def test_the_task_tells_parents_and_the_command_run_again_the_same_day_does_noth
         f"What you see of Ana on the portal changes on {days_ahead(10):%b} {days_ahead(10).day}, "
         f"{days_ahead(10).year}"
     ] * 2
+
+
+@pytest.mark.django_db
+def test_a_notice_to_a_parent_restricted_before_it_went_is_not_sent(family, birthday_day, admin):
+    access_birthdays_run(now=local(birthday_day - dt.timedelta(days=30), 9))  # queued, not yet sent
+    mother = family["ana_mother"]
+    restriction_create(
+        patient=family["ana"],
+        contact=mother.contact,
+        basis="court_order",
+        starts_on=timezone.localdate(),
+        by=admin,
+    )
+
+    for email in ParentAccountEmail.objects.filter(kind=ParentAccountEmail.Kind.ACCESS_CHANGE):
+        send_parent_account_email.enqueue(email.pk)
+
+    assert mother.account.email not in [message.to[0] for message in mail.outbox]
+    assert len(mail.outbox) == 2  # Ana's father and Ben's
+    cancelled = ParentAccountEmail.objects.get(
+        account=mother.account, kind=ParentAccountEmail.Kind.ACCESS_CHANGE
+    )
+    assert cancelled.status == ParentAccountEmail.Status.CANCELLED
