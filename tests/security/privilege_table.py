@@ -103,6 +103,10 @@ TABLE: dict[str, Rule] = {
     "staff:access-basis": Rule(
         get=everyone(METHOD_NOT_ALLOWED), post=practice_admin_only(redirect("/staff/patients/"))
     ),
+    # The patient's own account: the page for every staff member; an empty address is refused by the
+    # service with its reason (409), an empty choice by the form (400).
+    "staff:teen-account": Rule(get=staff_only(OK), post=staff_only(allowed(409))),
+    "staff:teen-parent-level": Rule(get=everyone(METHOD_NOT_ALLOWED), post=staff_only(allowed(400))),
     "staff:welcome-message": Rule(get=staff_only(OK)),
     "staff:welcome-resend": Rule(
         get=everyone(METHOD_NOT_ALLOWED), post=staff_only(redirect("/staff/messages/"))
@@ -172,6 +176,14 @@ TABLE: dict[str, Rule] = {
     ),
     "portal:home": Rule(
         get={ANONYMOUS: PORTAL_SIGN_IN} | dict.fromkeys(PARENTS, OK) | dict.fromkeys(STAFF, FORBIDDEN)
+    ),
+    # A teen's choice for their parents: parents' accounts only (the service refuses anyone but the
+    # patient's own); an empty form goes back home with its message.
+    "portal:parent-level": Rule(
+        get=everyone(METHOD_NOT_ALLOWED),
+        post={ANONYMOUS: PORTAL_SIGN_IN}
+        | dict.fromkeys(PARENTS, redirect("/portal/home/"))
+        | dict.fromkeys(STAFF, FORBIDDEN),
     ),
     "portal:sign-in": Rule(
         get=everyone(OK),

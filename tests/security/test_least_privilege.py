@@ -267,6 +267,9 @@ def world(db, settings, tmp_path):
             data={f"lift-{restriction.pk}-reason": "Order vacated"},
         ),
         "staff:restriction-document": Probe(reverse("staff:restriction-document", args=[restriction.pk])),
+        # The patient's own account: empty forms are refused with their reasons (nothing saved).
+        "staff:teen-account": Probe(reverse("staff:teen-account", args=[amelia.pk]), data={}),
+        "staff:teen-parent-level": Probe(reverse("staff:teen-parent-level", args=[amelia.pk]), data={}),
         "staff:access-basis": Probe(
             reverse("staff:access-basis", args=[mother_access.pk]),
             data={
@@ -338,6 +341,7 @@ def world(db, settings, tmp_path):
         ),
         "portal:enrollment-code": Probe(reverse("portal:enrollment-code"), data={"code": "000000"}),
         "portal:home": Probe(reverse("portal:home")),
+        "portal:parent-level": Probe(reverse("portal:parent-level"), data={}),
         "portal:sign-in": Probe(reverse("portal:sign-in")),  # POST: each role's own credentials
         "portal:sign-out": Probe(reverse("portal:sign-out"), data={}),
         "portal:password-reset": Probe(reverse("portal:password-reset"), data={"email": parent_d.email}),
