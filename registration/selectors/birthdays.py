@@ -18,6 +18,7 @@ from patients.models import Patient, PatientContact
 from registration.access_policy import AccessPolicy, access_policy, birthday, born_by
 from registration.models import (
     AccessBasis,
+    AccessLevel,
     AgeMilestone,
     LevelSetBy,
     ParentLevelChoice,
@@ -73,9 +74,12 @@ def teen_accesses_due(day: date, policy: AccessPolicy) -> QuerySet[PortalAccess]
 
 
 def majority_accesses_due(day: date, policy: AccessPolicy) -> QuerySet[PortalAccess]:
-    """Live accesses as a parent to a patient who is an adult on `day`: they end."""
+    """Live accesses to a patient who is an adult on `day` that change: a parent's ends, and a
+    guardian's or one the adult consented to, narrowed in the teen years, sees everything again."""
     return PortalAccess.objects.filter(
-        basis=AccessBasis.PARENT, patient__date_of_birth__lte=born_by(day, policy.majority_age)
+        Q(basis=AccessBasis.PARENT)
+        | Q(basis__in=[AccessBasis.GUARDIAN, AccessBasis.ADULT_CONSENT]) & ~Q(level=AccessLevel.FULL),
+        patient__date_of_birth__lte=born_by(day, policy.majority_age),
     )
 
 

@@ -20,6 +20,7 @@ from registration.messaging.account_email_outbox import parent_email_queue_withi
 from registration.messaging.tasks import parent_email_enqueue
 from registration.models import (
     AccessBasis,
+    AccessLevel,
     AgeMilestone,
     AuditEvent,
     LevelSetBy,
@@ -168,16 +169,33 @@ def _majority_apply(patient_id: int, *, policy: AccessPolicy, today: date, now: 
             contact_id=pins[pin_id],
             details={"pin_id": pin_id, "reason": Pin.EndReason.MAJORITY.value, "milestone_id": milestone.pk},
         )
-    accesses = list(
-        PortalAccess.objects.select_for_update()
-        .filter(patient_id=patient_id, basis=AccessBasis.PARENT)
-        .order_by("pk")
-    )
-    for access in accesses:
+    accesses = list(PortalAccess.objects.select_for_update().filter(patient_id=patient_id).order_by("pk"))
+    ended = [a for a in accesses if a.basis == AccessBasis.PARENT]
+    for access in ended:
         _access_end(
             access, reason=PortalAccess.EndReason.MAJORITY, now=now, details={"milestone_id": milestone.pk}
         )
-    return len(accesses), len(revoked)
+    # A guardian of an adult, or a parent the adult consented to, is no longer held to the teen years'
+    # level (the teen's choice no longer applies either): they see everything, until the adult says not.
+    for access in accesses:
+        if (
+            access.basis in (AccessBasis.GUARDIAN, AccessBasis.ADULT_CONSENT)
+            and access.level != AccessLevel.FULL
+        ):
+            old = access.level
+            access.level, access.level_set_by, access.level_set_at = AccessLevel.FULL, LevelSetBy.POLICY, now
+            access.save(update_fields=["level", "level_set_by", "level_set_at"])
+            audit_record(
+                action=AuditEvent.Action.ACCESS_LEVEL_CHANGED,
+                at=now,
+                actor=None,
+                patient_id=patient_id,
+                contact_id=access.contact_id,
+                account_id=access.account_id,
+                details={"access_id": access.pk, "old_level": old, "new_level": access.level}
+                | {"set_by": "policy", "milestone_id": milestone.pk},
+            )
+    return len(ended), len(revoked)
 
 
 @transaction.atomic(durable=True)

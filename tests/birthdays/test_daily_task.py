@@ -146,7 +146,13 @@ def test_on_the_birthday_the_teens_parents_see_less_and_the_adults_parent_stops(
     assert Pin.objects.get(pk=unused.pin.pk).end_reason == Pin.EndReason.MAJORITY
     assert Pin.objects.get(pk=guardian_pin.pin.pk).revoked_at is None
     changed = AuditEvent.objects.filter(action=Action.ACCESS_LEVEL_CHANGED).order_by("pk")
-    assert [(e.details["old_level"], e.details["new_level"]) for e in changed] == [("full", "limited")] * 2
+    # Ana's parents narrowed; Ben's guardian, held to the teen level until today, sees everything again.
+    assert sorted((e.details["old_level"], e.details["new_level"]) for e in changed) == [
+        ("full", "limited"),
+        ("full", "limited"),
+        ("limited", "full"),
+    ]
+    assert reload(family["ben_guardian"]).level == AccessLevel.FULL
     ended = AuditEvent.objects.filter(action=Action.ACCESS_ENDED).order_by("pk")
     assert sorted(e.details.get("pin_id") or e.details["access_id"] for e in ended) == sorted(
         [unused.pin.pk, family["ben_father"].pk]
@@ -240,3 +246,19 @@ def test_a_notice_to_a_parent_restricted_before_it_went_is_not_sent(family, birt
         account=mother.account, kind=ParentAccountEmail.Kind.ACCESS_CHANGE
     )
     assert cancelled.status == ParentAccountEmail.Status.CANCELLED
+
+
+@pytest.mark.django_db
+def test_at_majority_a_guardian_held_to_the_teen_level_sees_everything_again(family, birthday_day):
+    guardian = family["ben_guardian"]
+    PortalAccess.objects.filter(pk=guardian.pk).update(level=AccessLevel.NONE, level_set_by=LevelSetBy.TEEN)
+    access_birthdays_run(now=local(birthday_day, 0, 10))
+    access_birthdays_run(now=local(birthday_day, 0, 40))
+    guardian = reload(guardian)
+    assert (guardian.ended_at, guardian.level, guardian.level_set_by) == (
+        None,
+        AccessLevel.FULL,
+        LevelSetBy.POLICY,
+    )
+    widened = AuditEvent.objects.filter(action=Action.ACCESS_LEVEL_CHANGED, details__access_id=guardian.pk)
+    assert [(e.details["old_level"], e.details["new_level"]) for e in widened] == [("none", "full")]
