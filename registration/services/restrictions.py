@@ -72,6 +72,11 @@ def restriction_create(
     _check(basis=basis, starts_on=starts_on, ends_on=ends_on, document=document)
     with transaction.atomic(durable=True):
         _patient_and_link_lock(patient, contact)
+        same = AccessRestriction.objects.filter(
+            patient=patient, contact=contact, basis=basis, starts_on=starts_on, ends_on=ends_on
+        )
+        if not source_id and (twice := same.filter(lifted_at__isnull=True, source_id="").first()):
+            return twice  # the form sent twice (a double click): one restriction, one audit event
         restriction = AccessRestriction(
             patient=patient,
             contact=contact,

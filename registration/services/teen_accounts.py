@@ -31,6 +31,7 @@ from registration.services.access_rules import own_account_check, own_address_ch
 from registration.services.audit import audit_record
 from registration.services.errors import InvalidAddress, RegistrationError
 from registration.services.invitation_rules import patient_lock_invitable
+from registration.services.pin_rules import pins_revoke
 from registration.welcome_addresses import EMAIL, SMS, AddressInvalid, welcome_address_clean
 
 SELF = PatientContact.Relationship.SELF
@@ -96,7 +97,13 @@ def teen_contact_add(
             before = {"email": contact.email, "cell_phone": str(contact.cell_phone or "")}
             contact.email, contact.cell_phone = email, phone
             contact.save(update_fields=["email", "cell_phone"])
+            # A PIN sent to the old address (a mistyped one, or a parent's phone) must not stay usable.
+            revoked = []
+            if before != {"email": email, "cell_phone": phone}:
+                pins = Pin.objects.filter(patient=patient, contact=contact)
+                revoked = pins_revoke(pins, reason=Pin.EndReason.SUPERSEDED, now=now)
             details = {"email": email, "cell_phone": phone, "created": False, "before": before}
+            details |= {"revoked_pin_ids": revoked} if revoked else {}
         audit_record(
             action=AuditEvent.Action.TEEN_CONTACT_ADDED,
             at=now,

@@ -366,3 +366,11 @@ def test_a_relationship_the_ehr_ended_gets_no_pin_no_welcome_and_its_old_pin_ans
             code=issued.code, child_birth_date=father.patient.date_of_birth, new_account=NewAccountFactory()
         )
     assert first_reachable_links([father.patient_id]) == {}
+
+
+def test_the_same_restriction_sent_twice_is_recorded_once(family, restrict):
+    _, father = family
+    first, second = restrict(father), restrict(father)
+    assert first == second
+    assert AccessRestriction.objects.count() == 1
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.RESTRICTION_CREATED).count() == 1

@@ -4,13 +4,14 @@ import pytest
 from django.test import override_settings
 
 from patients.models import FamilyContact, PatientContact
-from registration.models import AuditEvent
+from registration.models import AuditEvent, Pin
 from registration.services.errors import (
     InvalidAddress,
     OwnAccountNotAllowed,
     PatientNotInvitable,
     TeenAddressIsParents,
 )
+from registration.services.pins import pin_issue
 from registration.services.teen_accounts import teen_contact_add
 from tests.factories import PatientFactory
 from tests.teen.conftest import born_years_ago
@@ -118,3 +119,17 @@ def test_a_deceased_patient_gets_no_own_contact(teen, staff):
     teen.save(update_fields=["deceased"])
     with pytest.raises(PatientNotInvitable):
         teen_contact_add(patient=teen, email="ana@example.com", cell_phone="", by=staff)
+
+
+def test_a_changed_own_address_ends_the_pin_sent_to_the_old_one(teen, staff):
+    link = teen_contact_add(patient=teen, email="ana@exmaple.com", cell_phone="", by=staff)  # mistyped
+    issued = pin_issue(patient=teen, contact=link.contact, path="chart", by=staff)
+    teen_contact_add(patient=teen, email="ana@example.com", cell_phone="", by=staff)
+    assert Pin.objects.get(pk=issued.pin.pk).end_reason == Pin.EndReason.SUPERSEDED
+    last = AuditEvent.objects.filter(action=AuditEvent.Action.TEEN_CONTACT_ADDED).latest("pk")
+    assert last.details["revoked_pin_ids"] == [issued.pin.pk]
+    teen_contact_add(patient=teen, email="ana@example.com", cell_phone="", by=staff)  # the same again
+    assert (
+        "revoked_pin_ids"
+        not in AuditEvent.objects.filter(action=AuditEvent.Action.TEEN_CONTACT_ADDED).latest("pk").details
+    )
