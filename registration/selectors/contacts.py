@@ -1,6 +1,6 @@
 """Who a message reaches: the first contact of each chart a welcome reaches, the ones a code may go to."""
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from patients import names
@@ -31,6 +31,22 @@ def first_reachable_links(patient_ids) -> dict[int, PatientContact]:
         if link.patient_id not in reachable and welcome_route(link.contact):
             reachable[link.patient_id] = link
     return reachable
+
+
+def links_invitable(patient_id: int) -> QuerySet[PatientContact]:
+    """The chart's contacts staff may send a welcome to: not one a restriction keeps from the child or
+    whose relationship the EHR ended (the chart's Access panel says why); the patient's own contact is."""
+    today = timezone.localdate()
+    restricted = restrictions_in_effect(today).filter(
+        patient_id=OuterRef("patient_id"), contact_id=OuterRef("contact_id")
+    )
+    return (
+        PatientContact.objects.filter(patient_id=patient_id)
+        .exclude(valid_until__lt=today)
+        .exclude(Exists(restricted))
+        .select_related("contact")
+        .order_by("pk")
+    )
 
 
 def enrollment_code_contacts(

@@ -300,3 +300,23 @@ def test_reconcile_refusal_shows_the_reason(front_desk_client, asked_by_tomas):
         in (_text(response))
     )
     assert not PortalAccess.objects.filter(account=request.account).exists()
+
+
+@pytest.mark.django_db
+def test_register_by_email_or_text_does_not_offer_a_restricted_contact(admin_client, admin):
+    _, tomas, _ = _family(tomas_registered=False)
+    restriction_create(
+        patient=tomas.patient,
+        contact=tomas.contact,
+        basis=AccessRestriction.Basis.PROTECTIVE_ORDER,
+        starts_on=timezone.localdate(),
+        by=admin,
+    )
+    page = _text(admin_client.get(reverse("staff:welcome-send", args=[tomas.patient.pk])))
+    assert "Rosa Diaz" in page and "Tomas Diaz" not in page
+    refused = admin_client.post(
+        reverse("staff:welcome-send", args=[tomas.patient.pk]),
+        {"contact": tomas.pk, "channel": "email", "address": tomas.contact.email},
+    )
+    assert refused.status_code == 200 and "Select a valid choice" in _text(refused)  # the form's own error
+    assert not Pin.objects.filter(contact=tomas.contact, revoked_at=None).exists()

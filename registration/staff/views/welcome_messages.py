@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.roles import staff_member_required
-from patients.models import Appointment, Patient, PatientContact
+from patients.models import Appointment, Patient
 from portalreg.proxies import client_address
 from registration import selectors
 from registration.models import WelcomeMessage
@@ -23,7 +23,7 @@ def welcome_send(request, patient_pk):
     # ASCII digits, and few: "²".isdigit() too, and int() refuses over 4,300 digits.
     if appointment_id.isascii() and appointment_id.isdigit() and len(appointment_id) <= 18:
         appointment = get_object_or_404(Appointment, pk=appointment_id, patient=patient)
-    links = PatientContact.objects.filter(patient=patient).select_related("contact").order_by("pk")
+    links = selectors.links_invitable(patient.pk)
     duplicates, outstanding = [], None
     if request.method == "POST":
         form = WelcomeForm(request.POST, links=links)
