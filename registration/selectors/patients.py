@@ -5,12 +5,15 @@ from datetime import date, datetime
 from functools import cached_property
 
 from django.db.models import (
+    CharField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from phonenumber_field.phonenumber import to_python as phone_parse
 
@@ -94,6 +97,19 @@ def contact_links_with_access(*, day: date | None = None) -> Prefetch:
     )
 
 
+# A restriction as "id|basis|first day|last day" (ISO dates, the last one empty when open-ended).
+_RESTRICTION_SAID = Concat(
+    Cast("pk", CharField()),
+    Value("|"),
+    "basis",
+    Value("|"),
+    Cast("starts_on", CharField()),
+    Value("|"),
+    Coalesce(Cast("ends_on", CharField()), Value("")),
+    output_field=CharField(),
+)
+
+
 def _contact_links_with_access(
     links: QuerySet[PatientContact], *, day: date | None
 ) -> QuerySet[PatientContact]:
@@ -111,10 +127,8 @@ def _contact_links_with_access(
         links.select_related("contact")
         .annotate(
             access_email=Subquery(access.values("account__user__email")[:1]),
-            restriction_id=Subquery(restriction.values("pk")[:1]),
-            restriction_basis=Subquery(restriction.values("basis")[:1]),
-            restriction_starts_on=Subquery(restriction.values("starts_on")[:1]),
-            restriction_ends_on=Subquery(restriction.values("ends_on")[:1]),
+            # One subquery, not one per field: a busy day's list has hundreds of contact rows.
+            restriction_said=Subquery(restriction.annotate(said=_RESTRICTION_SAID).values("said")[:1]),
         )
         .order_by("pk")
     )
@@ -123,15 +137,17 @@ def _contact_links_with_access(
 def link_restriction(link: PatientContact) -> AccessRestriction | None:
     """The restriction `_contact_links_with_access` found for the link (enough of it to give its
     `reason`), if any."""
-    if getattr(link, "restriction_id", None) is None:
+    said = getattr(link, "restriction_said", None)
+    if not said:
         return None
+    pk, basis, starts_on, ends_on = said.split("|")
     return AccessRestriction(
-        pk=link.restriction_id,
+        pk=int(pk),
         patient_id=link.patient_id,
         contact=link.contact,
-        basis=link.restriction_basis,
-        starts_on=link.restriction_starts_on,
-        ends_on=link.restriction_ends_on,
+        basis=basis,
+        starts_on=date.fromisoformat(starts_on),
+        ends_on=date.fromisoformat(ends_on) if ends_on else None,
     )
 
 
