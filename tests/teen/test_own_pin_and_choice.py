@@ -198,3 +198,13 @@ def test_a_spanish_parent_reads_the_level_in_spanish(family, staff, client):
     parent_level_record_in_person(patient=family, level=AccessLevel.NONE, by=staff)
     none = client.get(reverse("portal:home")).content.decode()
     assert f"Como {family.first_name} tiene 12 años o más, {family.first_name} decide" in none
+
+
+def test_a_teen_posting_another_patients_id_changes_nothing(own_pin, family, client, make_portal_account):
+    teen_account = _own_account(own_pin).account
+    other = PatientContactFactory(patient__date_of_birth=born_years_ago(14))
+    make_portal_account(other)
+    client.force_login(teen_account.user, backend=BACKEND)
+    client.post(reverse("portal:parent-level"), {"patient": other.patient.pk, "level": "none"})
+    assert not ParentLevelChoice.objects.exists()
+    assert PortalAccess.objects.get(patient=other.patient).level == "limited"
