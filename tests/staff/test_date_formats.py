@@ -109,7 +109,9 @@ def test_status_badges_stay_english_whatever_language_first_loaded_the_template_
     Spanish parent's page, a badge formatted at import said "Pendiente" on staff pages for the life of
     the worker. The badges are made per request."""
     link = PatientContactFactory()
-    AppointmentFactory(patient=link.patient, starts_at=timezone.now() + dt.timedelta(hours=1))
+    # Today in the practice's time zone: an hour from now is tomorrow's list after 23:00 there.
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    AppointmentFactory(patient=link.patient, starts_at=noon)
     try:
         with translation.override("es"):
             importlib.reload(rows)
