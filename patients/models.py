@@ -99,6 +99,10 @@ class Patient(models.Model):
     active = models.BooleanField(default=True)
     deceased = models.BooleanField(default=False)
     deceased_on = models.DateField(null=True, blank=True)
+    # The chart the EHR merged this one into (HL7 ADT A40): kept, inactive, for its history.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_charts"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # " FIRST LAST" folded (accents, case, apostrophes): staff name search matches each typed word at
     # the start of a word here (" JO" finds Jordan and Johnson), through one trigram index that serves

@@ -304,6 +304,26 @@ IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=1_000_000_000)
 # first, in order, then type labels (a v2-0203 code, or a type text as Epic sends "MRN" and "EPI").
 EHR_MRN_SYSTEMS = env.list("EHR_MRN_SYSTEMS", default=[])
 EHR_MRN_TYPES = env.list("EHR_MRN_TYPES", default=["MR", "MRN", "MEDICAL RECORD NUMBER", "EPI"])
+# The EHR's live feed (issue 16, docs/hl7.md): HL7 v2 over MLLP from `manage.py hl7_listen`. It listens
+# on this address only; TLS when a certificate and key are given, and then, with a client CA, only
+# clients whose certificate that CA signed and (when listed) whose subject CN is allowed.
+HL7_LISTEN_HOST = env("HL7_LISTEN_HOST", default="127.0.0.1")
+HL7_LISTEN_PORT = env.int("HL7_LISTEN_PORT", default=2575)
+HL7_TLS_CERT = env("HL7_TLS_CERT", default="")
+HL7_TLS_KEY = env("HL7_TLS_KEY", default="")
+HL7_TLS_CLIENT_CA = env("HL7_TLS_CLIENT_CA", default="")
+HL7_TLS_ALLOWED_CLIENTS = env.list("HL7_TLS_ALLOWED_CLIENTS", default=[])
+# Limits: a message larger than this is answered AR and dropped; more connections than this are
+# closed at once; a connection sending faster than this many messages a second is slowed, not refused.
+HL7_MAX_MESSAGE_BYTES = env.int("HL7_MAX_MESSAGE_BYTES", default=1_000_000)
+HL7_MAX_CONNECTIONS = env.int("HL7_MAX_CONNECTIONS", default=16)
+HL7_MAX_MESSAGES_PER_SECOND = env.int("HL7_MAX_MESSAGES_PER_SECOND", default=1000)
+HL7_IDLE_TIMEOUT = env.int("HL7_IDLE_TIMEOUT", default=600)  # seconds a silent connection is kept
+# Days a received message's text is kept for admins to read, then blanked (`manage.py prune_hl7_messages`).
+HL7_RAW_RETENTION_DAYS = env.int("HL7_RAW_RETENTION_DAYS", default=30)
+# What the portal calls itself in its ACKs (MSH-3 and MSH-4).
+HL7_APPLICATION = env("HL7_APPLICATION", default="PORTALREG")
+HL7_FACILITY = env("HL7_FACILITY", default="")
 # How old the statistics snapshot staff pages read may be before the task worker counts it again.
 STATISTICS_MAX_AGE = env.int("STATISTICS_MAX_AGE", default=60)
 

@@ -12,6 +12,7 @@ from registration.models.access import (
     RegistrationPath,
 )
 from registration.models.audit import AppendOnlyError, AuditEvent, AuditEventQuerySet
+from registration.models.feed import FeedMessage
 from registration.models.outbox import ParentAccountEmail, WelcomeMessage
 from registration.models.restrictions import AccessRestriction, AgeMilestone, ParentLevelChoice
 from registration.models.runs import ImportRun, RegisterAllItem, RegisterAllRun, RegistrationSnapshot
@@ -27,6 +28,7 @@ __all__ = [
     "AuditEvent",
     "AuditEventQuerySet",
     "EnrollmentCode",
+    "FeedMessage",
     "ImportRun",
     "LevelSetBy",
     "ParentAccountEmail",

@@ -92,6 +92,7 @@ class Pin(models.Model):
         NOT_DELIVERED = "not_delivered", _("Its welcome message could not be sent")
         RESTRICTED = "restricted", _("A restriction stops this person's access to the child")
         MAJORITY = "majority", _("The patient came of age")
+        MERGED = "merged", _("The chart was merged into another that had a PIN for this person")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pins")
     contact = models.ForeignKey(FamilyContact, on_delete=models.PROTECT, related_name="pins")
@@ -187,6 +188,7 @@ class PortalAccess(models.Model):
         RESTRICTED = "restricted", _("A restriction was recorded")
         MAJORITY = "majority", _("The patient came of age")
         GUARDIANSHIP_ENDED = "guardianship_ended", _("The guardianship ended")
+        MERGED = "merged", _("The chart was merged into another the account already sees")
 
     account = models.ForeignKey(PortalAccount, on_delete=models.PROTECT, related_name="accesses")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="portal_accesses")

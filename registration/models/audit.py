@@ -88,6 +88,8 @@ class AuditEvent(models.Model):
         ACCESS_BASIS_CHANGED = "access_basis_changed", _("Portal access basis changed")
         ACCESS_CHANGE_NOTIFIED = "access_change_notified", _("Parents told of a birthday's access change")
         TEEN_CONTACT_ADDED = "teen_contact_added", _("Patient's own contact added for an own account")
+        PATIENT_MERGED = "patient_merged", _("Chart merged into another by the EHR")
+        FEED_MESSAGE_READ = "feed_message_read", _("EHR feed message opened")
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
