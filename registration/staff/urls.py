@@ -5,6 +5,7 @@ from registration.staff.views import (
     admin_pages,
     dashboard,
     ehr_import,
+    feed,
     patients,
     pin_slips,
     register_all,
@@ -70,4 +71,10 @@ urlpatterns = [
     path("import/<int:pk>/", ehr_import.import_run, name="import-run"),
     path("import/<int:pk>/progress/", ehr_import.import_run_progress, name="import-progress"),
     path("import/<int:pk>/confirm/", ehr_import.import_run_confirm, name="import-confirm"),
+]
+
+# The EHR's live feed (issue 16): its state, and each message's text, for admins.
+urlpatterns += [
+    path("feed/", feed.feed, name="feed"),
+    path("feed/messages/<int:pk>/", feed.feed_message, name="feed-message"),
 ]

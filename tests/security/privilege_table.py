@@ -137,6 +137,9 @@ TABLE: dict[str, Rule] = {
     "staff:import-confirm": Rule(
         get=everyone(METHOD_NOT_ALLOWED), post=practice_admin_only(redirect("/staff/import/"))
     ),
+    # The EHR feed: its state, and a message's text (health information; each reading audited).
+    "staff:feed": Rule(get=practice_admin_only(OK)),
+    "staff:feed-message": Rule(get=practice_admin_only(OK)),
     # ---------------------------------------------------------------- parent portal
     "portal:start": Rule(
         get={ANONYMOUS: OK} | dict.fromkeys(PARENTS, redirect("/portal/home/")) | dict.fromkeys(STAFF, OK)

@@ -36,6 +36,7 @@ from registration.messaging import provider_hooks
 from registration.models import (
     AccessRestriction,
     AuditEvent,
+    FeedMessage,
     ImportRun,
     PortalAccess,
     RegisterAllRun,
@@ -202,6 +203,18 @@ def world(db, settings, tmp_path):
         updated_at=timezone.now(),
     )
 
+    # A message the EHR's feed refused, its text still kept.
+    feed_message = FeedMessage.objects.create(
+        sender="EPIC^PEDS",
+        control_id="MSG00001",
+        message_type="ADT^A08",
+        received_at=timezone.now(),
+        outcome=FeedMessage.Outcome.REFUSED,
+        ack_code="AE",
+        error="No patient with that MRN.",
+        raw="MSH|^~\\&|EPIC|PEDS|PORTALREG||20250101120000||ADT^A08|MSG00001|P|2.5\r",
+    )
+
     uid_d = urlsafe_base64_encode(force_bytes(parent_d.pk))
     world = World(
         users={PARENT: parent_a.user, OTHER_PARENT: parent_b.user, FRONT_DESK: front_desk, ADMIN: admin},
@@ -315,6 +328,8 @@ def world(db, settings, tmp_path):
         "staff:import-run": Probe(reverse("staff:import-run", args=[preview.pk])),
         "staff:import-progress": Probe(reverse("staff:import-progress", args=[preview.pk])),
         "staff:import-confirm": Probe(reverse("staff:import-confirm", args=[preview.pk]), data={}),
+        "staff:feed": Probe(reverse("staff:feed")),
+        "staff:feed-message": Probe(reverse("staff:feed-message", args=[feed_message.pk])),
         "portal:start": Probe(reverse("portal:start")),
         "portal:pin-start": Probe(
             reverse("portal:pin-start"),
