@@ -45,6 +45,8 @@ class PatientRecord:
     active: bool = True
     deceased: bool = False
     deceased_on: date | None = None
+    # Fields the source does not say (HL7's PID has no "active"): the store leaves them as stored.
+    keeps: frozenset[str] = frozenset()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -355,7 +357,10 @@ def _e164(value: str, region: str) -> str | None:
     return format_number(number, PhoneNumberFormat.E164)
 
 
-LANGUAGES = {"en": "en", "english": "en", "es": "es", "spanish": "es", "español": "es", "espanol": "es"}
+LANGUAGES = {
+    **{"en": "en", "eng": "en", "english": "en"},
+    **{"es": "es", "spa": "es", "spanish": "es", "español": "es", "espanol": "es"},
+}
 
 
 def language(value) -> str:

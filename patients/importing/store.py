@@ -69,6 +69,8 @@ class Store:
                     "deceased_on": rec.deceased_on,
                 }
                 patient = existing.get(rec.key)
+                for kept in rec.keeps if patient else ():  # what the record does not say stays as stored
+                    wanted[kept] = getattr(patient, kept)
                 if patient is None:
                     new.append(
                         {
@@ -115,13 +117,20 @@ class Store:
         """Stored patients by (system, MRN); one stored without a system answers for any system."""
         found: dict[tuple[str, str], Patient] = {}
         blank: dict[str, Patient] = {}
+        by_mrn: dict[str, list[Patient]] = {}
         for patient in Patient.objects.filter(mrn__in=[rec.mrn for rec in chunk]).only("id", "mrn", *fields):
             found[p_key(patient)] = patient
+            by_mrn.setdefault(patient.mrn, []).append(patient)
             if not patient.mrn_system:
                 blank[patient.mrn] = patient
         for rec in chunk:
-            if rec.key not in found and rec.mrn in blank:
+            if rec.key in found:
+                continue
+            if rec.mrn in blank:
                 found[rec.key] = blank[rec.mrn]
+            elif not rec.mrn_system and len(by_mrn.get(rec.mrn, [])) == 1:
+                # A record naming no system (an HL7 v2 message) is the one chart with its MRN.
+                found[rec.key] = by_mrn[rec.mrn][0]
         return found
 
     def resolve_patients(self, records: Iterable) -> None:

@@ -49,18 +49,30 @@ def import_file(
     batch = file_read(file, name=name, progress=progress)
     now = timezone.now()
     with transaction.atomic():
-        changes = batch_save(batch, progress=progress)
-        _changes_audit(changes, at=now, by=by, file_name=name)
-        _access_terms_import(batch, at=now, file_name=name)
+        batch_apply(batch, at=now, by=by, source={"file": name[:200]}, label=name, progress=progress)
         if dry_run:
             transaction.set_rollback(True)
     return batch.report(dry_run=dry_run, seconds=time.monotonic() - started)
 
 
-def _changes_audit(changes: list[Change], *, at, by: User | None, file_name: str) -> None:
+def batch_apply(
+    batch: Batch, *, at, by: User | None, source: dict, label: str, progress: Progress | None = None
+) -> list[Change]:
+    """Write a batch's records, audit each change, and record what it says of who may see a child; in
+    the caller's transaction. How every record from the EHR is applied: a file, or an HL7 v2 message.
+
+    `source` goes into each audit event's details ({"file": name} or {"hl7": control id}); `label`
+    names the source in restrictions' history.
+    """
+    changes = batch_save(batch, progress=progress)
+    _changes_audit(changes, at=at, by=by, source=source)
+    _access_terms_import(batch, at=at, file_name=label)
+    return changes
+
+
+def _changes_audit(changes: list[Change], *, at, by: User | None, source: dict) -> None:
     """Write an audit event per change, in bulk: one per record the import added or changed."""
     actor_id = by.pk if by else None
-    file = file_name[:200]
     for start in range(0, len(changes), AUDIT_CHUNK):
         insert(
             AuditEvent,
@@ -71,7 +83,7 @@ def _changes_audit(changes: list[Change], *, at, by: User | None, file_name: str
                     "actor_id": actor_id,
                     "patient_id": change.patient_id,
                     "contact_id": change.contact_id,
-                    "details": {"file": file, **({"changed": change.changed} if change.changed else {})},
+                    "details": {**source, **({"changed": change.changed} if change.changed else {})},
                 }
                 for change in changes[start : start + AUDIT_CHUNK]
             ],
