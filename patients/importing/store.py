@@ -9,7 +9,7 @@ collected in `Store.changes`, for the caller to audit in the same transaction.
 from collections.abc import Callable, Iterable, Iterator
 
 from patients import names
-from patients.bulk_insert import insert
+from patients.bulk_insert import insert, update
 from patients.importing import records as r
 from patients.importing.report import Change, ChangeKind
 from patients.importing.restriction_orders import restriction_orders_find
@@ -56,9 +56,14 @@ class Store:
     def patients(self) -> None:
         fields = ["first_name", "last_name", "date_of_birth", "sex", "active", "deceased", "deceased_on"]
         for chunk in chunks(self.batch.patients):
-            existing = self._patients_existing(chunk, ["source_id", "mrn_system", *fields])
+            existing = self._patients_existing(chunk, ["source_id", "mrn_system", "merged_into_id", *fields])
             new, changed = [], []
             for rec in chunk:
+                if (merged := existing.get(rec.key)) is not None and merged.merged_into_id:
+                    # Writing to a chart the EHR merged away would bring it back: refused, for the sender
+                    # to send again under the surviving chart's MRN.
+                    self.batch.reject("patients", rec.position, self._merged_reason(merged))
+                    continue
                 wanted = {
                     "first_name": rec.first_name,
                     "last_name": rec.last_name,
@@ -102,9 +107,7 @@ class Store:
                     self.count("patients", "unchanged")
                 self.patient_ids[rec.key] = patient.pk
             ids = insert(Patient, new, ids=True)
-            Patient.objects.bulk_update(
-                changed, [*fields, "mrn_system", "source_id", "search_name", "sort_name"], batch_size=500
-            )
+            update(Patient, changed, [*fields, "mrn_system", "source_id", "search_name", "sort_name"])
             self.patient_ids.update(
                 ((row["mrn_system"], row["mrn"]), pk) for row, pk in zip(new, ids, strict=True)
             )
@@ -112,6 +115,10 @@ class Store:
             self.count("patients", "created", len(new))
             self.count("patients", "updated", len(changed))
             self.advance(len(chunk))
+
+    def _merged_reason(self, patient: Patient) -> str:
+        survivor = Patient.objects.filter(pk=patient.merged_into_id).values_list("mrn", flat=True).first()
+        return f"MRN {patient.mrn} was merged into MRN {survivor}: send its records under that MRN"
 
     def _patients_existing(self, chunk: list, fields: list[str]) -> dict[tuple[str, str], Patient]:
         """Stored patients by (system, MRN); one stored without a system answers for any system."""
@@ -142,7 +149,7 @@ class Store:
         keys = {p_key(rec) for rec in records if rec.mrn and p_key(rec) not in self.patient_ids}
         for chunk in chunks(sorted({mrn for _, mrn in keys})):
             by_mrn: dict[str, list[tuple[tuple[str, str], int]]] = {}
-            for system, mrn, pk in Patient.objects.filter(mrn__in=chunk).values_list(
+            for system, mrn, pk in Patient.objects.filter(mrn__in=chunk, merged_into=None).values_list(
                 "mrn_system", "mrn", "id"
             ):
                 self.patient_ids.setdefault((system, mrn), pk)
@@ -157,7 +164,8 @@ class Store:
         sources = sorted({rec.patient_source_id for rec in records if rec.patient_source_id})
         for chunk in chunks(sources):
             found: dict[str, list[int]] = {}
-            for source_id, pk in Patient.objects.filter(source_id__in=chunk).values_list("source_id", "id"):
+            charts = Patient.objects.filter(source_id__in=chunk, merged_into=None)
+            for source_id, pk in charts.values_list("source_id", "id"):
                 found.setdefault(source_id, []).append(pk)
             self.patient_ids_by_source.update((s, ids[0]) for s, ids in found.items() if len(ids) == 1)
 
@@ -245,7 +253,7 @@ class Store:
                     Change(ChangeKind.CONTACT_UPDATED, first_patient[pk], contact_id=pk, changed=moved)
                 )
         new_ids = dict(zip(new, insert(FamilyContact, list(new.values()), ids=True), strict=True))
-        FamilyContact.objects.bulk_update(changed, CONTACT_FIELDS, batch_size=500)
+        update(FamilyContact, changed, CONTACT_FIELDS)
         self.count("contacts", "created", len(new))
         self.count("contacts", "updated", len(changed))
 
@@ -283,9 +291,7 @@ class Store:
             Change(ChangeKind.CONTACT_ADDED, link["patient_id"], contact_id=link["contact_id"])
             for link in new_links
         ]
-        PatientContact.objects.bulk_update(
-            changed_links, ["relationship", "valid_from", "valid_until"], batch_size=500
-        )
+        update(PatientContact, changed_links, ["relationship", "valid_from", "valid_until"])
         self.count("links", "created", len(new_links))
         self.count("links", "updated", len(changed_links))
         self.advance(len(self.batch.contacts))
@@ -333,7 +339,7 @@ class Store:
                 else:
                     self.count("appointments", "unchanged")
             insert(Appointment, new)
-            Appointment.objects.bulk_update(changed, fields, batch_size=500)
+            update(Appointment, changed, fields)
             self.count("appointments", "created", len(new))
             self.count("appointments", "updated", len(changed))
             self.advance(len(chunk))

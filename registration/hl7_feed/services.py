@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from patients.importing import records as r
@@ -83,29 +83,72 @@ def _unreadable(data: bytes, unreadable: Unreadable, *, peer: str, now: datetime
 
 
 def _readable(data: bytes, header: Header, parsed, *, peer: str, now: datetime) -> Receipt:
-    with transaction.atomic():
-        try:
-            with transaction.atomic():  # a savepoint: a second copy waits here for the first to commit
-                row = FeedMessage.objects.create(
-                    sender=header.sender,
-                    control_id=header.control_id,
-                    message_type=header.message_type,
-                    received_at=now,
-                    outcome=Outcome.APPLIED,
-                    ack_code="AA",
-                    peer=peer[:100],
-                    size=len(data),
-                    raw=_as_text(data),
-                )
-        except IntegrityError:
-            return _again(header)
-        outcome, problems = _apply(header, parsed, now=now)
-        row.outcome, row.ack_code = outcome, ACK_CODES[outcome]
-        row.error = "; ".join(p.text for p in problems)[:500]
-        if row.outcome != Outcome.APPLIED or row.error:
-            row.save(update_fields=["outcome", "ack_code", "error"])
-    ack = ack_build(header=header, code=row.ack_code, ack_id=_ack_id(row.pk), problems=problems)
+    row = {"header": header, "data": data, "peer": peer, "now": now}
+    try:
+        with transaction.atomic():
+            outcome = Outcome.APPLIED if header.used else Outcome.IGNORED
+            row_id = _row_claim(**row, outcome=outcome)
+            if row_id is None:
+                return _again(header)
+            problems = _apply(header, parsed, now=now) if header.used else []
+            if problems:  # applied, with what was left out
+                FeedMessage.objects.filter(pk=row_id).update(error=_said(problems))
+    except Refused as refused:
+        # Nothing of the message was kept (its transaction rolled back): record it as refused.
+        outcome, problems = Outcome.REFUSED, [refused.problem]
+        with transaction.atomic():
+            row_id = _row_claim(**row, outcome=outcome, error=_said(problems))
+            if row_id is None:
+                return _again(header)
+    ack = ack_build(header=header, code=ACK_CODES[outcome], ack_id=_ack_id(row_id), problems=problems)
     return Receipt(ack=ack, outcome=outcome, message_type=header.message_type)
+
+
+class Refused(Exception):
+    """The message's content cannot be applied: answered AE, and nothing of it is kept but its row."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.text)
+        self.problem = problem
+
+
+def _row_claim(
+    *, header: Header, data: bytes, peer: str, now: datetime, outcome: str, error: str = ""
+) -> int | None:
+    """Store the message's row and return its id; None if the sender's control id is stored already.
+
+    One INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite): a copy arriving while the first is
+    being applied waits for that transaction, then finds the row.
+    """
+    values = {
+        "sender": header.sender,
+        "control_id": header.control_id,
+        "message_type": header.message_type,
+        "received_at": now,
+        "outcome": outcome,
+        "ack_code": ACK_CODES[outcome],
+        "error": error,
+        "peer": peer[:100],
+        "size": len(data),
+        "raw": _as_text(data),
+        "raw_pruned_at": None,
+    }
+    meta = FeedMessage._meta
+    quote = connection.ops.quote_name
+    columns = [meta.get_field(name) for name in values]
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    names, marks = ", ".join(quote(c.column) for c in columns), ", ".join(["%s"] * len(columns))
+    # Names from the model, values as parameters.
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING RETURNING {pk}"  # noqa: S608
+    params = [c.get_db_prep_save(values[c.name], connection) for c in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    return found[0] if found else None
+
+
+def _said(problems: list[Problem]) -> str:
+    return "; ".join(p.text for p in problems)[:500]
 
 
 def message_too_large(*, peer: str, limit: int) -> Receipt:
@@ -158,43 +201,24 @@ def _again(header: Header) -> Receipt:
     return Receipt(ack=ack, outcome=stored.outcome, message_type=header.message_type, duplicate=True)
 
 
-def _apply(header: Header, parsed, *, now: datetime) -> tuple[str, list[Problem]]:
-    """Apply a stored message's records; refused content leaves nothing of itself behind."""
-    if not header.used:
-        return Outcome.IGNORED, []
+def _apply(header: Header, parsed, *, now: datetime) -> list[Problem]:
+    """Apply a message's records; return what was left out. `Refused` if the content cannot be applied."""
     try:
-        with transaction.atomic():
-            read = message_read(header, parsed, today=timezone.localdate(now))
-            _merged_charts_refuse(read)
-            batch = read.batch
-            batch_apply(
-                batch,
-                at=now,
-                by=None,
-                source={"hl7": header.control_id, "type": header.message_type},
-                label=f"HL7 {header.message_type} {header.control_id}",
-            )
-            if batch.counts["patients"]["rejected"] or batch.counts["appointments"]["rejected"]:
-                raise r.Rejected("; ".join(f"{p.position}: {p.reason}" for p in batch.problems))
-            warnings = [
-                Problem("102", f"{p.position}: {p.reason}", "W") for p in batch.problems + batch.warnings
-            ]
-            warnings += _merges_apply(read, header=header, now=now)
-    except (r.Rejected, MergeRefused) as refused:
-        return Outcome.REFUSED, [Problem("204" if isinstance(refused, MergeRefused) else "102", str(refused))]
-    return Outcome.APPLIED, warnings
-
-
-def _merged_charts_refuse(read: Message) -> None:
-    """A message about a chart the EHR merged away is refused: applying it would bring the chart back."""
-    mrns = {p.mrn for p in read.batch.patients}
-    gone = (
-        Patient.objects.filter(mrn__in=mrns, merged_into__isnull=False).select_related("merged_into").first()
+        read = message_read(header, parsed, today=timezone.localdate(now))
+    except r.Rejected as rejected:
+        raise Refused(Problem("102", str(rejected))) from None
+    batch = read.batch
+    batch_apply(
+        batch,
+        at=now,
+        by=None,
+        source={"hl7": header.control_id, "type": header.message_type},
+        label=f"HL7 {header.message_type} {header.control_id}",
     )
-    if gone is not None:
-        raise r.Rejected(
-            f"MRN {gone.mrn} was merged into MRN {gone.merged_into.mrn}: send its messages under that MRN"
-        )
+    if batch.counts["patients"]["rejected"] or batch.counts["appointments"]["rejected"]:
+        raise Refused(Problem("204", "; ".join(f"{p.position}: {p.reason}" for p in batch.problems)))
+    problems = [Problem("102", f"{p.position}: {p.reason}", "W") for p in batch.problems + batch.warnings]
+    return problems + _merges_apply(read, header=header, now=now)
 
 
 def _merges_apply(read: Message, *, header: Header, now: datetime) -> list[Problem]:
@@ -211,15 +235,18 @@ def _merges_apply(read: Message, *, header: Header, now: datetime) -> list[Probl
             )
             continue
         if len(charts) > 1:
-            raise r.Rejected(f"{merge.position}: two charts have MRN {merge.prior_mrn} (from two systems)")
-        patient_merge(survivor=survivor, merged=charts[0], now=now, details={"hl7": header.control_id})
+            raise Refused(Problem("204", f"{merge.position}: two charts have MRN {merge.prior_mrn}"))
+        try:
+            patient_merge(survivor=survivor, merged=charts[0], now=now, details={"hl7": header.control_id})
+        except MergeRefused as refused:
+            raise Refused(Problem("204", f"{merge.position}: {refused}")) from None
     return warnings
 
 
 def _one_chart(mrn: str) -> dict:
     ids = list(Patient.objects.filter(mrn=mrn).values_list("pk", flat=True)[:2])
     if len(ids) != 1:
-        raise r.Rejected(f"MRN {mrn} names {len(ids)} charts")
+        raise Refused(Problem("204", f"MRN {mrn} names {len(ids)} charts"))
     return {"pk": ids[0]}
 
 
