@@ -64,6 +64,14 @@ LOADTEST_USERS ?= 20
 loadtest: install-dev
 	.venv/bin/python loadtest/run.py --seconds $(LOADTEST_SECONDS) --users $(LOADTEST_USERS)
 
+## hl7-load: 10,000 HL7 v2 messages over 4 MLLP connections to `hl7_listen` on a fresh PostgreSQL
+## database, the listener killed and restarted twice mid-run; prints messages/s, ACK latency, lost and
+## applied twice (targets: >= 200/s, p95 <= 50 ms, 0, 0). Not in `test`.
+HL7_LOAD_MESSAGES ?= 10000
+.PHONY: hl7-load
+hl7-load: install-dev
+	.venv/bin/python loadtest/hl7_load.py --messages $(HL7_LOAD_MESSAGES) --kill
+
 ## bench: staff pages at 10,000 and 100,000 patients on PostgreSQL (127.0.0.1, user postgres), against
 ## issue 6's targets; seeds the two databases the first time (about 5 minutes on 2 cores), then reuses them.
 ## Prints a table and writes bench/results.json. Not part of `test`.
