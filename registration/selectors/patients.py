@@ -5,6 +5,7 @@ from datetime import date, datetime
 from functools import cached_property
 
 from django.db.models import (
+    Case,
     CharField,
     OuterRef,
     Prefetch,
@@ -12,6 +13,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
@@ -212,7 +214,18 @@ class PatientChart:
 def patient_chart(patient_id: int, *, now: datetime | None = None, history_limit: int = 50) -> PatientChart:
     """Everything the chart page shows, in eight queries whatever the patient's history."""
     now = now or timezone.now()
-    patient = patients_with_portal_status(now=now).get(pk=patient_id)
+    # A merged chart's banner names the chart it went into, and when: in the same query.
+    merged = AuditEvent.objects.filter(patient=OuterRef("pk"), action=AuditEvent.Action.PATIENT_MERGED)
+    patient = (
+        patients_with_portal_status(now=now)
+        .select_related("merged_into")
+        .annotate(
+            merged_at=Case(
+                When(merged_into__isnull=False, then=Subquery(merged.order_by("-at", "-pk").values("at")[:1]))
+            )
+        )
+        .get(pk=patient_id)
+    )
     # Each contact's usable PIN and enabled access as subqueries of the contacts' query: one query
     # where there were three.
     usable = pins_usable(now).filter(patient=patient, contact=OuterRef("contact_id")).order_by("-issued_at")
@@ -233,9 +246,12 @@ def patient_chart(patient_id: int, *, now: datetime | None = None, history_limit
             .select_related("pin__contact")
             .order_by("-queued_at")[:10]
         ),
+        # The charts merged into this one are its history too (ADT A40): one query still.
         history=list(
-            AuditEvent.objects.filter(patient=patient)
-            .select_related("actor", "contact")
+            AuditEvent.objects.filter(
+                patient_id__in=Patient.objects.filter(Q(pk=patient.pk) | Q(merged_into=patient)).values("pk")
+            )
+            .select_related("actor", "contact", "patient")
             .order_by("-at", "-pk")[:history_limit]
         ),
         waiting_requests=list(
