@@ -42,7 +42,7 @@ class FeedState:
     now: datetime
     day: date  # the practice's day the counts are of
     last: FeedMessage | None  # the newest message received, if any
-    today: list[TypeCounts] = field(default_factory=list)  # by type, A to Z
+    today: list[TypeCounts] = field(default_factory=list)  # by type, A to Z, then those with none
     errors: list[FeedMessage] = field(default_factory=list)  # refused or unreadable, newest first
 
     @property
@@ -84,7 +84,7 @@ def feed_state(*, now: datetime) -> FeedState:
         now=now,
         day=day,
         last=last,
-        today=[by_type[t] for t in sorted(by_type)],
+        today=[by_type[t] for t in sorted(by_type, key=lambda t: (t == "", t))],  # no type: last
         errors=feed_errors_recent(),
     )
 

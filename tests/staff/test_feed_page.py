@@ -147,7 +147,7 @@ def test_the_page_shows_todays_counts_per_type_with_a_total(admin_client):
     assert "ADT^A08 2 0 1 0 3" in page
     assert "ORU^R01 0 1 0 0 1" in page
     assert "SIU^S12 1 0 0 0 1" in page
-    assert "All 3 1 1 0 5" in page
+    assert "All types 3 1 1 0 5" in page
     assert "SIU^S14" not in page
 
 
@@ -190,7 +190,7 @@ def test_each_error_links_to_its_message_unless_its_text_was_pruned(admin_client
 
     assert reverse("staff:feed-message", args=[kept.pk]) in html
     assert reverse("staff:feed-message", args=[pruned.pk]) not in html
-    assert '<span class="muted">pruned</span>' in html
+    assert '<span class="muted">Text pruned</span>' in html
     assert "MRN-4471" not in html  # the list never shows a message's text
 
 
