@@ -136,8 +136,9 @@ def a40(control: str, *, mrn: str, prior_mrn: str, **patient) -> str:
     return "\r".join(segments) + "\r"
 
 
-def hl7_time(moment: datetime) -> str:
-    return moment.strftime("%Y%m%d%H%M")
+def hl7_time(moment: datetime | str) -> str:
+    """A TS as the EHR writes it: local time to the minute (a string is sent as it is)."""
+    return moment if isinstance(moment, str) else moment.strftime("%Y%m%d%H%M")
 
 
 def siu(
@@ -146,7 +147,7 @@ def siu(
     *,
     mrn: str,
     appointment_id: str,
-    starts: datetime | None,
+    starts: datetime | str | None,
     filler_status: str = "Booked",
     **patient,
 ) -> str:
