@@ -87,26 +87,15 @@ def human_name(names, today: date) -> tuple[str, str]:
         given = [g.strip() for g in name.get("given") or [] if isinstance(g, str) and g.strip()]
         family = string(name.get("family"))
         if given or family:
-            return _tidy(given[0] if given else ""), _tidy(family)
+            return r.name_tidy(given[0] if given else ""), r.name_tidy(family)
         text = string(name.get("text"))
         if "," in text:  # "Lindqvist,Erik" or "SMART, JOE", as Epic and Cerner write it
             family, _, given_text = text.partition(",")
-            return _tidy(given_text.strip()), _tidy(family.strip())
+            return r.name_tidy(given_text.strip()), r.name_tidy(family.strip())
         if text:
             *rest, family = text.split()
-            return _tidy(" ".join(rest)), _tidy(family)
+            return r.name_tidy(" ".join(rest)), r.name_tidy(family)
     return "", ""
-
-
-def _tidy(name: str) -> str:
-    """Turn an all-capitals name (Cerner's "O'KEEFE-NUNEZ") into "O'Keefe-Nunez"; leave others alone."""
-    if len(name) < 2 or name.upper() != name or name.lower() == name:
-        return name
-    out, capital = [], True
-    for char in name.lower():
-        out.append(char.upper() if capital else char)
-        capital = not char.isalpha()
-    return "".join(out)
 
 
 def communication_language(communications) -> str:

@@ -28,7 +28,8 @@ def repetitions(segment: hl7.Segment, number: int, unescape: Unescape) -> list[l
             reps = [[_first(component) for component in rep] for rep in items]
         else:
             reps = [[_first(component) for component in items]]
-    out = [[unescape(value).strip() for value in rep] for rep in reps]
+    # HL7's explicit null ("") reads as blank: a blank never erases, and it is not text.
+    out = [["" if value == '""' else unescape(value).strip() for value in rep] for rep in reps]
     return [rep for rep in out if any(rep)]
 
 
@@ -61,8 +62,8 @@ def person_name(reps: list[list[str]]) -> tuple[str, str]:
         return "", ""
     legal = [rep for rep in reps if component(rep, 7).upper() == "L"]
     rep = (legal or reps)[0]
-    given = " ".join(part for part in (component(rep, 2), component(rep, 3)) if part)
-    return given, component(rep, 1)
+    # The first given name, as the FHIR import keeps it: contacts are matched by name across imports.
+    return r.name_tidy(component(rep, 2)), r.name_tidy(component(rep, 1))
 
 
 def provider_name(rep: list[str]) -> str:

@@ -28,6 +28,8 @@ SIU_EVENTS = {"S12", "S13", "S14", "S15", "S26"}
 VERSIONS = ("2.3", "2.4", "2.5", "2.6", "2.7", "2.8")  # and their point releases (2.3.1, 2.5.1...)
 CHARSETS = {
     "UNICODE UTF-8": "utf-8",
+    "UTF-8": "utf-8",  # not in table 0211, but sent (Mirth, many European systems)
+    "UTF8": "utf-8",
     "UNICODE": "utf-8",
     "8859/1": "latin-1",
     "8859/15": "iso8859-15",
@@ -43,6 +45,7 @@ FILLER_STATUSES = {
     "STARTED": Appointment.Status.ARRIVED,
     "COMPLETE": Appointment.Status.COMPLETED,
     "CANCELLED": Appointment.Status.CANCELLED,
+    "CANCELED": Appointment.Status.CANCELLED,  # US spelling
     "DELETED": Appointment.Status.CANCELLED,
     "DC": Appointment.Status.CANCELLED,
     "NOSHOW": Appointment.Status.NO_SHOW,
@@ -51,6 +54,9 @@ EVENT_STATUSES = {"S15": Appointment.Status.CANCELLED, "S26": Appointment.Status
 DEMOGRAPHICS = frozenset(
     {"first_name", "last_name", "date_of_birth", "sex", "active", "deceased", "deceased_on"}
 )
+# CX-5 types (table 0203) that are never a chart number: social security, national (NNxxx), driver's
+# licence, passport, insurance, account and visit numbers.
+NOT_CHART_NUMBERS = {"SS", "SB", "NH", "NI", "DL", "PPN", "MA", "MC", "MCD", "MCR", "HC", "AN", "VN"}
 SEXES = {"F": "F", "M": "M", "O": "O", "U": "U", "A": "O", "N": "U", "X": "O"}  # table 0001
 
 
@@ -112,7 +118,9 @@ def decode(data: bytes) -> str:
     if not first.startswith(b"MSH") or len(first) < 8:
         raise Unreadable("the message does not start with an MSH segment", code="100")
     fields = first.split(first[3:4])
-    declared = fields[17].decode("ascii", "replace").split("^")[0].strip().upper() if len(fields) > 17 else ""
+    msh18 = fields[17].decode("ascii", "replace") if len(fields) > 17 else ""
+    # The first repetition is the message's character set (later ones are ISO 2022 extensions).
+    declared = msh18.split(first[5:6].decode("ascii", "replace") or "~")[0].split("^")[0].strip().upper()
     charset = CHARSETS.get(declared)
     if declared and charset is None:
         raise Unreadable(f"character set {declared!r} in MSH-18 is not one we read", code="102")
@@ -211,13 +219,18 @@ def _patient(pid: hl7.Segment, unescape, *, today: date) -> tuple[r.PatientRecor
 
 
 def _chart_number(identifiers: list[list[str]]) -> str:
-    """The MRN among a CX list: the first of a type the practice names (EHR_MRN_TYPES), else the first."""
+    """The MRN among a CX list: the first of a type the practice names (EHR_MRN_TYPES), else the first
+    that is not a national, insurance or account number (never stored, as in the FHIR import)."""
     types = [t.upper() for t in settings.EHR_MRN_TYPES]
     for wanted in types:
         for rep in identifiers:
             if f.component(rep, 5).upper() == wanted and f.component(rep, 1):
                 return f.component(rep, 1)
-    return f.component(identifiers[0], 1) if identifiers else ""
+    for rep in identifiers:
+        kind = f.component(rep, 5).upper()
+        if f.component(rep, 1) and kind not in NOT_CHART_NUMBERS and not kind.startswith("NN"):
+            return f.component(rep, 1)
+    return ""
 
 
 def _contacts(segments, patient: r.PatientRecord, language: str, unescape, batch: r.Batch) -> None:
@@ -261,7 +274,9 @@ def _contact(nk1, position: str, patient: r.PatientRecord, language: str, unesca
         cell_phone=_first_good(phones["cell"], r.phone, position, batch),
         home_phone=_first_good(phones["home"], r.phone, position, batch),
         work_phone=_first_good(phones["work"], r.phone, position, batch),
-        preferred_language=r.language(f.value(nk1, 20, unescape)) or language,
+        preferred_language=r.language(f.value(nk1, 20, unescape))
+        or r.language(f.value(nk1, 20, unescape, 2))
+        or language,
         source_id=_identifier(identifier[0]) if identifier else "",
         period_given=bool(starts or ends),
         valid_from=f.a_date(starts, "NK1-8 start date"),
@@ -308,12 +323,14 @@ def _appointment(segments, event: str, patient: r.PatientRecord, unescape) -> r.
         raise r.Rejected("SCH-2 and SCH-1 (the appointment's id) are empty")
     named = {name: s for name, s in reversed(segments)}  # the first of each resource segment
     starts = f.value(sch, 11, unescape, 4)
-    for name, number in (("AIS", 4), ("AIP", 6), ("AIL", 6), ("AIG", 8)):
+    for name, number in (("TQ1", 7), ("AIS", 4), ("AIP", 6), ("AIL", 6), ("AIG", 8)):
         if not starts and name in named:
             starts = f.value(named[name], number, unescape)
     provider = ""
     if "AIP" in named and (reps := f.repetitions(named["AIP"], 3, unescape)):
         provider = f.provider_name(reps[0])
+    if not provider and "AIG" in named and (reps := f.repetitions(named["AIG"], 3, unescape)):
+        provider = f.component(reps[0], 2) or f.component(reps[0], 1)  # a CE: the resource's text, else id
     for number in (16, 12):  # filler contact person, placer contact person
         if not provider and (reps := f.repetitions(sch, number, unescape)):
             provider = f.provider_name(reps[0])

@@ -240,6 +240,17 @@ def name(value, label: str) -> str:
     return text(value, label, max_length=100)
 
 
+def name_tidy(name: str) -> str:
+    """Turn an all-capitals name (Cerner's "O'KEEFE-NUNEZ") into "O'Keefe-Nunez"; leave others alone."""
+    if len(name) < 2 or name.upper() != name or name.lower() == name:
+        return name
+    out, capital = [], True
+    for char in name.lower():
+        out.append(char.upper() if capital else char)
+        capital = not char.isalpha()
+    return "".join(out)
+
+
 PARTIAL_DATE = re.compile(r"\d{4}(-\d{2})?")
 
 
