@@ -137,7 +137,7 @@ def telecoms(home: list[list[str]], work: list[list[str]]) -> dict[str, list[str
     for reps, default in ((home, "home"), (work, "work")):
         for rep in reps:
             use, equipment = component(rep, 2).upper(), component(rep, 3).upper()
-            if use in EMAIL_USES or equipment in ("INTERNET", "X.400"):
+            if use in EMAIL_USES or equipment in ("INTERNET", "X.400") or "@" in component(rep, 4):
                 if address := component(rep, 4) or component(rep, 1):
                     found["email"].append(address)
                 continue

@@ -25,7 +25,9 @@ from patients.models import Appointment
 ADT_UPDATES = {"A04", "A08", "A28", "A31"}
 ADT_MERGES = {"A40"}
 SIU_EVENTS = {"S12", "S13", "S14", "S15", "S26"}
-VERSIONS = ("2.3", "2.4", "2.5", "2.6", "2.7", "2.8")  # and their point releases (2.3.1, 2.5.1...)
+# And their point releases (2.3.1, 2.5.1...). 2.2 and 2.9 put PID, NK1, MRG and SCH's fields where
+# 2.3 to 2.8 do, and are still sent (athenahealth's older interfaces send 2.2).
+VERSIONS = ("2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.9")
 CHARSETS = {
     "UNICODE UTF-8": "utf-8",
     "UTF-8": "utf-8",  # not in table 0211, but sent (Mirth, many European systems)
@@ -166,7 +168,7 @@ def parse(text: str) -> tuple[Header, hl7.Message]:
     if not header.message_code:
         raise Unreadable("MSH-9 (message type) is empty", code="101")
     if not header.version.startswith(VERSIONS):
-        raise Unreadable(f"HL7 version {header.version!r} is not one we read (2.3 to 2.8)", code="203")
+        raise Unreadable(f"HL7 version {header.version!r} is not one we read (2.2 to 2.9)", code="203")
     return header, message
 
 
@@ -339,7 +341,8 @@ def _appointment(segments, event: str, patient: r.PatientRecord, unescape) -> r.
         visit = f.value(named["AIS"], 3, unescape, 2) or f.value(named["AIS"], 3, unescape, 1)
     visit = visit or f.value(sch, 7, unescape, 2) or f.value(sch, 8, unescape, 2) or f.value(sch, 7, unescape)
     filler = f.value(sch, 25, unescape).upper().replace(" ", "")
-    status = EVENT_STATUSES.get(event) or FILLER_STATUSES.get(filler, Appointment.Status.SCHEDULED)
+    # A new visit without a status is scheduled; a change without one keeps the stored status.
+    status = EVENT_STATUSES.get(event) or FILLER_STATUSES.get(filler, "")
     return r.AppointmentRecord(
         position="SCH",
         source_id=r.text(appointment_id, "appointment id", max_length=100),
@@ -348,7 +351,7 @@ def _appointment(segments, event: str, patient: r.PatientRecord, unescape) -> r.
         starts_at=f.a_datetime(starts, "appointment start") if starts else _no_start(),
         provider=provider[:100],
         visit_type=(visit or "Visit")[:100],
-        status=Appointment.Status(status).value,
+        status=Appointment.Status(status).value if status else "",
     )
 
 

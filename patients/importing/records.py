@@ -143,7 +143,7 @@ class AppointmentRecord:
     starts_at: datetime
     provider: str
     visit_type: str
-    status: str
+    status: str  # "" when the source does not say: the stored status stays
     mrn_system: str = ""
 
 

@@ -82,6 +82,8 @@ GENERIC_CODES = {
     "AUNT",
     "UNCLE",
     "CAREGIVER",
+    "CGV",  # v2-0063 care giver
+    "SPO",  # v2-0063 spouse (of an adult patient)
 }
 
 # Words, in any case, with spaces, hyphens and underscores alike.

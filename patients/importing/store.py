@@ -330,6 +330,10 @@ class Store:
                     "status": rec.status,
                 }
                 appointment = existing.get(rec.source_id)
+                if not rec.status:  # the source did not say: keep what is stored ("arrived" stays)
+                    wanted["status"] = (
+                        appointment.status if appointment else Appointment.Status.SCHEDULED.value
+                    )
                 if appointment is None:
                     new.append({"source_id": rec.source_id, **wanted})
                 elif any(getattr(appointment, f) != v for f, v in wanted.items()):

@@ -85,7 +85,7 @@ def test_a_type_the_portal_does_not_use_reads_as_nothing(kind):
     [
         ("PID|1||A1001", "100"),  # no MSH
         ("MSH|^~\\&|EPIC|PEDS|||20260601||ADT^A08||P|2.5.1\rPID|1", "101"),  # no control id
-        ("MSH|^~\\&|EPIC|PEDS|||20260601||ADT^A08|C1|P|2.2\rPID|1", "203"),  # v2.2 is not read
+        ("MSH|^~\\&|EPIC|PEDS|||20260601||ADT^A08|C1|P|2.1\rPID|1", "203"),  # v2.1 is not read
         ("MSH|^^\\&|EPIC|PEDS|||20260601||ADT^A08|C1|P|2.5\rPID|1", "102"),  # encoding characters repeat
     ],
 )
@@ -254,7 +254,7 @@ def test_nk1_3_relationship_from_table_0063_codes_or_words(nk1_3, relationship):
 
 
 def test_nk1_3_unknown_or_missing_relationship_is_other_with_a_warning():
-    message = read(PID, "NK1|1|Rivera^Elena|CGV^Care giver", "NK1|2|Rivera^Tomás")
+    message = read(PID, "NK1|1|Rivera^Elena|ZZ^Care giver", "NK1|2|Rivera^Tomás")
     assert [c.relationship for c in message.batch.contacts] == ["other", "other"]
     assert warnings(message) == [
         "NK1 1: relationship 'Care giver' is not one we know: imported as other",
@@ -449,7 +449,7 @@ def test_visit_type_from_sch8_when_ais_and_sch7_say_nothing_and_visit_otherwise(
         ("SIU^S14", "No Show", "no_show"),
         ("SIU^S15", "Booked", "cancelled"),  # the event decides
         ("SIU^S26", "", "no_show"),
-        ("SIU^S14", "Scheduled^^CSI", "scheduled"),  # a local word: scheduled
+        ("SIU^S14", "Scheduled^^CSI", ""),  # a local word: the stored status stays (scheduled if new)
     ],
 )
 def test_status_from_the_event_else_sch25(kind, filler, status):
@@ -524,6 +524,17 @@ def test_a_schedules_pid_creates_a_missing_chart_and_leaves_an_existing_one():
     maya = Patient.objects.get(mrn="A1001")
     assert (maya.first_name, maya.last_name, maya.date_of_birth) == ("Maya", "Rivera", dt.date(2019, 4, 12))
     assert Appointment.objects.filter(patient=maya).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_change_that_does_not_say_the_status_keeps_the_stored_one():
+    sch = "SCH||V1|||||||||^^^202607071030"
+    receive(sch, PID, kind="SIU^S12")
+    assert Appointment.objects.get().status == "scheduled"  # new, without a status
+    receive(field(sch, 25, "Started"), PID, kind="SIU^S14")
+    receive(field(sch.replace("1030", "1045"), 25, ""), PID, kind="SIU^S14")
+    visit = Appointment.objects.get()
+    assert (visit.status, timezone.localtime(visit.starts_at).minute) == ("arrived", 45)
 
 
 @pytest.mark.django_db
