@@ -82,6 +82,8 @@ NAV_SECTIONS = {
     "import-run": "import",
     "import-progress": "import",
     "import-confirm": "import",
+    "feed": "feed",
+    "feed-message": "feed",
 }
 
 

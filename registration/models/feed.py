@@ -43,6 +43,10 @@ class FeedMessage(models.Model):
         indexes = [
             models.Index(fields=["received_at"], name="feed_message_by_time"),
             models.Index(fields=["outcome", "received_at"], name="feed_message_by_outcome"),
+            # Pruning reads only the messages whose text is still kept, not every one ever received.
+            models.Index(
+                fields=["received_at"], condition=models.Q(raw_pruned_at=None), name="feed_message_raw_kept"
+            ),
         ]
 
     def __str__(self) -> str:
