@@ -86,10 +86,12 @@ def patient_merge(*, survivor: Patient, merged: Patient, now: datetime, details:
 
     counts = _links_move(survivor, merged)
     counts["appointments_moved"] = Appointment.objects.filter(patient=merged).update(patient=survivor)
-    counts |= _pins_move(survivor, merged, now=now, details=details)
-    counts |= _accesses_move(survivor, merged, now=now, details=details)
-    moved_live = counts.pop("live_moved")
-    counts["restrictions_moved"] = _restrictions_move(survivor, merged, now=now, enforce_all=moved_live)
+    pins, live_pin_moved = _pins_move(survivor, merged, now=now, details=details)
+    accesses, live_access_moved = _accesses_move(survivor, merged, now=now, details=details)
+    counts |= pins | accesses
+    counts["restrictions_moved"] = _restrictions_move(
+        survivor, merged, now=now, enforce_all=live_pin_moved or live_access_moved
+    )
     _choices_move(survivor, merged)
 
     # Charts merged into this one earlier point at the survivor now: a banner links to a chart in use,
@@ -129,7 +131,11 @@ def _links_move(survivor: Patient, merged: Patient) -> dict[str, int]:
     return {"links_moved": links_moved, "links_kept": links_kept}
 
 
-def _pins_move(survivor: Patient, merged: Patient, *, now: datetime, details: dict) -> dict[str, int]:
+def _pins_move(
+    survivor: Patient, merged: Patient, *, now: datetime, details: dict
+) -> tuple[dict[str, int], bool]:
+    """Move every PIN of the merged chart, ending those that may not stay live; return the counts, and
+    whether a live PIN moved."""
     live = pins_live(Pin.objects.filter(patient=merged))
     if merged.date_of_birth != survivor.date_of_birth:
         # The slip's PIN is proved with the merged chart's birth date, which no longer names the child.
@@ -152,10 +158,14 @@ def _pins_move(survivor: Patient, merged: Patient, *, now: datetime, details: di
             details={**details, "pin_id": pin_id, "reason": Pin.EndReason.MERGED.value}
             | {"merged_patient_id": merged.pk, "merged_mrn": merged.mrn},
         )
-    return {"pins_moved": moved, "pins_ended": len(ended), "live_moved": live_moved}
+    return {"pins_moved": moved, "pins_ended": len(ended)}, live_moved
 
 
-def _accesses_move(survivor: Patient, merged: Patient, *, now: datetime, details: dict) -> dict[str, int]:
+def _accesses_move(
+    survivor: Patient, merged: Patient, *, now: datetime, details: dict
+) -> tuple[dict[str, int], bool]:
+    """Move every access of the merged chart, ending an account's second live one; return the counts,
+    and whether a live access moved."""
     seeing_survivor = PortalAccess.objects.filter(patient=survivor).values("account_id")
     ending = list(PortalAccess.objects.filter(patient=merged, account_id__in=seeing_survivor).order_by("pk"))
     for access in ending:
@@ -173,7 +183,7 @@ def _accesses_move(survivor: Patient, merged: Patient, *, now: datetime, details
         )
     live_moved = PortalAccess.objects.filter(patient=merged).exists()
     moved = PortalAccess.history.filter(patient=merged).update(patient=survivor)
-    return {"accesses_moved": moved, "accesses_ended": len(ending), "live_moved": live_moved}
+    return {"accesses_moved": moved, "accesses_ended": len(ending)}, live_moved
 
 
 def _restrictions_move(survivor: Patient, merged: Patient, *, now: datetime, enforce_all: bool) -> int:

@@ -235,6 +235,27 @@ def test_a_restriction_on_the_survivor_ends_an_access_that_came_with_the_merge(
     assert PortalAccess.history.get(account=account).end_reason == PortalAccess.EndReason.RESTRICTED
 
 
+def test_a_restriction_on_the_survivor_ends_a_pin_that_came_with_the_merge(charts, admin, staff):
+    """The father's slip for the duplicate chart stops working: the survivor's court order keeps him out."""
+    mother, father = charts
+    issued = pin_issue(patient=father.patient, contact=father.contact, path="chart", by=staff)
+    PatientContactFactory(patient=mother.patient, contact=father.contact, relationship="father")
+    restriction_create(
+        patient=mother.patient,
+        contact=father.contact,
+        basis=AccessRestriction.Basis.COURT_ORDER,
+        starts_on=timezone.localdate(),
+        by=admin,
+    )
+
+    outcome = merge(mother.patient, father.patient)
+
+    assert (outcome.pins_moved, outcome.pins_ended) == (1, 0)
+    assert Pin.objects.get(pk=issued.pin.pk).end_reason == Pin.EndReason.RESTRICTED
+    with pytest.raises(PinNotAccepted):
+        pin_redeem(code=issued.code, child_birth_date=BORN, new_account=NewAccountFactory())
+
+
 def test_the_survivors_teen_choice_stands_and_milestones_do_not_clash(charts):
     mother, father = charts
     now = timezone.now()
