@@ -20,6 +20,8 @@ def restriction_orders_find(
     registration may then lift what an earlier import recorded from it that this one no longer says.
     """
     consents = batch.consents
+    if not consents:  # most files, and every HL7 message
+        return
     identifiers = sorted({d.contact_source_id for c in consents for d in c.denies if d.contact_source_id})
     by_source = dict(FamilyContact.objects.filter(source_id__in=identifiers).values_list("source_id", "id"))
     found: list[tuple[r.ConsentRecord, int | None, list]] = []
