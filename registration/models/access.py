@@ -92,7 +92,10 @@ class Pin(models.Model):
         NOT_DELIVERED = "not_delivered", _("Its welcome message could not be sent")
         RESTRICTED = "restricted", _("A restriction stops this person's access to the child")
         MAJORITY = "majority", _("The patient came of age")
-        MERGED = "merged", _("The chart was merged into another that had a PIN for this person")
+        MERGED = (
+            "merged",
+            _("The chart was merged into another that had a PIN for this person or another birth date"),
+        )
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pins")
     contact = models.ForeignKey(FamilyContact, on_delete=models.PROTECT, related_name="pins")

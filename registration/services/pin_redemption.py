@@ -155,10 +155,11 @@ def _grant_refusal(pin: Pin, account, new_account, now, client_address) -> Regis
 
 
 def _pin_find_locked(parts: codes.PinParts) -> Pin | None:
-    candidates = list(
-        Pin.objects.select_for_update(of=("self",))
-        .select_related("patient", "contact")
-        .filter(lookup=parts.lookup)
+    # Locked first, then read with their chart: a PIN a chart merge (HL7 A40) moved while we waited is
+    # read on the chart it is on now (a locking join rechecks it against the old chart and misses it).
+    locked = list(Pin.objects.select_for_update().filter(lookup=parts.lookup).values_list("pk", flat=True))
+    candidates = (
+        list(Pin.objects.select_related("patient", "contact").filter(pk__in=locked)) if locked else []
     )
     if not candidates:
         codes.pin_secret_dummy_check(parts)

@@ -19,6 +19,7 @@ from accounts.models import User
 from registration.ehr_import import services as import_runs
 from registration.ehr_import.importing import import_file
 from registration.ehr_import.tasks import run_import
+from registration.hl7_feed.services import message_receive
 from registration.messaging import account_email_outbox as account_emails
 from registration.messaging import welcome_outbox as services_welcome
 from registration.messaging.account_email_requests import parent_email_queue
@@ -28,6 +29,7 @@ from registration.models import (
     AccessLevel,
     AppendOnlyError,
     AuditEvent,
+    FeedMessage,
     ParentAccountEmail,
     RegistrationPath,
     WelcomeMessage,
@@ -44,6 +46,8 @@ from registration.services.audit import audit_record
 from registration.services.birthdays import access_birthdays_run
 from registration.services.enrollment_codes import enrollment_code_prove
 from registration.services.errors import RegistrationError
+from registration.services.feed_messages import feed_message_read
+from registration.services.patient_merges import patient_merge
 from registration.services.pin_redemption import pin_redeem
 from registration.services.restrictions import restriction_create, restriction_lift
 from registration.services.self_registration import (
@@ -384,7 +388,21 @@ def test_no_audit_event_holds_a_pin_or_a_password(
         child_birth_date=turning_twelve.patient.date_of_birth,
         new_account=NewAccountFactory(),
     )
+    duplicate = PatientContactFactory(patient__date_of_birth=turning_twelve.patient.date_of_birth)
+    codes.append(issue_pin(duplicate).code)  # a live PIN the merge carries to the surviving chart
+    with transaction.atomic():
+        patient_merge(
+            survivor=turning_twelve.patient,
+            merged=duplicate.patient,
+            now=timezone.now(),
+            details={"hl7": "A40"},
+        )
     access_birthdays_run()
+    fed = message_receive(
+        b"MSH|^~\\&|EPIC|PEDS|||20261201||ADT^A08|AUDIT1|P|2.5.1\rPID|1||F100^^^PEDS^MR||Rivera^Maya||20190412|F\r"
+    )
+    assert fed.outcome == "applied"
+    feed_message_read(message_id=FeedMessage.objects.get(control_id="AUDIT1").pk, by=admin)
 
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert actions == set(AuditEvent.Action.values), "every kind of event is covered"

@@ -98,5 +98,8 @@ def test_a_pin_the_merge_ended_says_why(admin_client, staff):
     text = _text(admin_client.get(reverse("staff:welcome-message", args=[message.pk])))
     chart = _text(admin_client.get(reverse("staff:patient-chart", args=[mother.patient.pk])))
 
-    assert "(ended: The chart was merged into another that had a PIN for this person)" in text
+    assert (
+        "(ended: The chart was merged into another that had a PIN for this person or another birth date)"
+        in text
+    )
     assert f"Portal access ended (PIN ended by the merge of chart {duplicate.mrn})" in chart
