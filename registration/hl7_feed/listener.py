@@ -22,7 +22,7 @@ from registration.hl7_feed.services import Receipt, message_failed, message_rece
 
 log = logging.getLogger(__name__)
 START, END = b"\x0b", b"\x1c\x0d"
-DB_RETRY_SECONDS = 60
+DB_RETRY_SECONDS = 20  # under the 30 s response timeout docs/hl7.md advises engines to use
 CONFLICT_RETRIES = 3  # two connections adding the same new parent at once: the loser tries again
 TOO_LARGE = object()
 
