@@ -11,11 +11,12 @@ day: patients registered (A04, two parents each) and updated (A08), visits booke
 Each patient's messages go through one connection, in order, as an engine keeps them.
 
 With `--kill` the listener is killed (SIGKILL) at a third and at two thirds of the run and started
-again. At the end it prints messages per second (first send to last ACK), ACK latency (median, 95th
-percentile, max), and checks against the database that nothing was lost or applied twice: one
-stored message per control id, every message answered as expected, one patient and one appointment
-per message that adds one, one "patient added" audit event per patient. Targets (issue 16): at least
-200 messages/s, ACK p95 at most 50 ms, 0 lost, 0 applied twice. Exit status 1 on a miss.
+again; with `--restart-database`, PostgreSQL is restarted half way. At the end it prints messages per
+second (first send to last ACK), ACK latency (median, 95th percentile, max), and checks against the
+database that nothing was lost or applied twice: one stored message per control id, every message
+answered as expected, one patient and one appointment per message that adds one, one "patient added"
+audit event per patient. Targets (issue 16): at least 200 messages/s, ACK p95 at most 50 ms, 0 lost, 0
+applied twice. Exit status 1 on a miss.
 """
 
 import argparse
@@ -44,6 +45,11 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--kill", action="store_true", help="kill and restart the listener twice mid-run")
+    parser.add_argument(
+        "--restart-database",
+        action="store_true",
+        help="restart PostgreSQL (pg_ctlcluster, this machine's cluster) half way through the run",
+    )
     args = parser.parse_args()
     db = f"portalreg_hl7load_{os.getpid()}"
     env = {
@@ -69,8 +75,13 @@ def main() -> int:
         for thread in threads:
             thread.start()
         kills = [len(plan.all) // 3, 2 * len(plan.all) // 3] if args.kill else []
+        restart_at = len(plan.all) // 2 if args.restart_database else None
         while any(t.is_alive() for t in threads):
             time.sleep(0.05)
+            if restart_at is not None and sum(e.done for e in engines) >= restart_at:
+                restart_at = None
+                print(f"  restarting PostgreSQL after {sum(e.done for e in engines)} ACKs", flush=True)
+                _database_restart()
             if kills and sum(e.done for e in engines) >= kills[0]:
                 kills.pop(0)
                 listener.kill()
@@ -265,6 +276,11 @@ def report(plan: Plan, engines: list[Engine], seconds: float, env: dict) -> int:
         missed.append("messages lost, applied twice or refused")
     print("targets met" if not missed else "MISSED: " + "; ".join(missed))
     return 1 if missed else 0
+
+
+def _database_restart() -> None:
+    version = next(Path("/etc/postgresql").iterdir()).name
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True)
 
 
 def _listen(env: dict, port: int) -> subprocess.Popen:
