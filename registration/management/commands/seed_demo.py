@@ -29,7 +29,17 @@ from django.utils import timezone
 from accounts.models import User
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration import pin_codes as codes
-from registration.demo import access_showcase, bulk, clinic_days, families, records, schedule, showcase, staff
+from registration.demo import (
+    access_showcase,
+    bulk,
+    clinic_days,
+    families,
+    feed_showcase,
+    records,
+    schedule,
+    showcase,
+    staff,
+)
 from registration.models import (
     AuditEvent,
     Pin,
@@ -148,6 +158,8 @@ class Command(BaseCommand):
             made += showcase.duplicate_register(described, ctx)
             made += access_showcase.restriction_showcase(described, admin=admin, today=today)
             made += access_showcase.teen_showcase(described, by=by, today=today)
+        with self.phase("EHR feed: HL7 v2 messages, through the listener's service") as made:
+            made += feed_showcase.feed_showcase(today=today)
 
     def bulk_context(self, today, front_desk: staff.StaffUser, password: str) -> bulk.BulkContext:
         return bulk.BulkContext(
