@@ -119,7 +119,16 @@ class Listener:
                 consumed = over.consumed
 
     def _receive(self, frame, peer: str) -> Receipt | None:
-        """Store and apply in this worker thread, retrying while the database cannot answer."""
+        """Store and apply in this worker thread; with pooled connections (production), the connection
+        goes back to the pool after each message, so more senders than the pool's size can connect."""
+        try:
+            return self._receive_retrying(frame, peer)
+        finally:
+            if getattr(connection, "pool", None) is not None:
+                connection.close()
+
+    def _receive_retrying(self, frame, peer: str) -> Receipt | None:
+        """Store and apply, retrying while the database cannot answer."""
         deadline, pause, conflicts = time.monotonic() + DB_RETRY_SECONDS, 0.1, 0
         while True:
             try:
