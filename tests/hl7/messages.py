@@ -149,6 +149,7 @@ def siu(
     appointment_id: str,
     starts: datetime | str | None,
     filler_status: str = "Booked",
+    provider: str = "1234^Patel^Ana^^^Dr.",
     **patient,
 ) -> str:
     """SIU^S12..S26: SCH (the start in SCH-11.4), PID, PV1, RGS, AIS and AIP (their starts too)."""
@@ -165,7 +166,7 @@ def siu(
                 9: "20",
                 10: "min",
                 11: f"^^20^{start}^" if start else "",
-                16: "1234^Patel^Ana^^^Dr.",
+                16: provider,
                 25: filler_status,
             },
         ),
@@ -173,7 +174,7 @@ def siu(
         pv1(),
         segment("RGS", {1: "1", 2: "A"}),
         segment("AIS", {1: "1", 2: "A", 3: "WCC^Well child check^L", 4: start, 7: "20", 8: "min"}),
-        segment("AIP", {1: "1", 2: "A", 3: "1234^Patel^Ana^^^Dr.", 4: "D^Doctor", 6: start}),
+        segment("AIP", {1: "1", 2: "A", 3: provider, 4: "D^Doctor", 6: start}),
     ]
     return "\r".join(segments) + "\r"
 

@@ -136,8 +136,8 @@ def test_utf_8_bytes_without_msh_18_are_read_as_utf_8(feed):
     assert (patient.first_name, patient.last_name) == ("Ángela", "Núñez")
 
 
-@pytest.mark.parametrize("version", ["2.3", "2.4", "2.5.1", "2.6", "2.7", "2.8"])
-def test_every_version_from_2_3_to_2_8_is_read(feed, version):
+@pytest.mark.parametrize("version", ["2.2", "2.3", "2.4", "2.5.1", "2.6", "2.7", "2.8", "2.9"])
+def test_every_version_from_2_2_to_2_9_is_read(feed, version):
     control = m.control_id()
 
     ack = feed.ack(m.adt("A08", control, mrn=f"MP-V{version}", version=version, contacts=family()[:1]))

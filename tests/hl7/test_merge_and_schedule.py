@@ -188,6 +188,20 @@ def test_scheduling_messages_move_the_appointment_and_the_dashboard_follows(feed
     assert Appointment.objects.count() == 1  # one visit throughout, followed by its EHR id
 
 
+def test_a_modification_that_does_not_say_the_status_keeps_arrived(feed):
+    """S14 with SCH-25 "Started" marks the child arrived; a later S14 changing only the provider keeps it."""
+    visit = {"mrn": "MP-5004", "appointment_id": "APPT-5004", "starts": local_noon(DAY)}
+    feed.ack(m.siu("S12", m.control_id(), **visit))
+    assert feed.ack(m.siu("S14", m.control_id(), filler_status="Started", **visit)).code == "AA"
+    assert Appointment.objects.get(source_id="APPT-5004").status == "arrived"
+
+    ack = feed.ack(m.siu("S14", m.control_id(), filler_status="", provider="5678^Ruiz^Elena^^^Dr.", **visit))
+
+    assert ack.code == "AA"
+    appointment = Appointment.objects.get(source_id="APPT-5004")
+    assert (appointment.status, appointment.provider) == ("arrived", "Dr. Elena Ruiz")
+
+
 def test_a_scheduling_message_does_not_overwrite_the_chart_the_adt_feed_keeps(feed):
     feed.ack(m.adt("A08", m.control_id(), mrn="MP-5002", first="Sofía", last="López"))
 
