@@ -120,6 +120,7 @@ def decode(data: bytes) -> str:
     if not first.startswith(b"MSH") or len(first) < 8:
         raise Unreadable("the message does not start with an MSH segment", code="100")
     fields = first.split(first[3:4])
+    _delimiters_check(first[3:4].decode("latin-1"), fields[1].decode("latin-1") if len(fields) > 1 else "")
     msh18 = fields[17].decode("ascii", "replace") if len(fields) > 17 else ""
     # The first repetition is the message's character set (later ones are ISO 2022 extensions).
     declared = msh18.split(first[5:6].decode("ascii", "replace") or "~")[0].split("^")[0].strip().upper()
@@ -134,19 +135,27 @@ def decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def parse(text: str) -> tuple[Header, hl7.Message]:
-    """Check the MSH segment and parse the message; `Unreadable` says why it cannot be."""
-    text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x00 \t")
-    if not text.startswith("MSH") or len(text) < 8:
-        raise Unreadable("the message does not start with an MSH segment", code="100")
-    separator, encoding = text[3], text[4:].split(text[3], 1)[0]
+def _delimiters_check(separator: str, encoding: str) -> None:
+    """MSH-1 and MSH-2: four (or, from 2.7, five) distinct delimiters, none a letter, digit or space."""
     characters = set(encoding + separator)
     if (
         len(encoding) not in (4, 5)
         or len(characters) != len(encoding) + 1
         or any(c.isalnum() or c in "\r " for c in characters)
     ):
-        raise Unreadable(f"MSH-1 and MSH-2 {text[3:8]!r} are not valid encoding characters", code="102")
+        if not encoding:
+            raise Unreadable("MSH-2 (the encoding characters) is empty", code="101")
+        shown = (separator + encoding)[:6]
+        raise Unreadable(f"MSH-1 and MSH-2 {shown!r} are not valid encoding characters", code="102")
+
+
+def parse(text: str) -> tuple[Header, hl7.Message]:
+    """Check the MSH segment and parse the message; `Unreadable` says why it cannot be."""
+    text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x00 \t")
+    if not text.startswith("MSH") or len(text) < 8:
+        raise Unreadable("the message does not start with an MSH segment", code="100")
+    encoding = text[4:].split(text[3], 1)[0]
+    _delimiters_check(text[3], encoding)
     try:
         message = hl7.parse(text)
         msh = message.segment("MSH")

@@ -77,7 +77,7 @@ def _err(problem: Problem, encoding: str, version: str) -> str:
     component, subcomponent = encoding[0], encoding[3]
     label = CODE_TEXT.get(problem.code, "Application error")
     text = _escaped(problem.text[:250], encoding)
-    if version.startswith(("2.3", "2.4")):  # ERR-1: error code and location; the code as a CE
+    if version.startswith(("2.2", "2.3", "2.4")):  # ERR-1: error code and location; the code as a CE
         return f"ERR|{component * 3}{problem.code}{subcomponent}{label}{subcomponent}HL70357"
     # 2.5 and later: ERR-3 the code, ERR-4 severity, ERR-8 the words for a person.
     return "|".join(

@@ -103,7 +103,10 @@ class Listener:
         except asyncio.IncompleteReadError:
             return None  # closed mid-message: not acknowledged, so the sender sends it again
         except asyncio.LimitOverrunError as over:
-            await self._drain(reader, over.consumed)
+            try:
+                await self._drain(reader, over.consumed)
+            except asyncio.IncompleteReadError:
+                return None  # the sender left in the middle of a message over the limit
             return TOO_LARGE
         body = block[: -len(END)]
         start = body.rfind(START)

@@ -117,7 +117,7 @@ def test_binary_junk_is_answered_ar(feed):
         ("MSH|^^\\&|", "encoding characters"),  # a character twice
         ("MSH|^~\\|", "encoding characters"),  # one missing
         ("MSH|A~\\&|", "encoding characters"),  # a letter
-        ("MSH||~\\&|", "MSH-18"),  # MSH-2 empty: every field moves one place, USA is read as MSH-18
+        ("MSH||~\\&|", "MSH-2"),  # MSH-2 empty: said before anything read from the shifted fields
     ],
 )
 def test_wrong_encoding_characters_are_answered_ar(feed, header, reason):
