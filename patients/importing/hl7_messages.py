@@ -23,6 +23,7 @@ from patients.importing import relationships
 from patients.models import Appointment
 
 ADT_UPDATES = {"A04", "A08", "A28", "A31"}
+READ_SEGMENTS = {"MSH", "PID", "NK1", "MRG", "SCH", "TQ1", "AIS", "AIP", "AIL", "AIG"}
 ADT_MERGES = {"A40"}
 SIU_EVENTS = {"S12", "S13", "S14", "S15", "S26"}
 # And their point releases (2.3.1, 2.5.1...). 2.2 and 2.9 put PID, NK1, MRG and SCH's fields where
@@ -156,8 +157,11 @@ def parse(text: str) -> tuple[Header, hl7.Message]:
         raise Unreadable("the message does not start with an MSH segment", code="100")
     encoding = text[4:].split(text[3], 1)[0]
     _delimiters_check(text[3], encoding)
+    # Only the segments read are parsed: an EHR's ADT carries PV1, GT1, IN1, AL1, OBX and Z-segments
+    # (often most of the message), and parsing them took a third of a message's time.
+    read = "\r".join(segment for segment in text.split("\r") if segment[:3].upper() in READ_SEGMENTS)
     try:
-        message = hl7.parse(text)
+        message = hl7.parse(read)
         msh = message.segment("MSH")
     except Exception:  # the parser's errors are not one type; any of them means the same to the sender
         raise Unreadable("the message could not be parsed as HL7 v2") from None
