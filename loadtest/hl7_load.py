@@ -10,7 +10,8 @@ day: patients registered (A04, two parents each) and updated (A08), visits booke
 (S14), cancelled (S15) or missed (S26), charts merged (A40), and results the portal ignores (ORU).
 Each patient's messages go through one connection, in order, as an engine keeps them.
 
-With `--kill` the listener is killed (SIGKILL) at a third and at two thirds of the run and started
+With `--kill`, at a third of the run one worker process is killed (SIGKILL) in the middle of its
+messages (the listener starts another), and at two thirds the whole listener is killed and started
 again; with `--restart-database`, PostgreSQL is restarted half way. At the end it prints messages per
 second (first send to last ACK), ACK latency (median, 95th percentile, max), and checks against the
 database that nothing was lost or applied twice: one stored message per control id, every message
@@ -44,6 +45,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="hl7_listen --workers (default 2: one per core)"
+    )
     parser.add_argument("--kill", action="store_true", help="kill and restart the listener twice mid-run")
     parser.add_argument(
         "--restart-database",
@@ -66,9 +70,13 @@ def main() -> int:
             [BIN / "python", "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
         )
         port = _free_port()
-        listener = _listen(env, port)
+        listener = _listen(env, port, args.workers)
         plan = Plan(args.messages, args.connections)
-        print(f"{len(plan.all)} messages over {args.connections} connections to 127.0.0.1:{port}", flush=True)
+        print(
+            f"{len(plan.all)} messages over {args.connections} connections to 127.0.0.1:{port} "
+            f"(hl7_listen --workers {args.workers})",
+            flush=True,
+        )
         engines = [Engine(port, queue) for queue in plan.queues]
         threads = [threading.Thread(target=engine.run) for engine in engines]
         started = time.monotonic()
@@ -84,13 +92,19 @@ def main() -> int:
                 _database_restart()
             if kills and sum(e.done for e in engines) >= kills[0]:
                 kills.pop(0)
-                listener.kill()
-                listener.wait()
-                print(
-                    f"  killed the listener after {sum(e.done for e in engines)} ACKs; starting it again",
-                    flush=True,
-                )
-                listener = _listen(env, port)
+                done = sum(e.done for e in engines)
+                workers = _children(listener.pid)
+                if len(kills) == 1 and workers:  # the first time, a worker applying messages
+                    os.kill(workers[0], signal.SIGKILL)
+                    print(
+                        f"  killed a worker process after {done} ACKs; the listener starts another",
+                        flush=True,
+                    )
+                else:  # then the whole listener, all its processes at once
+                    os.killpg(listener.pid, signal.SIGKILL)
+                    listener.wait()
+                    print(f"  killed the listener after {done} ACKs; starting it again", flush=True)
+                    listener = _listen(env, port, args.workers)
         seconds = time.monotonic() - started
         return report(plan, engines, seconds, env)
     finally:
@@ -278,18 +292,24 @@ def report(plan: Plan, engines: list[Engine], seconds: float, env: dict) -> int:
     return 1 if missed else 0
 
 
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
 def _database_restart() -> None:
     version = next(Path("/etc/postgresql").iterdir()).name
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True)
 
 
-def _listen(env: dict, port: int) -> subprocess.Popen:
+def _listen(env: dict, port: int, workers: int) -> subprocess.Popen:
     process = subprocess.Popen(
-        [BIN / "python", "manage.py", "hl7_listen", "--port", str(port)],
+        [BIN / "python", "manage.py", "hl7_listen", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, so that the whole listener can be killed
     )
     line = process.stdout.readline()
     if "listening" not in line:

@@ -309,6 +309,7 @@ EHR_MRN_TYPES = env.list("EHR_MRN_TYPES", default=["MR", "MRN", "MEDICAL RECORD 
 # clients whose certificate that CA signed and (when listed) whose subject CN is allowed.
 HL7_LISTEN_HOST = env("HL7_LISTEN_HOST", default="127.0.0.1")
 HL7_LISTEN_PORT = env.int("HL7_LISTEN_PORT", default=2575)
+HL7_LISTEN_WORKERS = env.int("HL7_LISTEN_WORKERS", default=1)  # processes sharing the port: one per core
 HL7_TLS_CERT = env("HL7_TLS_CERT", default="")
 HL7_TLS_KEY = env("HL7_TLS_KEY", default="")
 HL7_TLS_CLIENT_CA = env("HL7_TLS_CLIENT_CA", default="")

@@ -10,6 +10,7 @@ without an ACK, so the sender keeps the message and sends it again.
 
 import asyncio
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -27,9 +28,27 @@ CONFLICT_RETRIES = 3  # two connections adding the same new parent at once: the 
 TOO_LARGE = object()
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before worker processes are started so that they share it.
+
+    SO_REUSEPORT lets a listener started again bind at once, even while processes of one that was
+    killed are still closing.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
 class Listener:
-    def __init__(self, host: str, port: int, *, tls: ssl.SSLContext | None = None):
-        self.host, self.port, self.tls = host, port, tls
+    def __init__(
+        self, host: str, port: int, *, tls: ssl.SSLContext | None = None, sock: socket.socket | None = None
+    ):
+        self.host, self.port, self.tls, self.sock = host, port, tls, sock
         self.max_bytes = settings.HL7_MAX_MESSAGE_BYTES
         self.server: asyncio.Server | None = None
         self.stopping = False
@@ -38,8 +57,9 @@ class Listener:
 
     async def start(self) -> int:
         """Listen; return the port (useful when asked for port 0)."""
+        where = {"sock": self.sock} if self.sock else {"host": self.host, "port": self.port}
         self.server = await asyncio.start_server(
-            self._connection, self.host, self.port, ssl=self.tls, limit=self.max_bytes + len(END)
+            self._connection, **where, ssl=self.tls, limit=self.max_bytes + len(END)
         )
         return self.server.sockets[0].getsockname()[1]
 

@@ -38,10 +38,11 @@ class Listeners:
         self.processes: list[subprocess.Popen] = []
         self.port = 0
 
-    def start(self) -> subprocess.Popen:
+    def start(self, workers: int = 1) -> subprocess.Popen:
         """Start a listener (on the first one's port, once there is one) and wait until it listens."""
+        command = ["manage.py", "hl7_listen", "--host", "127.0.0.1", "--port", str(self.port)]
         process = subprocess.Popen(  # noqa: S603 (our own command)
-            [sys.executable, "manage.py", "hl7_listen", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, *command, "--workers", str(workers)],
             cwd=settings.BASE_DIR,
             env=self.env,
             stdout=subprocess.PIPE,
@@ -160,3 +161,38 @@ def test_sigterm_stops_the_listener_after_its_answers(listeners):
     assert client.receive() == b""  # its idle connection was closed
     client.close()
     assert FeedMessage.objects.get(control_id=control).outcome == "applied"
+
+
+def _workers(listener: subprocess.Popen) -> list[int]:
+    path = Path(f"/proc/{listener.pid}/task/{listener.pid}/children")
+    return sorted(int(pid) for pid in path.read_text().split())
+
+
+def test_a_worker_process_killed_mid_stream_is_replaced_and_nothing_is_lost_or_applied_twice(listeners):
+    listener = listeners.start(workers=2)
+    deadline = time.monotonic() + 10
+    while len(_workers(listener)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    engine = InterfaceEngine(listeners)
+    killed: list[int] = []
+
+    def kill_a_worker() -> None:  # each worker in turn, so the one applying our messages is among them
+        victim = next(pid for pid in _workers(listener) if pid not in killed)
+        killed.append(victim)
+        os.kill(victim, signal.SIGKILL)
+
+    try:
+        for number in range(120):
+            control, message = registration(number)
+            ack = engine.deliver(message, in_flight=kill_a_worker if number in (30, 60, 90) else None)
+            assert (ack.code, ack.control_id) == ("AA", control)
+    finally:
+        engine.close()
+
+    assert len(_workers(listener)) == 2 and not set(killed) & set(_workers(listener))  # replaced
+    assert Patient.objects.filter(mrn__startswith="MP-K").count() == 120
+    assert FeedMessage.objects.count() == 120
+    created = AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_CREATED_BY_IMPORT)
+    assert len(set(created.values_list("details__hl7", flat=True))) == created.count() == 120
+    listener.send_signal(signal.SIGTERM)
+    assert listener.wait(30) == 0
