@@ -155,6 +155,8 @@ def parse(text: str) -> tuple[Header, hl7.Message]:
     text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x00 \t")
     if not text.startswith("MSH") or len(text) < 8:
         raise Unreadable("the message does not start with an MSH segment", code="100")
+    if "\x00" in text:  # never in HL7 text, and no database column may hold it
+        raise Unreadable("the message contains NUL bytes", code="102")
     encoding = text[4:].split(text[3], 1)[0]
     _delimiters_check(text[3], encoding)
     # Only the segments read are parsed: an EHR's ADT carries PV1, GT1, IN1, AL1, OBX and Z-segments

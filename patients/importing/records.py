@@ -220,6 +220,8 @@ def text(value, label: str, *, max_length: int, required: bool = True) -> str:
         raise Rejected(f"missing {label}")
     if len(value) > max_length:
         raise Rejected(f"{label} is longer than {max_length} characters")
+    if "\x00" in value:  # no database column may hold it
+        raise Rejected(f"{label} contains a NUL character")
     return value
 
 

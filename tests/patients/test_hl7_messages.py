@@ -86,6 +86,7 @@ def test_a_type_the_portal_does_not_use_reads_as_nothing(kind):
         ("PID|1||A1001", "100"),  # no MSH
         ("MSH|^~\\&|EPIC|PEDS|||20260601||ADT^A08||P|2.5.1\rPID|1", "101"),  # no control id
         ("MSH|^~\\&|EPIC|PEDS|||20260601||ADT^A08|C1|P|2.1\rPID|1", "203"),  # v2.1 is not read
+        ("MSH|^~\\&|EPIC|PEDS|||20260601||ADT^A08|C1|P|2.5\rPID|1||A\x001", "102"),  # NUL: no column holds it
         ("MSH|^^\\&|EPIC|PEDS|||20260601||ADT^A08|C1|P|2.5\rPID|1", "102"),  # encoding characters repeat
     ],
 )
