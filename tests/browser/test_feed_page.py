@@ -30,7 +30,7 @@ def received(minutes_ago: float, control_id: str, message_type: str, outcome: st
             "sender": "EPIC^NORTHPEDS",
             "control_id": control_id,
             "message_type": message_type,
-            "received_at": timezone.now() - dt.timedelta(minutes=minutes_ago),
+            "received_at": _today_or_before(minutes_ago),
             "outcome": outcome,
             "ack_code": ack,
             "error": error,
@@ -40,6 +40,14 @@ def received(minutes_ago: float, control_id: str, message_type: str, outcome: st
         }
         | fields
     )
+
+
+def _today_or_before(minutes_ago: float) -> dt.datetime:
+    """`minutes_ago`, but not before the practice's midnight unless a day or more ago: a test run just
+    after midnight in New York must still find the last hours' messages under today."""
+    at = timezone.now() - dt.timedelta(minutes=minutes_ago)
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return at if minutes_ago >= 24 * 60 else max(at, midnight + dt.timedelta(seconds=1))
 
 
 def axe_violations(page: Page) -> list[str]:
