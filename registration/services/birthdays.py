@@ -40,6 +40,7 @@ from registration.selectors.birthdays import (
     patients_of,
     teen_accesses_due,
 )
+from registration.services.access_ends import access_end
 from registration.services.audit import audit_record
 from registration.services.pin_rules import pins_revoke
 from registration.services.restrictions import restrictions_take_effect
@@ -115,28 +116,12 @@ def _patient_lock(patient_id: int) -> Patient:
     return Patient.objects.select_for_update(no_key=True).get(pk=patient_id)
 
 
-def _access_end(
-    access: PortalAccess, *, reason: PortalAccess.EndReason, now: datetime, details: dict
-) -> None:
-    access.ended_at, access.end_reason = now, reason
-    access.save(update_fields=["ended_at", "end_reason"])
-    audit_record(
-        action=AuditEvent.Action.ACCESS_ENDED,
-        at=now,
-        actor=None,
-        patient_id=access.patient_id,
-        contact_id=access.contact_id,
-        account_id=access.account_id,
-        details={"access_id": access.pk, "reason": reason.value, **details},
-    )
-
-
 @transaction.atomic(durable=True)
 def _guardianship_end(access_id: int, *, today: date, now: datetime) -> int:
     access = PortalAccess.objects.select_for_update().filter(pk=access_id, ends_on__lt=today).first()
     if access is None:  # ended meanwhile
         return 0
-    _access_end(
+    access_end(
         access,
         reason=PortalAccess.EndReason.GUARDIANSHIP_ENDED,
         now=now,
@@ -172,7 +157,7 @@ def _majority_apply(patient_id: int, *, policy: AccessPolicy, today: date, now: 
     accesses = list(PortalAccess.objects.select_for_update().filter(patient_id=patient_id).order_by("pk"))
     ended = [a for a in accesses if a.basis == AccessBasis.PARENT]
     for access in ended:
-        _access_end(
+        access_end(
             access, reason=PortalAccess.EndReason.MAJORITY, now=now, details={"milestone_id": milestone.pk}
         )
     # A guardian of an adult, or a parent the adult consented to, is no longer held to the teen years'

@@ -23,6 +23,7 @@ from registration.models import (
 )
 from registration.selectors import pins_live
 from registration.selectors.access import restrictions_in_effect
+from registration.services.access_ends import access_end
 from registration.services.audit import audit_record
 from registration.services.errors import RegistrationError
 from registration.services.pin_rules import pins_revoke
@@ -169,17 +170,12 @@ def _accesses_move(
     seeing_survivor = PortalAccess.objects.filter(patient=survivor).values("account_id")
     ending = list(PortalAccess.objects.filter(patient=merged, account_id__in=seeing_survivor).order_by("pk"))
     for access in ending:
-        access.ended_at, access.end_reason = now, PortalAccess.EndReason.MERGED
-        access.save(update_fields=["ended_at", "end_reason"])
-        audit_record(
-            action=AuditEvent.Action.ACCESS_ENDED,
-            at=now,
-            actor=None,
-            patient=survivor,
-            contact_id=access.contact_id,
-            account_id=access.account_id,
-            details={**details, "access_id": access.pk, "reason": access.end_reason}
-            | {"merged_patient_id": merged.pk, "merged_mrn": merged.mrn},
+        access_end(
+            access,
+            reason=PortalAccess.EndReason.MERGED,
+            now=now,
+            patient_id=survivor.pk,
+            details={**details, "merged_patient_id": merged.pk, "merged_mrn": merged.mrn},
         )
     live_moved = PortalAccess.objects.filter(patient=merged).exists()
     moved = PortalAccess.history.filter(patient=merged).update(patient=survivor)

@@ -20,6 +20,7 @@ from patients.models import FamilyContact, Patient, PatientContact
 from registration.models import AccessRestriction, AuditEvent, Pin, PortalAccess
 from registration.selectors import pins_live
 from registration.selectors.access import restriction_in_effect, restrictions_in_effect
+from registration.services.access_ends import access_end
 from registration.services.audit import audit_record
 from registration.services.errors import ContactNotOnChart, ContactRestricted, RestrictionInvalid
 from registration.services.pin_rules import pins_revoke
@@ -174,17 +175,13 @@ def restriction_enforce(
         .select_related("account")
     )
     for access in accesses:
-        access.ended_at, access.end_reason = now, PortalAccess.EndReason.RESTRICTED
-        access.save(update_fields=["ended_at", "end_reason"])
-        audit_record(
-            action=AuditEvent.Action.ACCESS_ENDED,
-            at=now,
+        access_end(
+            access,
+            reason=PortalAccess.EndReason.RESTRICTED,
+            now=now,
             actor=actor,
-            patient_id=access.patient_id,
-            contact_id=access.contact_id,
-            account=access.account,
             client_address=client_address,
-            details={"access_id": access.pk, "reason": access.end_reason, "restriction_id": restriction.pk},
+            details={"restriction_id": restriction.pk},
         )
     restriction.enforced_at = now
     restriction.save(update_fields=["enforced_at"])
