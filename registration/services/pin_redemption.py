@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from patients.models import PatientContact
@@ -68,29 +69,26 @@ def pin_redeem(
         if account is not None:
             # Account before PIN, the order account_disable_duplicate locks them in (else a deadlock).
             account = portal_account_lock(account)
-        pin = _pin_find_locked(parts)
+        pin = _pin_find_locked(parts, child_birth_date=child_birth_date, now=now)
         if pin is None:
             raise PinNotAccepted()
         if pin.end_reason == Pin.EndReason.LOCKED:
             raise PinLocked()
-        usable = pin.redeemed_at is None and pin.revoked_at is None and pin.expires_at > now
+        usable = _pin_is_live(pin, now)
         if pin.patient.date_of_birth != child_birth_date:
             if not usable:
                 raise PinNotAccepted()
             refusal = _pin_count_failure(pin, now=now, client_address=client_address)
         elif pin.redeemed_at is not None:
             raise PinAlreadyUsed()
+        elif pin.end_reason in _ENDED_AS_UNKNOWN:
+            # Its message never left, or its holder may not see the child: either way, as for a PIN
+            # that does not match. A restricted person learns nothing, not even that the child died.
+            raise PinNotAccepted()
         elif patient_invitation_refusal(pin.patient) is not None:
             # Marked deceased or inactive since the PIN was issued. The parent has proved they hold
             # the PIN, but is not told why: the practice tells the family, not a web page.
             raise PinNoLongerUsable()
-        elif pin.revoked_at is not None and pin.end_reason in (
-            Pin.EndReason.NOT_DELIVERED,
-            Pin.EndReason.RESTRICTED,
-        ):
-            # Its message never left, or its holder may not see the child: either way, as for a PIN
-            # that does not match. A restricted person learns nothing.
-            raise PinNotAccepted()
         elif pin.revoked_at is not None and pin.end_reason == Pin.EndReason.MAJORITY:
             raise PinNoLongerUsable()
         elif pin.revoked_at is not None:
@@ -117,7 +115,11 @@ def _grant_refusal(pin: Pin, account, new_account, now, client_address) -> Regis
         emails, phones = [account.user.email], [account.cell_phone]
     else:
         emails, phones = [new_account.email], [new_account.cell_phone]
-    link = PatientContact.objects.filter(patient_id=pin.patient_id, contact_id=pin.contact_id).first()
+    link = (
+        PatientContact.objects.select_related("contact")
+        .filter(patient_id=pin.patient_id, contact_id=pin.contact_id)
+        .first()
+    )
     link = link or PatientContact(patient=pin.patient, contact=pin.contact, relationship="other")
     try:
         access_grant_check(
@@ -154,15 +156,42 @@ def _grant_refusal(pin: Pin, account, new_account, now, client_address) -> Regis
     return None
 
 
-def _pin_find_locked(parts: codes.PinParts) -> Pin | None:
+# Answered "not accepted" with the right birth date too (see pin_redeem): never worth a check.
+_ENDED_AS_UNKNOWN = (Pin.EndReason.NOT_DELIVERED, Pin.EndReason.RESTRICTED)
+
+
+def _pin_is_live(pin: Pin, now: datetime) -> bool:
+    return pin.redeemed_at is None and pin.revoked_at is None and pin.expires_at > now
+
+
+def _pin_find_locked(parts: codes.PinParts, *, child_birth_date: date, now: datetime) -> Pin | None:
+    """Lock the PINs with the typed lookup and return the one the typed secret matches, or None.
+
+    Only the secrets of PINs whose answer would differ from an unknown PIN's are checked (an Argon2
+    check each): a live PIN (a wrong birth date counts against it), a locked one ("locked", whatever
+    the date), and an ended one for a child born on the typed date ("already used", "expired",
+    "replaced"). An ended PIN with another birth date, or one revoked as not delivered or restricted,
+    is answered as unknown anyway, so ended PINs sharing the lookup cost nothing as they accumulate.
+    """
     # Locked first, then read with their chart: a PIN a chart merge (HL7 A40) moved while we waited is
     # read on the chart it is on now (a locking join rechecks it against the old chart and misses it).
     locked = list(Pin.objects.select_for_update().filter(lookup=parts.lookup).values_list("pk", flat=True))
+    worth_a_check = (
+        Q(redeemed_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
+        | Q(end_reason=Pin.EndReason.LOCKED)
+        | (Q(patient__date_of_birth=child_birth_date) & ~Q(end_reason__in=_ENDED_AS_UNKNOWN))
+    )
     candidates = (
-        list(Pin.objects.select_related("patient", "contact").filter(pk__in=locked)) if locked else []
+        list(Pin.objects.select_related("patient", "contact").filter(worth_a_check, pk__in=locked))
+        if locked
+        else []
     )
     if not candidates:
         codes.pin_secret_dummy_check(parts)
+    # The likeliest first, the typed birth date's live PIN: a redemption checks one secret.
+    candidates.sort(
+        key=lambda pin: (pin.patient.date_of_birth != child_birth_date, not _pin_is_live(pin, now))
+    )
     return next((pin for pin in candidates if codes.pin_secret_matches(parts, pin.secret_hash)), None)
 
 
@@ -193,7 +222,7 @@ def _pin_count_failure(
 def _redeem(pin: Pin, *, account, new_account, now, client_address) -> PortalAccess:
     created = account is None
     account = portal_account_make(details=new_account, now=now) if created else account  # locked already
-    if PortalAccess.objects.filter(account=account, patient=pin.patient).exists():
+    if not created and PortalAccess.objects.filter(account=account, patient=pin.patient).exists():
         raise ChildAlreadyOnAccount()
     pin.redeemed_at, pin.redeemed_by = now, account
     pin.save(update_fields=["redeemed_at", "redeemed_by"])

@@ -6,7 +6,16 @@ import pytest
 from django.contrib.auth import authenticate
 
 from accounts.models import User
-from registration.models import AuditEvent, Pin, PortalAccess, PortalAccount, PortalStatus, RegistrationPath
+from patients.models import Patient
+from registration.models import (
+    AccessRestriction,
+    AuditEvent,
+    Pin,
+    PortalAccess,
+    PortalAccount,
+    PortalStatus,
+    RegistrationPath,
+)
 from registration.pin_codes import pin_code_new, pin_parse
 from registration.selectors import patient_portal_status
 from registration.services.accounts import account_disable_duplicate
@@ -17,10 +26,12 @@ from registration.services.errors import (
     PinAlreadyUsed,
     PinExpired,
     PinLocked,
+    PinNoLongerUsable,
     PinNotAccepted,
     PinReplaced,
 )
 from registration.services.pin_redemption import pin_redeem
+from registration.services.restrictions import restriction_create
 from tests.factories import NewAccountFactory, PatientContactFactory
 
 ONE_DAY = dt.timedelta(days=1)
@@ -323,6 +334,36 @@ def test_wrong_birth_date_on_a_spent_pin_reveals_nothing_and_does_not_count(char
     assert str(refused.value) == PinNotAccepted.message
     issued.pin.refresh_from_db()
     assert issued.pin.failed_attempts == 0
+
+
+@pytest.mark.parametrize("reason", [Pin.EndReason.RESTRICTED, Pin.EndReason.NOT_DELIVERED])
+def test_a_pin_revoked_as_restricted_or_not_delivered_answers_as_an_unknown_pin_whatever_the_chart_says(
+    chart, issue_pin, admin, reason
+):
+    """Even for a child the EHR has since marked deceased, which a live PIN's holder is told about: a
+    restricted person learns nothing, and the PIN's secret is not even checked (issue 17)."""
+    issued = issue_pin(chart)
+    fathers = issue_pin(PatientContactFactory(patient=chart.patient, relationship="father"))
+    if reason == Pin.EndReason.RESTRICTED:
+        restriction_create(
+            patient=chart.patient,
+            contact=chart.contact,
+            basis=AccessRestriction.Basis.COURT_ORDER,
+            starts_on=chart.patient.date_of_birth,
+            by=admin,
+        )
+    else:
+        Pin.objects.filter(pk=issued.pin.pk).update(revoked_at=issued.pin.issued_at, end_reason=reason)
+    Patient.objects.filter(pk=chart.patient.pk).update(deceased=True, deceased_on=dt.date(2024, 3, 2))
+    events_before = AuditEvent.objects.count()
+
+    with pytest.raises(PinNotAccepted) as refused:
+        _redeem(issued)
+
+    assert type(refused.value) is PinNotAccepted and str(refused.value) == PinNotAccepted.message
+    assert AuditEvent.objects.count() == events_before
+    with pytest.raises(PinNoLongerUsable):  # what a live PIN for the child answers
+        _redeem(fathers)
 
 
 def test_child_already_on_the_account_is_refused_and_the_pin_stays_unused(
