@@ -9,14 +9,16 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
-from django.contrib.auth.hashers import MD5PasswordHasher
+from django.contrib.auth.hashers import MD5PasswordHasher, make_password
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from portalreg.settings import base as production
 from registration.models import Pin, RegistrationPath
+from registration.pin_codes import pin_code_new, pin_secret_hash
 from registration.services.errors import (
     PinAlreadyUsed,
     PinExpired,
@@ -214,3 +216,26 @@ def test_a_redemption_runs_a_fixed_number_of_statements(crowd, staff, make_porta
         + "\n  ".join(sql[:110] for sql in statements)
     )
     assert len(statements) <= MOST_STATEMENTS[into, child]
+
+
+# OWASP's Password Storage Cheat Sheet: "Argon2id with a minimum configuration of 19 MiB of memory, an
+# iteration count of 2, and 1 degree of parallelism."
+OWASP_MINIMUM = {"m": 19456, "t": 2, "p": 1}
+
+
+def _argon2_parameters(encoded: str) -> tuple[str, dict[str, int]]:
+    _name, variety, _version, parameters = encoded.split("$")[:4]
+    return variety, {k: int(v) for k, v in (pair.split("=") for pair in parameters.split(","))}
+
+
+def test_pins_and_passwords_are_hashed_with_argon2id_at_or_above_owasps_minimum(settings):
+    settings.PIN_HASHER = production.PIN_HASHER
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+    hashes = {"PIN": pin_secret_hash(pin_code_new()), "password": make_password("quiet river lantern")}
+
+    found = {kind: _argon2_parameters(encoded) for kind, encoded in hashes.items()}
+
+    for kind, (variety, parameters) in found.items():
+        assert variety == "argon2id", kind
+        assert all(parameters[k] >= least for k, least in OWASP_MINIMUM.items()), (kind, parameters)
+    print(f"Argon2id parameters (m KiB, t passes, p lanes): {found}")
