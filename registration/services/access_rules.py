@@ -118,14 +118,18 @@ def access_make(
     path: str,
     now: datetime,
     pin: Pin | None = None,
+    relationship: str | None = None,
 ) -> PortalAccess:
     """Let `account` see `patient` through the chart's contact, with the basis and level the contact's
-    relationship, the patient's age and any choice of theirs give (`access_terms`)."""
-    relationship = (
-        PatientContact.objects.filter(patient=patient, contact_id=contact_id)
-        .values_list("relationship", flat=True)
-        .first()
-    )
+    relationship, the patient's age and any choice of theirs give (`access_terms`).
+
+    Give the chart link's `relationship` if it was read already ("" if the contact has no link)."""
+    if relationship is None:
+        relationship = (
+            PatientContact.objects.filter(patient=patient, contact_id=contact_id)
+            .values_list("relationship", flat=True)
+            .first()
+        )
     terms = access_terms(patient=patient, relationship=relationship or "", day=timezone.localdate(now))
     return PortalAccess.objects.create(
         account=account,

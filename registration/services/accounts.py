@@ -40,8 +40,6 @@ def portal_account_make(*, details: NewAccount, now: datetime) -> PortalAccount:
     """Create the sign-in user and its portal account, and queue the email that confirms its address,
     sent once the caller's transaction commits; the caller's transaction and audit event cover it."""
     email = User.objects.normalize_email(details.email).strip()
-    if User.objects.filter(email__iexact=email).exists():
-        raise EmailInUse()
     user = User(
         username=email.lower(), email=email, first_name=details.first_name, last_name=details.last_name
     )
@@ -55,7 +53,7 @@ def portal_account_make(*, details: NewAccount, now: datetime) -> PortalAccount:
                 preferred_language=details.preferred_language,
                 created_at=now,
             )
-    except IntegrityError as error:
+    except IntegrityError as error:  # the email's index, whatever its case: an account has it
         raise EmailInUse() from error
     parent_email_verification_queue(account=account, now=now)
     return account

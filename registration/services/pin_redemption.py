@@ -95,31 +95,43 @@ def pin_redeem(
             raise PinReplaced()
         elif not usable:
             raise PinExpired()
-        elif (refusal := _grant_refusal(pin, account, new_account, now, client_address)) is None:
-            try:
-                return _redeem(
-                    pin, account=account, new_account=new_account, now=now, client_address=client_address
-                )
-            except EmailInUse as in_use:
-                # Told to the PIN's holder, so it spends a try: else one PIN could test any number of
-                # emails for an account (issue 12, finding 8).
-                refusal = _pin_count_failure(pin, now=now, client_address=client_address, refusal=in_use)
+        else:
+            link = _pin_link(pin)
+            refusal = _grant_refusal(pin, link, account, new_account, now, client_address)
+            if refusal is None:
+                try:
+                    return _redeem(
+                        pin,
+                        link,
+                        account=account,
+                        new_account=new_account,
+                        now=now,
+                        client_address=client_address,
+                    )
+                except EmailInUse as in_use:
+                    # Told to the PIN's holder, so it spends a try: else one PIN could test any number of
+                    # emails for an account (issue 12, finding 8).
+                    refusal = _pin_count_failure(pin, now=now, client_address=client_address, refusal=in_use)
     # The failed try, or the refusal's audit event, is committed before the parent hears about it.
     raise refusal
 
 
-def _grant_refusal(pin: Pin, account, new_account, now, client_address) -> RegistrationError | None:
+def _pin_link(pin: Pin) -> PatientContact | None:
+    """The chart's link between the PIN's patient and contact, if the EHR still has one."""
+    return (
+        PatientContact.objects.select_related("contact")
+        .filter(patient_id=pin.patient_id, contact_id=pin.contact_id)
+        .first()
+    )
+
+
+def _grant_refusal(pin: Pin, link, account, new_account, now, client_address) -> RegistrationError | None:
     """What to tell a parent who may not be given the PIN's child (a restriction, a parent of an adult,
     an own account's PIN used with a parent's address), or None; a restriction's refusal is audited."""
     if account is not None:
         emails, phones = [account.user.email], [account.cell_phone]
     else:
         emails, phones = [new_account.email], [new_account.cell_phone]
-    link = (
-        PatientContact.objects.select_related("contact")
-        .filter(patient_id=pin.patient_id, contact_id=pin.contact_id)
-        .first()
-    )
     link = link or PatientContact(patient=pin.patient, contact=pin.contact, relationship="other")
     try:
         access_grant_check(
@@ -219,7 +231,9 @@ def _pin_count_failure(
     return PinLocked() if locked else refusal or PinNotAccepted()
 
 
-def _redeem(pin: Pin, *, account, new_account, now, client_address) -> PortalAccess:
+def _redeem(
+    pin: Pin, link: PatientContact | None, *, account, new_account, now, client_address
+) -> PortalAccess:
     created = account is None
     account = portal_account_make(details=new_account, now=now) if created else account  # locked already
     if not created and PortalAccess.objects.filter(account=account, patient=pin.patient).exists():
@@ -227,7 +241,13 @@ def _redeem(pin: Pin, *, account, new_account, now, client_address) -> PortalAcc
     pin.redeemed_at, pin.redeemed_by = now, account
     pin.save(update_fields=["redeemed_at", "redeemed_by"])
     access = access_make(
-        account=account, patient=pin.patient, contact_id=pin.contact_id, path=pin.path, now=now, pin=pin
+        account=account,
+        patient=pin.patient,
+        contact_id=pin.contact_id,
+        path=pin.path,
+        now=now,
+        pin=pin,
+        relationship=link.relationship if link is not None else "",
     )
     audit_record(
         action=AuditEvent.Action.PIN_REDEEMED,

@@ -149,8 +149,9 @@ def mann_whitney_z(first: list[float], second: list[float]) -> float:
     return (u - n1 * n2 / 2) / math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)
 
 
-# A value in SQL: a quoted string or a number (not a digit inside a name such as U0).
-SQL_VALUE = re.compile(r"'(?:[^']|'')*'|(?<![\w.])\d+(?:\.\d+)?\b")
+# A value in SQL: a quoted string or a number (not a digit inside a name such as U0), or a savepoint's
+# name (Django numbers them per thread and connection).
+SQL_VALUE = re.compile(r"'(?:[^']|'')*'|(?<![\w.])\d+(?:\.\d+)?\b|\"s\d+_x\d+\"")
 
 
 def statements(queries) -> list[str]:
