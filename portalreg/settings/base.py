@@ -85,6 +85,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # reading all 10,000 patients to 10 index lookups for the duplicates page (6.6 ms against 0.3 ms).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off -c random_page_cost=1.1"
 
+# Connections each process's pool keeps and may open (psycopg_pool), where pooling is on (production.py).
+DATABASE_POOL = {
+    "min_size": env.int("DATABASE_POOL_MIN", default=1),
+    "max_size": env.int("DATABASE_POOL_MAX", default=2),
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
