@@ -14,14 +14,11 @@ from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, pre_delete, pre_save
 from django.dispatch import receiver
 
-from accounts.models import Session, User
+from accounts.models import User
+from accounts.sessions import users_sessions_end
 
 # What a session relies on besides its role groups; the rest of the user is read on every request.
 ACCESS_FIELDS = ("is_staff", "is_superuser", "is_active")
-
-
-def sessions_end(user_ids) -> None:
-    Session.objects.filter(user_id__in=user_ids).delete()
 
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="accounts.groups_changed")
@@ -29,17 +26,17 @@ def groups_changed(sender, instance, action, reverse, pk_set, **kwargs):
     """A user's groups changed (`user.groups`), or a group's users (`group.user_set`)."""
     if not reverse and action in ("post_add", "post_remove", "post_clear"):
         if pk_set or action == "post_clear":
-            sessions_end([instance.pk])
+            users_sessions_end([instance.pk])
     elif reverse and action in ("post_add", "post_remove") and pk_set:
-        sessions_end(pk_set)
+        users_sessions_end(pk_set)
     elif reverse and action == "pre_clear":
-        sessions_end(instance.user_set.values("pk"))
+        users_sessions_end(instance.user_set.values("pk"))
 
 
 @receiver(pre_delete, sender=Group, dispatch_uid="accounts.group_deleted")
 def group_deleted(sender, instance, **kwargs):
     """Deleting a group removes its users from it without an m2m signal."""
-    sessions_end(instance.user_set.values("pk"))
+    users_sessions_end(instance.user_set.values("pk"))
 
 
 @receiver(pre_save, sender=Group, dispatch_uid="accounts.group_renamed")
@@ -48,7 +45,7 @@ def group_renamed(sender, instance, update_fields=None, **kwargs):
     if instance._state.adding or (update_fields is not None and "name" not in update_fields):
         return
     if Group.objects.filter(pk=instance.pk).exclude(name=instance.name).exists():
-        sessions_end(instance.user_set.values("pk"))
+        users_sessions_end(instance.user_set.values("pk"))
 
 
 @receiver(pre_save, sender=User, dispatch_uid="accounts.user_access_changed")
@@ -60,4 +57,4 @@ def user_access_changed(sender, instance, update_fields=None, raw=False, **kwarg
         return  # e.g. the last sign-in's time, written at each sign-in
     stored = User.objects.filter(pk=instance.pk).values(*ACCESS_FIELDS).first()
     if stored and any(stored[field] != getattr(instance, field) for field in ACCESS_FIELDS):
-        sessions_end([instance.pk])
+        users_sessions_end([instance.pk])

@@ -10,7 +10,8 @@ from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP
 from portalreg.practice import practice_details
 
 # The session key holding the user's role groups, written at sign-in (accounts/sessions.py): no request
-# reads the groups. Changing them, or is_superuser, ends the user's sessions (accounts/role_changes.py).
+# reads the groups. Changing them (or is_staff, is_superuser, is_active) ends the user's sessions
+# (accounts/role_changes.py), so a session never holds roles its user no longer has.
 SESSION_ROLES = "staff_roles"
 
 
@@ -99,7 +100,8 @@ def staff_context(request):
     """Template context for the staff navigation."""
     match = getattr(request, "resolver_match", None)
     section = NAV_SECTIONS.get(match.url_name) if match and match.namespace == "staff" else None
-    # A callable: the group query runs only on pages that draw the staff navigation.
+    # A callable: asked only on pages that draw the staff navigation (a session without its roles,
+    # signed in before they were kept, reads the groups then).
     return {
         "is_practice_admin": lambda: is_practice_admin(request.user),
         **practice_details(),

@@ -56,7 +56,12 @@ def user_sessions_end(user) -> int:
 
     Call it in the transaction that changes the user: the sessions are deleted in that transaction too.
     """
-    return Session.objects.filter(user=user).delete()[0]
+    return users_sessions_end([user.pk])
+
+
+def users_sessions_end(user_ids) -> int:
+    """End every session of these users (primary keys, or a query of them); return how many."""
+    return Session.objects.filter(user_id__in=user_ids).delete()[0]
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.session_signed_in")
