@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, Session
 from accounts.roles import SESSION_ROLES
+from accounts.session_store import signed_in_query
 from accounts.sessions import user_sessions_end
 from registration.models import RegistrationSnapshot
 from registration.statistics.snapshots import (
@@ -67,6 +68,38 @@ def test_a_parent_page_reads_the_session_user_and_portal_account_in_one_query(ma
     assert writes(sql) == []
     assert len(sql) == 5
     print(f"portal home, signed in as a parent: {len(sql)} queries (was 7), no write")
+
+
+def test_the_session_query_reads_what_the_orm_reads(make_portal_account):
+    """The one query made once from the models gives the rows select_related gives."""
+    account = make_portal_account(cell_phone="+13125550123")
+    staff = StaffFactory()
+    for user in (account.user, staff):
+        key = signed_in(user).cookies["sessionid"].value
+        read = signed_in_query("default").session(key)
+        orm = Session.objects.select_related("user", "user__portal_account").get(session_key=key)
+
+        assert [read.session_key, read.session_data, read.expire_date] == [
+            orm.session_key,
+            orm.session_data,
+            orm.expire_date,
+        ]
+        fields = [f.attname for f in type(user)._meta.concrete_fields]
+        assert [getattr(read.user, f) for f in fields] == [getattr(orm.user, f) for f in fields]
+        with CaptureQueriesContext(connection) as more:
+            theirs = getattr(read.user, "portal_account", None)
+        assert more.captured_queries == []  # read with the session, or known to be missing
+        if user == staff:
+            assert theirs is None
+        else:
+            assert theirs.cell_phone == orm.user.portal_account.cell_phone and theirs.user is read.user
+
+
+def test_an_expired_session_signs_nobody_in():
+    browser = signed_in(StaffFactory())
+    Session.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+
+    assert browser.get(reverse("staff:dashboard")).status_code == 302
 
 
 def test_the_roles_are_kept_in_the_session_at_sign_in(make_portal_account):
