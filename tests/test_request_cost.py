@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -100,6 +101,16 @@ def test_an_expired_session_signs_nobody_in():
     Session.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
 
     assert browser.get(reverse("staff:dashboard")).status_code == 302
+
+
+def test_clearsessions_deletes_the_expired_sessions():
+    expired, current = signed_in(StaffFactory()), signed_in(StaffFactory())
+    Session.objects.filter(session_key=expired.cookies["sessionid"].value).update(
+        expire_date=timezone.now() - dt.timedelta(seconds=1)
+    )
+    call_command("clearsessions")
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == [current.cookies["sessionid"].value]
 
 
 def test_the_roles_are_kept_in_the_session_at_sign_in(make_portal_account):
