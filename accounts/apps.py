@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Sign-in accounts"
 
     def ready(self):
-        from accounts import sessions  # noqa: F401  (records each sign-in's session)
+        from accounts import role_changes, sessions  # noqa: F401  (their signal receivers)

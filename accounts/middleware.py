@@ -1,9 +1,38 @@
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import auth, messages
 from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth import middleware as auth_middleware
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from accounts.backends import user_read_with_session
+from accounts.roles import role_groups_from_session
 from accounts.sessions import KIND, SIGNED_OUT_BECAUSE, clock, session_ended, session_seen
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, with the user read in the session's query (`accounts.session_store`) and the roles
+    taken from the session: a signed-in request reads one row where it read three tables.
+
+    Django's own checks still decide: the session's password hash, the backend, an inactive user.
+    """
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: signed_in_user(request))
+
+
+def signed_in_user(request):
+    """The request's user (anonymous if none), checked by Django's `get_user()`."""
+    if not hasattr(request, "_cached_user"):
+        session = request.session
+        session.get(SESSION_KEY)  # reads the session row, and its user, if not read yet
+        with user_read_with_session(getattr(session, "signed_in_user", None)):
+            user = auth.get_user(request)
+        if user.is_authenticated:
+            role_groups_from_session(user, session)
+        request._cached_user = user
+    return request._cached_user
 
 
 class SessionTimeoutMiddleware:

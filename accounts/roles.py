@@ -9,23 +9,32 @@ from django.core.exceptions import PermissionDenied
 from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP
 from portalreg.practice import practice_details
 
+# The session key holding the user's role groups, written at sign-in (accounts/sessions.py): no request
+# reads the groups. Changing them (or is_staff, is_superuser, is_active) ends the user's sessions
+# (accounts/role_changes.py), so a session never holds roles its user no longer has.
+SESSION_ROLES = "staff_roles"
+
 
 def user_roles(user) -> frozenset[str]:
-    """The user's staff roles, read once per request and kept on the user object."""
+    """The user's staff roles: their role groups, and practice admin for a superuser."""
     if not user.is_authenticated or not user.is_active:
         return frozenset()
-    if not hasattr(user, "_staff_roles"):
-        if hasattr(user, "in_front_desk"):  # loaded with the user (accounts/backends.py)
-            names = {FRONT_DESK_GROUP} if user.in_front_desk else set()
-            names |= {ADMIN_GROUP} if user.in_practice_admin else set()
-        else:
-            names = set(
-                user.groups.filter(name__in=(FRONT_DESK_GROUP, ADMIN_GROUP)).values_list("name", flat=True)
-            )
-        if user.is_superuser:
-            names.add(ADMIN_GROUP)
-        user._staff_roles = frozenset(names)
-    return user._staff_roles
+    return role_groups(user) | ({ADMIN_GROUP} if user.is_superuser else frozenset())
+
+
+def role_groups(user) -> frozenset[str]:
+    """The role groups the user is in: as the session holds them, else read once and kept on the user."""
+    if not hasattr(user, "_role_groups"):
+        user._role_groups = frozenset(
+            user.groups.filter(name__in=(FRONT_DESK_GROUP, ADMIN_GROUP)).values_list("name", flat=True)
+        )
+    return user._role_groups
+
+
+def role_groups_from_session(user, session) -> None:
+    """Take the user's role groups from their session, if it holds them."""
+    if SESSION_ROLES in session:
+        user._role_groups = frozenset(session[SESSION_ROLES])
 
 
 def is_staff_member(user) -> bool:
@@ -91,7 +100,8 @@ def staff_context(request):
     """Template context for the staff navigation."""
     match = getattr(request, "resolver_match", None)
     section = NAV_SECTIONS.get(match.url_name) if match and match.namespace == "staff" else None
-    # A callable: the group query runs only on pages that draw the staff navigation.
+    # A callable: asked only on pages that draw the staff navigation (a session without its roles,
+    # signed in before they were kept, reads the groups then).
     return {
         "is_practice_admin": lambda: is_practice_admin(request.user),
         **practice_details(),

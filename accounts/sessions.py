@@ -1,20 +1,19 @@
 """Signed-in sessions: when they end, and ending all of one user's at once.
 
-Each sign-in records in its session when it began, when it was last used and whose it is ("staff" or
-"parent", the keys of `settings.SESSION_TIMEOUTS`), and records its key in `UserSession`, so that
-disabling an account can end its sessions on every device.
+Each sign-in records in its session when it began, when it was last used, whose it is ("staff" or
+"parent", the keys of `settings.SESSION_TIMEOUTS`) and the user's role groups. The session's row names
+its user (`accounts.models.Session`), so that disabling an account, or changing its roles, can end its
+sessions on every device.
 """
 
 import time
-from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from django.utils import timezone
 
-from accounts.models import UserSession
-from accounts.roles import is_staff_member
+from accounts.models import Session
+from accounts.roles import SESSION_ROLES, is_staff_member, role_groups
 
 KIND = "session_kind"
 SIGNED_IN_AT = "signed_in_at"
@@ -55,44 +54,21 @@ def session_seen(session, now: int) -> None:
 def user_sessions_end(user) -> int:
     """End every session the user is signed in to; return how many there were.
 
-    Call it in the transaction that disables the user: with the database session store the sessions
-    are deleted in that transaction too. A session whose key changed without a sign-in (a password
-    change) is not recorded; it is refused all the same, as Django signs no inactive user in.
+    Call it in the transaction that changes the user: the sessions are deleted in that transaction too.
     """
-    store = _session_store()
-    keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
-    for key in keys:
-        store().delete(key)
-    UserSession.objects.filter(user=user).delete()
-    return len(keys)
+    return users_sessions_end([user.pk])
+
+
+def users_sessions_end(user_ids) -> int:
+    """End every session of these users (primary keys, or a query of them); return how many."""
+    return Session.objects.filter(user_id__in=user_ids).delete()[0]
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.session_signed_in")
 def session_signed_in(sender, request, user, **kwargs):
-    """Start the session's clocks and record its key."""
+    """Start the session's clocks and keep the user's role groups in it."""
+    user.__dict__.pop("_role_groups", None)  # read afresh: a user object may outlive a change of groups
     now = clock()
     session = request.session
     session[KIND], session[SIGNED_IN_AT], session[SEEN_AT] = session_kind(user), now, now
-    if session.session_key is None:
-        session.save()
-    _sessions_forget_ended(user)
-    UserSession.objects.update_or_create(
-        session_key=session.session_key, defaults={"user": user, "signed_in_at": timezone.now()}
-    )
-
-
-@receiver(user_logged_out, dispatch_uid="accounts.session_signed_out")
-def session_signed_out(sender, request, user, **kwargs):
-    if request.session.session_key:
-        UserSession.objects.filter(session_key=request.session.session_key).delete()
-
-
-def _sessions_forget_ended(user) -> None:
-    """Drop the records of the user's sessions that ended without signing out (expired, cleared)."""
-    store = _session_store()
-    keys = UserSession.objects.filter(user=user).values_list("session_key", flat=True)
-    UserSession.objects.filter(session_key__in=[key for key in keys if not store().exists(key)]).delete()
-
-
-def _session_store():
-    return import_module(settings.SESSION_ENGINE).SessionStore
+    session[SESSION_ROLES] = sorted(role_groups(user))

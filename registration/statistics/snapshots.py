@@ -4,7 +4,7 @@ read from one row.
 The registration counts and the suspected duplicate accounts are each a pass over every patient or
 account. A page never makes that pass itself: it reads the statistics snapshot, and if that is older than
 `settings.STATISTICS_MAX_AGE` seconds, the first page to notice asks the worker for a new one (one
-claim per interval, however many staff are looking) and shows the one it has, with its time.
+claim, one UPDATE, per interval, however many staff are looking) and shows the one it has, with its time.
 """
 
 from dataclasses import dataclass
@@ -78,7 +78,10 @@ def statistics_snapshot_current(*, now: datetime | None = None) -> RegistrationS
     if snapshot is None:
         return statistics_snapshot_take(now=now)
     stale_before = now - timedelta(seconds=settings.STATISTICS_MAX_AGE)
-    if snapshot.computed_at <= stale_before:
+    # Claimed within the interval (by any process, as the row just read says): no write. The UPDATE's
+    # own condition settles two requests that both read it unclaimed.
+    unclaimed = snapshot.refresh_requested_at is None or snapshot.refresh_requested_at <= stale_before
+    if snapshot.computed_at <= stale_before and unclaimed:
         claimed = (
             RegistrationSnapshot.objects.filter(pk=STATISTICS_SNAPSHOT_ID)
             .filter(Q(refresh_requested_at__isnull=True) | Q(refresh_requested_at__lte=stale_before))

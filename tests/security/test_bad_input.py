@@ -50,8 +50,7 @@ PARENTS_PHONE = "+13125550194"  # the practice's parent and requester share it
 # The practice snapshot is counted from the records, never a record itself (registration/statistics/):
 # any staff page may retake it.
 VOLATILE_TABLES = {
-    "django_session",
-    "accounts_usersession",
+    "accounts_session",
     "ratelimits_hit",
     "registration_registrationsnapshot",
 }

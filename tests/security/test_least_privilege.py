@@ -79,7 +79,7 @@ WEBHOOK_SECRET = "anymail:webhook-secret-for-tests"
 TWILIO_TOKEN = "twilio-auth-token-for-tests"
 B_AND_D_PHONE = "+13125550195"  # parent B and parent D: a suggested duplicate pair
 # Rows that change with any request (sessions, sign-in records, rate-limit counters), not registration state.
-VOLATILE_TABLES = {"django_session", "accounts_usersession", "ratelimits_hit"}
+VOLATILE_TABLES = {"accounts_session", "ratelimits_hit"}
 FINGERPRINTED_APPS = {"accounts", "auth", "admin", "patients", "registration", "django_tasks_database"}
 
 

@@ -12,7 +12,6 @@ from io import StringIO
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
@@ -21,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from accounts.models import UserSession
+from accounts.models import Session
 from registration.models import AuditEvent
 from registration.pin_codes import pin_parse
 from tests.conftest import PIN_IN_TEXT
@@ -37,8 +36,8 @@ PASSWORDS = {
 }
 SEPARATORS = re.compile(r"[\s\-_.]")
 SQL_LOGGER = "django.db.backends"
-# Where session keys belong: the session store, and the record of whose sessions they are.
-SESSION_TABLES = ("django_session", "accounts_usersession")
+# Where session keys belong: the session store (each row naming whose session it is).
+SESSION_TABLES = ("accounts_session",)
 
 
 @dataclass
@@ -189,7 +188,6 @@ def _journeys(django_capture_on_commit_callbacks) -> tuple[Journeys, list[dict]]
 
     assert len(queries) < connection.queries_limit, "some statements fell out of the capture"
     journeys.session_keys |= set(Session.objects.values_list("session_key", flat=True))
-    journeys.session_keys |= set(UserSession.objects.values_list("session_key", flat=True))
     journeys.session_keys.discard(None)
     return journeys, queries.captured_queries
 

@@ -1,5 +1,5 @@
 """Each staff page runs a number of SQL queries that does not grow with the rows it shows: at most 8,
-session and user included (issue 6)."""
+session and user included (issue 6; one query since issue 17)."""
 
 import datetime as dt
 
@@ -69,9 +69,9 @@ def test_dashboard_queries_do_not_grow(rows, admin_client, staff):
     _pin_for_every_other(links, staff)
     for n in range(min(rows, 30)):
         _sign_up(n)
-    # session, user with roles, appointments, Register all's reachable contacts, the waiting sign-ups
+    # session with its user, appointments, Register all's reachable contacts, the waiting sign-ups
     # that would hold a message back and the day's run, awaiting count
-    assert queries_for(admin_client, "/staff/") == 7
+    assert queries_for(admin_client, "/staff/") == 6
 
 
 @pytest.mark.django_db
@@ -81,8 +81,8 @@ def test_statistics_queries_do_not_grow(rows, admin_client, staff):
     _pin_for_every_other(links, staff)
     for n in range(min(rows, 30)):
         _sign_up(n)
-    # session, user with roles, snapshot, requests by stage
-    assert queries_for(admin_client, "/staff/statistics/") == 4
+    # session with its user, snapshot, requests by stage
+    assert queries_for(admin_client, "/staff/statistics/") == 3
 
 
 @pytest.mark.django_db
@@ -90,17 +90,17 @@ def test_statistics_queries_do_not_grow(rows, admin_client, staff):
 def test_request_queue_queries_do_not_grow(rows, admin_client):
     for n in range(min(rows, 40)):
         _sign_up(n)
-    # session, user with roles, a page of requests
-    assert queries_for(admin_client, "/staff/requests/") == 3
-    assert queries_for(admin_client, "/staff/requests/?stage=&page=2") == 3
+    # session with its user, a page of requests
+    assert queries_for(admin_client, "/staff/requests/") == 2
+    assert queries_for(admin_client, "/staff/requests/?stage=&page=2") == 2
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("status", ["", "not_registered", "pin_expired", "pending", "registered"])
 def test_patient_list_by_status_queries_do_not_grow(status, admin_client, staff, practice_in_every_state):
     practice_in_every_state(staff, each=30)
-    # session, user with roles, patients with status, their contacts (each with its account, if any)
-    assert queries_for(admin_client, f"/staff/patients/?status={status}") == 4
+    # session with its user, patients with status, their contacts (each with its account, if any)
+    assert queries_for(admin_client, f"/staff/patients/?status={status}") == 3
 
 
 @pytest.mark.django_db
@@ -108,8 +108,8 @@ def test_patient_list_by_status_queries_do_not_grow(status, admin_client, staff,
 def test_patient_search_queries_do_not_grow(rows, admin_client):
     for i in range(rows):
         PatientContactFactory(patient=PatientFactory(last_name=f"Smithson{i}"))
-    # session, user with roles, patients with status, their contacts (each with its account, if any)
-    assert queries_for(admin_client, "/staff/patients/?q=smith") == 4
+    # session with its user, patients with status, their contacts (each with its account, if any)
+    assert queries_for(admin_client, "/staff/patients/?q=smith") == 3
 
 
 @pytest.mark.django_db
@@ -124,10 +124,10 @@ def test_chart_queries_do_not_grow(rows, admin_client, staff):
             pin_issue(patient=patient, contact=link.contact, path="chart", by=staff)
     for n in range(rows // 20):  # waiting sign-ups naming the child
         _sign_up(n, dob=patient.date_of_birth, last_name=patient.last_name)
-    # session, user with roles, patient with status, contacts with PIN, access and restriction,
+    # session with its user, patient with status, contacts with PIN, access and restriction,
     # appointments, welcome messages, history, waiting sign-ups that match, and the Access panel's
-    # accesses (ended ones too) and restrictions (issue 15: two over the limit, on this page only)
-    assert queries_for(admin_client, f"/staff/patients/{patient.pk}/", most=10) == 10
+    # accesses (ended ones too) and restrictions (issue 15: one over the limit, on this page only)
+    assert queries_for(admin_client, f"/staff/patients/{patient.pk}/", most=9) == 9
 
 
 @pytest.mark.django_db
@@ -139,9 +139,9 @@ def test_appointment_window_queries_do_not_grow(rows, admin_client):
     appointment = AppointmentFactory(patient=patient)
     for n in range(rows // 20):  # waiting sign-ups naming the child
         _sign_up(n, dob=patient.date_of_birth, last_name=patient.last_name)
-    # session, user with roles, appointment, patient with status, contacts, appointments, messages,
+    # session with its user, appointment, patient with status, contacts, appointments, messages,
     # waiting sign-ups that match
-    assert queries_for(admin_client, f"/staff/appointments/{appointment.pk}/") == 8
+    assert queries_for(admin_client, f"/staff/appointments/{appointment.pk}/") == 7
 
 
 @pytest.mark.django_db
@@ -150,9 +150,9 @@ def test_reconcile_queries_do_not_grow(rows, admin_client):
     request = _sign_up(9999, dob=dt.date(2018, 3, 3), last_name="Quinn")
     for _ in range(rows):
         PatientContactFactory(patient=PatientFactory(date_of_birth=dt.date(2018, 3, 3)))
-    # session, user with roles, request, codes the parent entered, candidates, their contacts, the
+    # session with its user, request, codes the parent entered, candidates, their contacts, the
     # contacts' existing accounts, the restrictions keeping any of them from the child
-    assert queries_for(admin_client, f"/staff/requests/{request.pk}/") == 8
+    assert queries_for(admin_client, f"/staff/requests/{request.pk}/") == 7
 
 
 @pytest.mark.django_db
@@ -171,9 +171,9 @@ def test_duplicates_queries_do_not_grow(rows, admin_client):
                     cell_phone=f"+1312555{n:04d}",
                 ),
             )
-    # session, user with roles, snapshot, accounts, their accesses, their waiting requests, the accounts
+    # session with its user, snapshot, accounts, their accesses, their waiting requests, the accounts
     # disabled last
-    assert queries_for(admin_client, "/staff/duplicates/") == 7
+    assert queries_for(admin_client, "/staff/duplicates/") == 6
 
 
 @pytest.mark.django_db
@@ -184,8 +184,8 @@ def test_audit_queries_do_not_grow(rows, admin_client, staff):
     for contact in contacts:
         PatientContactFactory(patient=patient, contact=contact)
         pin_issue(patient=patient, contact=contact, path="chart", by=staff)
-    # session, user with roles, patients named, actors for the filter, count, events
-    assert queries_for(admin_client, f"/staff/audit/?patient={patient.mrn}") == 6
-    assert queries_for(admin_client, f"/staff/audit/?patient={patient.last_name}") == 6
-    # session, user with roles, users with the email, contacts with it, actors, count, events
-    assert queries_for(admin_client, f"/staff/audit/?email={contacts[0].email}") == 7
+    # session with its user, patients named, actors for the filter, count, events
+    assert queries_for(admin_client, f"/staff/audit/?patient={patient.mrn}") == 5
+    assert queries_for(admin_client, f"/staff/audit/?patient={patient.last_name}") == 5
+    # session with its user, users with the email, contacts with it, actors, count, events
+    assert queries_for(admin_client, f"/staff/audit/?email={contacts[0].email}") == 6

@@ -108,9 +108,9 @@ def test_the_dashboard_with_the_count_and_resend_runs_a_fixed_number_of_queries(
     links = _day_of([PatientContactFactory() for _ in range(rows)])
     for link in links[::2]:  # every other one Pending, shown with Resend and when its PIN went out
         welcome_by_email(link, staff)
-    # session, user with roles, appointments (with their PINs), waiting count, reachable contacts, the
+    # session with its user, appointments (with their PINs), waiting count, reachable contacts, the
     # waiting sign-ups that would hold a message back, run
-    assert queries_for(admin_client, "/staff/") == 7
+    assert queries_for(admin_client, "/staff/") == 6
     html = _dashboard(admin_client)
     assert f">Register all {rows // 2}</button>" in html
     assert html.count(">Resend</a>") == rows // 2
