@@ -1,5 +1,7 @@
 """The practice as parents see it: its name, phone number and hours, for pages and emails alike."""
 
+from functools import lru_cache
+
 import phonenumbers
 from django.conf import settings
 from django.utils.functional import lazy
@@ -8,8 +10,13 @@ from django.utils.translation import get_language
 
 def practice_phone_tel(phone: str) -> str:
     """Return the number as a tel: link dials it (E.164), or its digits if it does not parse."""
+    return _tel(phone, settings.PHONENUMBER_DEFAULT_REGION)
+
+
+@lru_cache(maxsize=16)  # every staff and parent page shows the practice's number: parsed once
+def _tel(phone: str, region: str) -> str:
     try:
-        number = phonenumbers.parse(phone, settings.PHONENUMBER_DEFAULT_REGION)
+        number = phonenumbers.parse(phone, region)
     except phonenumbers.NumberParseException:
         return "".join(c for c in phone if c.isdigit() or c == "+")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
