@@ -72,15 +72,19 @@ HL7_LOAD_MESSAGES ?= 10000
 hl7-load: install-dev
 	.venv/bin/python loadtest/hl7_load.py --messages $(HL7_LOAD_MESSAGES) --kill
 
-## bench: staff pages at 10,000 and 100,000 patients on PostgreSQL (127.0.0.1, user postgres), against
-## issue 6's targets; seeds the two databases the first time (about 5 minutes on 2 cores), then reuses them.
-## Prints a table and writes bench/results.json. Not part of `test`.
+## bench: staff pages, a floor (a signed-in view drawing a tiny template) and a bare Django view, at 10,000
+## and 100,000 patients on PostgreSQL (127.0.0.1, user postgres), against issues 6 and 17's targets (the
+## floor at most 10x the bare view), each round in a new order. One run at a time: a second waits for the
+## first's lock. Seeds the two databases the first time, then reuses them (BENCH_FRESH=1: drop and seed
+## anew). Prints a table and writes bench/results.json (rows, seed seconds, the commit). Not part of `test`.
 BENCH_REQUESTS ?= 80
 .PHONY: bench bench-server
 bench: install-dev
-	.venv/bin/python bench/run.py --requests $(BENCH_REQUESTS)
+	.venv/bin/python bench/run.py --requests $(BENCH_REQUESTS) $(if $(BENCH_FRESH),--fresh)
 
-## bench-server: gunicorn (2 workers) and wrk against the 100,000-patient database `make bench` made.
+## bench-server: gunicorn (2 workers) and wrk against the 100,000-patient database `make bench` made: each
+## page's requests a second, its cost in floors against its in-process target, and the floor's share of a
+## bare view's (at least 1/4). Exits 1 on a miss. Not part of `test`.
 bench-server: install-dev
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null \
 		|| { apt-get update -q && apt-get install -y -q wrk >/dev/null; }

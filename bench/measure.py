@@ -1,9 +1,10 @@
-"""One benchmark run on one database: each staff page, the parent path and the floor, in-process.
+"""One benchmark run on one database: each staff page, the parent path, the floor and a bare view, in-process.
 
 `bench/run.py` prepares the database and calls this with DATABASE_URL set; it prints JSON rows on
 stdout. Each page gets warm-up requests, then its SQL queries are counted on a few requests and its
-server time measured over `--requests` rounds, one request to each page a round, with Django's test
-client (the same client for the floor, so the client's own cost is in every figure alike).
+server time measured over `--requests` rounds, one request to each page a round in a shuffled order,
+with Django's test client (the same client for the floor, so the client's own cost is in every figure
+alike). With `--urls` it prints each page's URL and session cookie instead, for bench/serve.py.
 """
 
 import argparse
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
@@ -26,14 +28,16 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from bench import plans  # noqa: E402
+from bench.targets import BARE, BARE_MIDDLEWARE, FLOOR, round_orders  # noqa: E402
 from patients.models import FamilyContact, Patient, PatientContact  # noqa: E402
 from registration import selectors  # noqa: E402
 from registration.models import (  # noqa: E402
@@ -61,18 +65,25 @@ class Case:
     request: Callable[[], object]  # makes one request and returns the response
     prepare: Callable[[], None] = lambda: None  # per request, outside the timer
     query: Callable[[], object] | None = None  # the page's main queryset, to report how it is planned
+    url: str = ""  # a page's path and query string, for bench/serve.py
+    cookie: str = ""  # the session cookie the page is requested with ("" for none)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, required=True)
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0, help="the shuffled orders' seed")
+    parser.add_argument("--urls", action="store_true", help="print the pages' URLs and cookies, time nothing")
     args = parser.parse_args()
 
     staff, admin = _client("frontdesk"), _client("admin")
     _duplicate_pairs_ensure(DUPLICATES_PAGE)
     statistics_snapshot_take()  # what the task worker keeps fresh: the pages read it
     cases = _cases(staff, admin)
+    if args.urls:
+        print(json.dumps([{"name": c.name, "url": c.url, "cookie": c.cookie} for c in cases if c.url]))
+        return
     gc.collect()
     gc.freeze()  # as wsgi.py does: start-up objects are never collected, so collections stay short
     queries = {}
@@ -89,11 +100,12 @@ def main() -> None:
     # How each name search reaches the patients (issue 11: it must be the trigram index, whatever
     # ANALYZE sampled). A plain EXPLAIN of the page's query, outside the timed rounds.
     scans = {case.name: plans.scans(plans.explain(case.query())) for case in cases if case.query}
-    # Round-robin, one request per page a round: a machine that slows down for a while slows every page
-    # alike, and the ratios to the floor stay true.
+    # One request per page a round: a machine that slows down for a while slows every page alike, and
+    # the ratios to the floor stay true. Each round in a new order, so no page always follows the same one.
     times: dict[str, list[float]] = {case.name: [] for case in cases}
-    for _ in range(args.requests):
-        for case in cases:
+    by_name = {case.name: case for case in cases}
+    for order in round_orders(list(by_name), args.requests, args.seed):
+        for case in map(by_name.get, order):
             case.prepare()
             start = time.perf_counter()
             response = case.request()
@@ -115,7 +127,7 @@ def main() -> None:
         if case.name in scans:
             rows[-1]["plan"] = scans[case.name]
             rows[-1]["plan_ok"] = plans.through_trigram(scans[case.name])
-    floor = rows[0]["median_ms"]
+    floor = next(row["median_ms"] for row in rows if row["name"] == FLOOR)
     for row in rows:
         row["ratio_to_floor"] = round(row["median_ms"] / floor, 2)
     print(json.dumps(rows))
@@ -147,6 +159,34 @@ def _client(username: str) -> Client:
     return client
 
 
+def _bare_client() -> Client:
+    """An anonymous client whose handler runs no middleware, as bench/wsgi.py serves the bare view."""
+    client = Client()
+    with override_settings(MIDDLEWARE=[]):
+        client.handler.load_middleware()
+    return client
+
+
+def _page(
+    name: str, client: Client, path: str, params: dict | None = None, *, echo: str = "", query=None
+) -> Case:
+    """A page requested with GET, in-process and by bench/serve.py alike; `echo`: a filter the page must
+    show it read."""
+
+    def request():
+        response = client.get(path, params)
+        return _filtered(response, echo, params[echo]) if echo else response
+
+    session = client.cookies.get(settings.SESSION_COOKIE_NAME)
+    return Case(
+        name,
+        request,
+        query=query,
+        url=f"{path}?{urlencode(params)}" if params else path,
+        cookie=f"{session.key}={session.value}" if session else "",
+    )
+
+
 def _cases(staff: Client, admin: Client) -> list[Case]:
     today = timezone.localdate()
     patient = _patient_with_history()
@@ -159,42 +199,40 @@ def _cases(staff: Client, admin: Client) -> list[Case]:
     )
     parent = ParentPath()
     return [
-        Case("floor", lambda: staff.get("/bench/floor/")),
-        Case("dashboard (busy day)", lambda: staff.get("/staff/", {"day": today.isoformat()})),
-        Case("statistics", lambda: staff.get("/staff/statistics/")),
+        # What the floor is compared with: Django alone, then with the site's middleware (no session read).
+        _page(BARE, _bare_client(), "/bench/bare/"),
+        _page(BARE_MIDDLEWARE, Client(), "/bench/bare/middleware/"),
+        _page(FLOOR, staff, "/bench/floor/"),
+        _page("dashboard (busy day)", staff, "/staff/", {"day": today.isoformat()}),
+        _page("statistics", staff, "/staff/statistics/"),
         # A full page (25 rows) at every size: the page draws the same rows; only the matches grow.
-        Case(
+        _page(
             "search: name fragment",
-            lambda: staff.get("/staff/patients/", {"q": "smi"}),
+            staff,
+            "/staff/patients/",
+            {"q": "smi"},
             query=lambda: plans.search_queryset("smi"),
         ),
-        Case(
+        _page(
             "search: two fragments",
-            lambda: staff.get("/staff/patients/", {"q": "s jo"}),
+            staff,
+            "/staff/patients/",
+            {"q": "s jo"},
             query=lambda: plans.search_queryset("s jo"),
         ),
-        Case(
-            "search: date of birth",
-            lambda: staff.get("/staff/patients/", {"q": f"{patient.date_of_birth:%m/%d/%Y}"}),
-        ),
-        Case(
-            "search: phone",
-            lambda: staff.get("/staff/patients/", {"q": contact.cell_phone.as_national}),
-        ),
+        _page("search: date of birth", staff, "/staff/patients/", {"q": f"{patient.date_of_birth:%m/%d/%Y}"}),
+        _page("search: phone", staff, "/staff/patients/", {"q": contact.cell_phone.as_national}),
         # The Statistics page's tiles: a page of patients in one state, by name.
         *[
-            Case(f"patients: {label}", lambda s=status: staff.get("/staff/patients/", {"status": s}))
+            _page(f"patients: {label}", staff, "/staff/patients/", {"status": status})
             for label, status in LIST_BY_STATUS.items()
         ],
-        Case("request queue", lambda: staff.get("/staff/requests/")),
-        Case("patient chart", lambda: staff.get(f"/staff/patients/{patient.pk}/")),
-        Case("appointment window", lambda: staff.get(f"/staff/appointments/{appointment.pk}/")),
-        Case("reconcile", lambda: staff.get(f"/staff/requests/{waiting.pk}/")),
-        Case("duplicate accounts", lambda: admin.get("/staff/duplicates/")),
-        Case(
-            "audit trail (one patient)",
-            lambda: _filtered(admin.get("/staff/audit/", {"patient": patient.mrn}), "patient", patient.mrn),
-        ),
+        _page("request queue", staff, "/staff/requests/"),
+        _page("patient chart", staff, f"/staff/patients/{patient.pk}/"),
+        _page("appointment window", staff, f"/staff/appointments/{appointment.pk}/"),
+        _page("reconcile", staff, f"/staff/requests/{waiting.pk}/"),
+        _page("duplicate accounts", admin, "/staff/duplicates/"),
+        _page("audit trail (one patient)", admin, "/staff/audit/", {"patient": patient.mrn}, echo="patient"),
         Case("PIN redemption (parent)", parent.redeem, parent.prepare),
         # Not a page: the task behind the statistics and duplicates pages, at most once a minute.
         Case("snapshot task (background)", _SnapshotTask()),
