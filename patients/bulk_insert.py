@@ -6,12 +6,15 @@ the rest of either run together, so on PostgreSQL rows go straight to COPY (with
 table's sequence first, when the caller needs them). Values must be what the database stores: folded
 names and E.164 phone numbers included (`bulk_create`, used elsewhere, computes the folded names).
 A table that COPY has at least doubled since it was last analyzed is analyzed at once (see
-`_statistics_keep_up`).
+`_statistics_keep_up`); `gin_batched` lets a large load fill a trigram index in one merge.
 Rows are plain dicts of database-ready values keyed by attribute name (`patient_id`, not `patient`);
 fields left out get the model's default.
 """
 
-from django.db import connection
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 from django.db.models import JSONField, Model
 from django.utils import timezone
 
@@ -47,8 +50,9 @@ def update(model: type[Model], objects: list[Model], fields: list[str]) -> None:
 def _copy(model: type[Model], rows: list[dict], *, ids: bool) -> list[int]:
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key and not f.generated]
-    defaults = {f.attname: _default(f) for f in fields}
-    json_fields = [f for f in fields if isinstance(f, JSONField)]
+    # (attname, default) in column order: one list per row, no dict merged per row.
+    pairs = [(f.attname, _default(f)) for f in fields]
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
     columns = [f.column for f in fields]
     pks = _ids_reserve(meta.db_table, meta.pk.column, len(rows)) if ids else []
     if ids:
@@ -57,10 +61,12 @@ def _copy(model: type[Model], rows: list[dict], *, ids: bool) -> list[int]:
     sql = f"COPY {quote(meta.db_table)} ({', '.join(map(quote, columns))}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for i, row in enumerate(rows):
-            values = {**defaults, **row}
-            for field in json_fields:
-                values[field.attname] = field.get_db_prep_save(values[field.attname], connection)
-            copy.write_row([*pks[i : i + 1], *(values[f.attname] for f in fields)])
+            values = [row.get(attname, default) for attname, default in pairs]
+            for at in json_at:
+                values[at] = fields[at].get_db_prep_save(values[at], connection)
+            if ids:
+                values.insert(0, pks[i])
+            copy.write_row(values)
     _statistics_keep_up(meta.db_table)
     return pks
 
@@ -86,6 +92,40 @@ def _statistics_keep_up(table: str) -> None:
         (grown,) = cursor.fetchone()
         if grown:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+@contextmanager
+def gin_batched(model: type[Model]) -> Iterator[None]:
+    """Let `model`'s GIN indexes made with `fastupdate = off` take the rows added inside as one merge.
+
+    Such an index (the patients' trigram index: searches then read no pending list) files each new
+    row's trigrams one by one: 100,000 patients took 6.4 s in that index alone, against 0.6 s through
+    the pending list, which is merged sorted. Inside one transaction, so a run that fails or is killed
+    leaves the option as it was; the list is emptied before the option is restored, so no search ever
+    reads it. The ALTER locks the index until commit: for loads nobody searches during (the demo). An
+    index the connection's role does not own is left alone.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    quote = connection.ops.quote_name
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = %s::regclass"
+                " AND a.amname = 'gin' AND 'fastupdate=off' = ANY(c.reloptions)"
+                " AND pg_has_role(c.relowner, 'USAGE')",  # only its owner may ALTER it
+                [model._meta.db_table],
+            )
+            indexes = [quote(name) for (name,) in cursor.fetchall()]
+            for index in indexes:
+                cursor.execute(f"ALTER INDEX {index} SET (fastupdate = on)")
+        yield
+        with connection.cursor() as cursor:
+            for index in indexes:
+                cursor.execute(f"ALTER INDEX {index} SET (fastupdate = off)")
+                cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
 
 
 def _default(field):
