@@ -55,7 +55,7 @@ def main() -> int:
     with bench_lock(f"{args.server}/postgres"):
         pages = {page["name"]: page for page in _pages(env, args.patients)}
         port = _free_port()
-        server = subprocess.Popen(  # noqa: S603 - our gunicorn, our arguments
+        server = subprocess.Popen(
             [BIN / "gunicorn", "bench.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"],
             env=env,
             cwd=ROOT,
@@ -73,7 +73,7 @@ def main() -> int:
 
 def _pages(env: dict, patients: int) -> list[dict]:
     """The GET pages bench/measure.py times, each with its URL and session cookie."""
-    listed = subprocess.run(  # noqa: S603 - our measure.py, our arguments
+    listed = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "measure.py"), "--patients", str(patients), "--urls"],
         env=env,
         capture_output=True,
@@ -177,8 +177,8 @@ def _check(port: int, page: dict) -> None:
 def _wrk(port: int, page: dict, seconds: int) -> dict:
     cookie = ["-H", f"Cookie: {page['cookie']}"] if page["cookie"] else []
     url = f"http://127.0.0.1:{port}{page['url']}"
-    out = subprocess.run(  # noqa: S603 - our URLs and cookies
-        ["wrk", "-t2", "-c8", f"-d{seconds}s", *cookie, url],  # noqa: S607 - on PATH, as make installs it
+    out = subprocess.run(
+        ["wrk", "-t2", "-c8", f"-d{seconds}s", *cookie, url],
         check=True,
         capture_output=True,
         text=True,
