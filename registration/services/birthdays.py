@@ -40,9 +40,8 @@ from registration.selectors.birthdays import (
     patients_of,
     teen_accesses_due,
 )
-from registration.services.access_ends import access_end
+from registration.services.access_ends import access_end, pins_end
 from registration.services.audit import audit_record
-from registration.services.pin_rules import pins_revoke
 from registration.services.restrictions import restrictions_take_effect
 
 Kind = AgeMilestone.Kind
@@ -141,19 +140,13 @@ def _majority_apply(patient_id: int, *, policy: AccessPolicy, today: date, now: 
         patient, Kind.MAJORITY, birthday(patient.date_of_birth, policy.majority_age), now
     )
     # PINs first, as a restriction does: a redemption holding one finishes, and its access is ended below.
-    pins = dict(
-        majority_pins_due(today, policy).filter(patient_id=patient_id).values_list("pk", "contact_id")
+    due = list(majority_pins_due(today, policy).filter(patient_id=patient_id).values_list("pk", flat=True))
+    revoked = pins_end(
+        Pin.objects.filter(pk__in=due),
+        reason=Pin.EndReason.MAJORITY,
+        now=now,
+        details={"milestone_id": milestone.pk},
     )
-    revoked = pins_revoke(Pin.objects.filter(pk__in=list(pins)), reason=Pin.EndReason.MAJORITY, now=now)
-    for pin_id in revoked:
-        audit_record(
-            action=AuditEvent.Action.ACCESS_ENDED,
-            at=now,
-            actor=None,
-            patient_id=patient_id,
-            contact_id=pins[pin_id],
-            details={"pin_id": pin_id, "reason": Pin.EndReason.MAJORITY.value, "milestone_id": milestone.pk},
-        )
     accesses = list(PortalAccess.objects.select_for_update().filter(patient_id=patient_id).order_by("pk"))
     ended = [a for a in accesses if a.basis == AccessBasis.PARENT]
     for access in ended:

@@ -23,10 +23,9 @@ from registration.models import (
 )
 from registration.selectors import pins_live
 from registration.selectors.access import restrictions_in_effect
-from registration.services.access_ends import access_end
+from registration.services.access_ends import access_end, pins_end
 from registration.services.audit import audit_record
 from registration.services.errors import RegistrationError
-from registration.services.pin_rules import pins_revoke
 from registration.services.restrictions import restriction_enforce
 
 
@@ -145,20 +144,15 @@ def _pins_move(
         ending = live.filter(
             contact_id__in=pins_live(Pin.objects.filter(patient=survivor)).values("contact_id")
         )
-    ended = pins_revoke(ending, reason=Pin.EndReason.MERGED, now=now)
+    ended = pins_end(
+        ending,
+        reason=Pin.EndReason.MERGED,
+        now=now,
+        patient_id=survivor.pk,
+        details={**details, "merged_patient_id": merged.pk, "merged_mrn": merged.mrn},
+    )
     live_moved = live.exclude(pk__in=ended).exists()
-    contacts = dict(Pin.objects.filter(pk__in=ended).values_list("pk", "contact_id"))
     moved = Pin.objects.filter(patient=merged).update(patient=survivor)
-    for pin_id in ended:
-        audit_record(
-            action=AuditEvent.Action.ACCESS_ENDED,
-            at=now,
-            actor=None,
-            patient=survivor,
-            contact_id=contacts[pin_id],
-            details={**details, "pin_id": pin_id, "reason": Pin.EndReason.MERGED.value}
-            | {"merged_patient_id": merged.pk, "merged_mrn": merged.mrn},
-        )
     return {"pins_moved": moved, "pins_ended": len(ended)}, live_moved
 
 
