@@ -338,6 +338,8 @@ HL7_APPLICATION = env("HL7_APPLICATION", default="PORTALREG")
 HL7_FACILITY = env("HL7_FACILITY", default="")
 # How old the statistics snapshot staff pages read may be before the task worker counts it again.
 STATISTICS_MAX_AGE = env.int("STATISTICS_MAX_AGE", default=60)
+# The kept registration counts are checked against a full count this often (registration.statistics.tallies).
+STATISTICS_RECOUNT_SECONDS = env.int("STATISTICS_RECOUNT_SECONDS", default=24 * 3600)
 
 
 # ---------------------------------------------------------------- background work

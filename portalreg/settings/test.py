@@ -11,6 +11,9 @@ PIN_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Tests read the statistics right after changing them; test_query_counts.py sets it back where it matters.
 STATISTICS_MAX_AGE = 0
+# Factories make charts, PINs and accesses without the services that keep the counts: recount each time.
+# tests/statistics/ set it back to check the kept counts.
+STATISTICS_RECOUNT_SECONDS = 0
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 MAIL_TRACKING_ESP = "postmark"  # the webhook tests post Postmark's delivery reports
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

@@ -25,6 +25,7 @@ from registration.services.restriction_imports import (
     restriction_import_lift,
     restriction_import_upsert,
 )
+from registration.statistics.tallies import patients_added
 
 ACTIONS = {
     ChangeKind.PATIENT_CREATED: AuditEvent.Action.PATIENT_CREATED_BY_IMPORT,
@@ -65,6 +66,7 @@ def batch_apply(
     names the source in restrictions' history.
     """
     changes = batch_save(batch, progress=progress)
+    patients_added(sum(change.kind == ChangeKind.PATIENT_CREATED for change in changes))
     _changes_audit(changes, at=at, by=by, source=source)
     _access_terms_import(batch, at=at, file_name=label)
     return changes

@@ -46,10 +46,22 @@ def parent_email_queue_within(
         account=account, kind=kind, milestone=milestone, status__in=_UNSETTLED
     ).first()
     if email is None:
-        email = ParentAccountEmail.objects.create(
-            account=account, kind=kind, milestone=milestone, queued_at=now
-        )
-        transaction.on_commit(partial(enqueue, email.pk))
+        email = parent_email_queue_first(account, kind=kind, now=now, enqueue=enqueue, milestone=milestone)
+    return email
+
+
+def parent_email_queue_first(
+    account: PortalAccount,
+    *,
+    kind: ParentAccountEmail.Kind,
+    now: datetime,
+    enqueue: Enqueue,
+    milestone: AgeMilestone | None = None,
+) -> ParentAccountEmail:
+    """Queue an email of `kind` that nothing can be waiting for (the account was made in the caller's
+    transaction, or `parent_email_queue_within` looked), handed to `enqueue` once the transaction commits."""
+    email = ParentAccountEmail.objects.create(account=account, kind=kind, milestone=milestone, queued_at=now)
+    transaction.on_commit(partial(enqueue, email.pk))
     return email
 
 

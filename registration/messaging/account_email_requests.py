@@ -28,8 +28,8 @@ def parent_email_queue(
 
 def parent_email_verification_queue(*, account: PortalAccount, now: datetime) -> ParentAccountEmail:
     """Within the transaction that made `account`: queue its 'confirm your address' email, sent once
-    that transaction commits (and never if it rolls back)."""
-    return account_email_outbox.parent_email_queue_within(
+    that transaction commits (and never if it rolls back). A new account has no email waiting."""
+    return account_email_outbox.parent_email_queue_first(
         account, kind=Kind.VERIFY, now=now, enqueue=tasks.parent_email_enqueue
     )
 

@@ -17,6 +17,7 @@ from registration.models.outbox import ParentAccountEmail, WelcomeMessage
 from registration.models.restrictions import AccessRestriction, AgeMilestone, ParentLevelChoice
 from registration.models.runs import ImportRun, RegisterAllItem, RegisterAllRun, RegistrationSnapshot
 from registration.models.self_registration import EnrollmentCode, SelfRegistrationRequest
+from registration.models.tallies import StatusMark, StatusTally
 
 __all__ = [
     "PIN_PATHS",
@@ -42,5 +43,7 @@ __all__ = [
     "RegistrationPath",
     "RegistrationSnapshot",
     "SelfRegistrationRequest",
+    "StatusMark",
+    "StatusTally",
     "WelcomeMessage",
 ]

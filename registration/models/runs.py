@@ -14,8 +14,9 @@ class RegistrationSnapshot(models.Model):
     """The statistics snapshot: what staff pages show about the whole practice, counted by the task
     worker: the registration counts, the weekly registrations and the suspected duplicate accounts.
 
-    Each is a pass over every patient or account (~100 ms at 100,000 patients) that grows with the
-    practice; staff pages read this one row instead, and a page that finds it older than
+    The counts come from counters the services keep (`registration.statistics.tallies`); the weekly
+    registrations and the duplicate accounts are each a pass over many rows that grows with the
+    practice. Staff pages read this one row instead, and a page that finds it older than
     `settings.STATISTICS_MAX_AGE` asks the worker for a new one (`registration.statistics.snapshots`).
     One row, replaced in place.
     """
@@ -30,6 +31,8 @@ class RegistrationSnapshot(models.Model):
     # [[account id, account id, ["same cell phone", ...]], ...]
     duplicate_pairs = models.JSONField(default=list)
     refresh_requested_at = models.DateTimeField(null=True, blank=True)
+    # When the kept registration counts were last checked by counting every patient in full.
+    recounted_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"statistics snapshot at {date_format(localtime(self.computed_at), 'DATETIME_FORMAT')}"

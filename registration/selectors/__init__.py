@@ -27,6 +27,7 @@ from registration.selectors.patients import (
 )
 from registration.selectors.portal_home import portal_home
 from registration.selectors.portal_status import (
+    accesses_enabled,
     patient_portal_status,
     patients_with_portal_status,
     pins_expired,
@@ -63,6 +64,7 @@ __all__ = [
     "RequestCounts",
     "RequestStage",
     "UsablePin",
+    "accesses_enabled",
     "accounts_recently_disabled",
     "appointment_rows_for_day",
     "appointments_for_day",

@@ -96,11 +96,8 @@ def access_terms(
     )
     if not is_teen_on(patient.date_of_birth, day, policy):
         return AccessTerms(basis, AccessLevel.FULL, LevelSetBy.POLICY)
-    choice = (
-        ParentLevelChoice.objects.filter(patient=patient).first()
-        if policy.teen_chooses_parent_level
-        else None
-    )
+    # Read with the patient when the caller selected it (`select_related("patient__parent_level_choice")`).
+    choice = getattr(patient, "parent_level_choice", None) if policy.teen_chooses_parent_level else None
     if choice is not None:
         set_by = LevelSetBy.TEEN if choice.how == ParentLevelChoice.How.PORTAL else LevelSetBy.STAFF
         return AccessTerms(basis, AccessLevel(choice.level), set_by)

@@ -28,7 +28,7 @@ def portal_status_expression(now: datetime, patient_ref: str = "pk") -> Case:
     Registered: an enabled account can see the patient. Pending: an unused, unexpired PIN exists.
     Scalar subqueries (rather than EXISTS in the select list) stay index lookups on large tables.
     """
-    access = PortalAccess.objects.filter(patient=OuterRef(patient_ref), account__disabled_at__isnull=True)
+    access = accesses_enabled().filter(patient=OuterRef(patient_ref))
     live_pin = pins_usable(now).filter(patient=OuterRef(patient_ref))
     return Case(
         When(IsNull(Subquery(access.values("pk")[:1]), False), then=Value(PortalStatus.REGISTERED.value)),
@@ -36,6 +36,11 @@ def portal_status_expression(now: datetime, patient_ref: str = "pk") -> Case:
         default=Value(PortalStatus.NOT_REGISTERED.value),
         output_field=CharField(),
     )
+
+
+def accesses_enabled() -> QuerySet[PortalAccess]:
+    """Live accesses through accounts not disabled: each makes its patient Registered."""
+    return PortalAccess.objects.filter(account__disabled_at__isnull=True)
 
 
 def pins_live(queryset: QuerySet[Pin] | None = None) -> QuerySet[Pin]:

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from registration.models import AuditEvent, Pin, PortalAccess
 from registration.services.audit import audit_record
 from registration.services.pin_rules import pins_revoke
+from registration.statistics.tallies import statuses_refresh
 
 
 def access_end(
@@ -27,6 +28,7 @@ def access_end(
     """End `access` for `reason`; the event goes on its chart (or `patient_id`'s), with `details`."""
     access.ended_at, access.end_reason = now, reason
     access.save(update_fields=["ended_at", "end_reason"])
+    statuses_refresh([access.patient_id])
     audit_record(
         action=AuditEvent.Action.ACCESS_ENDED,
         at=now,

@@ -22,6 +22,7 @@ from registration.services.errors import (
     TeenAddressIsParents,
 )
 from registration.services.restrictions import restriction_refuse
+from registration.statistics.tallies import statuses_refresh
 
 SELF = PatientContact.Relationship.SELF
 
@@ -131,7 +132,7 @@ def access_make(
             .first()
         )
     terms = access_terms(patient=patient, relationship=relationship or "", day=timezone.localdate(now))
-    return PortalAccess.objects.create(
+    access = PortalAccess.objects.create(
         account=account,
         patient=patient,
         contact_id=contact_id,
@@ -143,3 +144,5 @@ def access_make(
         level_set_by=terms.level_set_by,
         level_set_at=now,
     )
+    statuses_refresh([patient.pk])
+    return access

@@ -22,6 +22,7 @@ from registration.services.errors import (
     SameAccount,
 )
 from registration.services.pin_rules import pins_revoke
+from registration.statistics.tallies import statuses_refresh
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def account_disable_duplicate(
         duplicate.disabled_by = by
         duplicate.merged_into = keep
         duplicate.save(update_fields=["disabled_at", "disabled_by", "merged_into"])
+        statuses_refresh(access.patient_id for access in plan.moved + plan.left)
 
         audit_record(
             action=AuditEvent.Action.ACCOUNT_DISABLED,
@@ -250,6 +252,7 @@ def account_reenable(
         disabled_at = account.disabled_at
         account.disabled_at, account.disabled_by, account.merged_into = None, None, None
         account.save(update_fields=["disabled_at", "disabled_by", "merged_into"])
+        statuses_refresh(PortalAccess.objects.filter(account=account).values_list("patient_id", flat=True))
         audit_record(
             action=AuditEvent.Action.ACCOUNT_REENABLED,
             at=now,

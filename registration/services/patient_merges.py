@@ -27,6 +27,7 @@ from registration.services.access_ends import access_end, pins_end
 from registration.services.audit import audit_record
 from registration.services.errors import RegistrationError
 from registration.services.restrictions import restriction_enforce
+from registration.statistics.tallies import statuses_refresh
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def patient_merge(*, survivor: Patient, merged: Patient, now: datetime, details:
         survivor, merged, now=now, enforce_all=live_pin_moved or live_access_moved
     )
     _choices_move(survivor, merged)
+    statuses_refresh(both)
 
     # Charts merged into this one earlier point at the survivor now: a banner links to a chart in use,
     # and the survivor's history (which reads charts merged into it) includes theirs.

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
 from patients.models import PatientContact
@@ -37,6 +37,7 @@ from registration.services.errors import (
     TeenAddressIsParents,
 )
 from registration.services.invitation_rules import patient_invitation_refusal
+from registration.statistics.tallies import statuses_refresh
 
 
 def pin_redeem(
@@ -117,11 +118,17 @@ def pin_redeem(
 
 
 def _pin_link(pin: Pin) -> PatientContact | None:
-    """The chart's link between the PIN's patient and contact, if the EHR still has one."""
-    return (
-        PatientContact.objects.select_related("contact")
-        .filter(patient_id=pin.patient_id, contact_id=pin.contact_id)
-        .first()
+    """The chart's link between the PIN's patient and contact, if the EHR still has one: read with the
+    PIN (`_CHART_LINK`)."""
+    if pin.link_id is None:
+        return None
+    return PatientContact(
+        pk=pin.link_id,
+        patient=pin.patient,
+        contact=pin.contact,
+        relationship=pin.link_relationship,
+        valid_from=pin.link_valid_from,
+        valid_until=pin.link_valid_until,
     )
 
 
@@ -168,6 +175,12 @@ def _grant_refusal(pin: Pin, link, account, new_account, now, client_address) ->
     return None
 
 
+# The chart's link between a PIN's patient and contact, read in the PIN's own query.
+_CHART_LINK = FilteredRelation(
+    "patient__contact_links", condition=Q(patient__contact_links__contact=F("contact"))
+)
+_LINK_FIELDS = ("id", "relationship", "valid_from", "valid_until")
+
 # Answered "not accepted" with the right birth date too (see pin_redeem): never worth a check.
 _ENDED_AS_UNKNOWN = (Pin.EndReason.NOT_DELIVERED, Pin.EndReason.RESTRICTED)
 
@@ -194,7 +207,13 @@ def _pin_find_locked(parts: codes.PinParts, *, child_birth_date: date, now: date
         | (Q(patient__date_of_birth=child_birth_date) & ~Q(end_reason__in=_ENDED_AS_UNKNOWN))
     )
     candidates = (
-        list(Pin.objects.select_related("patient", "contact").filter(worth_a_check, pk__in=locked))
+        list(
+            # The teen's choice of what parents see comes along: a teenager's access is granted with it.
+            Pin.objects.select_related("patient__parent_level_choice", "contact")
+            .annotate(link=_CHART_LINK)
+            .annotate(**{f"link_{name}": F(f"link__{name}") for name in _LINK_FIELDS})
+            .filter(worth_a_check, pk__in=locked)
+        )
         if locked
         else []
     )
@@ -217,6 +236,8 @@ def _pin_count_failure(
     if locked:
         pin.revoked_at, pin.end_reason = now, Pin.EndReason.LOCKED
     pin.save(update_fields=["failed_attempts", "revoked_at", "end_reason"])
+    if locked:
+        statuses_refresh([pin.patient_id])
     audit_record(
         action=AuditEvent.Action.PIN_LOCKED if locked else AuditEvent.Action.PIN_REDEEM_FAILED,
         at=now,

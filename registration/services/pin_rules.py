@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from registration.models import Pin
 from registration.selectors import pins_live
+from registration.statistics.tallies import statuses_refresh
 
 
 def pin_expiry(issued_at: datetime) -> datetime:
@@ -15,6 +16,9 @@ def pin_expiry(issued_at: datetime) -> datetime:
 
 def pins_revoke(queryset: QuerySet[Pin], *, reason: Pin.EndReason, now: datetime) -> list[int]:
     """Revoke the live PINs among `queryset` (locking them first); return their ids for the audit trail."""
-    ids = list(pins_live(queryset).select_for_update().values_list("pk", flat=True))
-    Pin.objects.filter(pk__in=ids).update(revoked_at=now, end_reason=reason)
+    owners = dict(pins_live(queryset).select_for_update().values_list("pk", "patient_id"))
+    ids = list(owners)
+    if ids:
+        Pin.objects.filter(pk__in=ids).update(revoked_at=now, end_reason=reason)
+        statuses_refresh(owners.values())
     return ids

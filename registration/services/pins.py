@@ -29,6 +29,7 @@ from registration.services.errors import (
 )
 from registration.services.invitation_rules import patient_lock_invitable
 from registration.services.pin_rules import pin_expiry, pins_revoke
+from registration.statistics.tallies import statuses_refresh
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def pin_row_issue(
         issued_at=now,
         expires_at=pin_expiry(now),
     )
+    statuses_refresh([patient.pk])
     details |= {"pin_id": pin.pk, "expires_at": pin.expires_at.isoformat(), "revoked_pin_ids": revoked}
     if appointment is not None:
         details["appointment_id"] = appointment.pk

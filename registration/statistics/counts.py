@@ -8,9 +8,8 @@ from django.db.models import Count
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from patients.models import Patient
 from registration.models import PortalAccess
-from registration.selectors.portal_status import pins_expired, pins_usable
+from registration.statistics.tallies import tallied_counts, tallies_recount
 
 
 @dataclass(frozen=True)
@@ -36,26 +35,19 @@ class RegistrationCounts:
 
 
 def registration_counts(*, now: datetime | None = None) -> RegistrationCounts:
-    """Count patients by portal status, and the holders of an expired unused PIN: for the statistics
-    snapshot (`registration.statistics.snapshots`), not for a page.
-
-    Counted over the registration tables, not by deriving every patient's status.
-    """
+    """Patients by portal status, and the holders of an expired unused PIN, at `now`: from the counters
+    the services keep (`registration.statistics.tallies`), counted in full the first time. For the
+    statistics snapshot (`registration.statistics.snapshots`), not for a page."""
     now = now or timezone.now()
-    registered_ids = PortalAccess.objects.filter(account__disabled_at__isnull=True).values("patient_id")
-    registered = registered_ids.aggregate(n=Count("patient_id", distinct=True))["n"]
-    pending = (
-        pins_usable(now)
-        .exclude(patient_id__in=registered_ids)
-        .aggregate(n=Count("patient_id", distinct=True))["n"]
-    )
-    total = Patient.objects.count()
-    expired = pins_expired(now).aggregate(n=Count("patient_id", distinct=True))["n"]
+    tallied = tallied_counts(now)
+    if tallied is None:
+        tallies_recount(now)
+        tallied = tallied_counts(now)
     return RegistrationCounts(
-        registered=registered,
-        pending=pending,
-        not_registered=total - registered - pending,
-        expired_pins=expired,
+        registered=tallied.registered,
+        pending=tallied.pending,
+        not_registered=tallied.patients - tallied.registered - tallied.pending,
+        expired_pins=tallied.expired_pins,
     )
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from registration import selectors
 from registration.models import RegistrationSnapshot
 from registration.statistics.counts import RegistrationCounts, registration_counts, registrations_per_week
+from registration.statistics.tallies import tallies_compact, tallies_recount
 
 # The statistics snapshot is one row, replaced in place.
 STATISTICS_SNAPSHOT_ID = 1
@@ -95,9 +96,20 @@ def statistics_snapshot_current(*, now: datetime | None = None) -> RegistrationS
 
 
 def statistics_snapshot_take(*, now: datetime | None = None) -> RegistrationSnapshot:
-    """Count the registration counts, the weekly registrations and the duplicate accounts over the
-    whole practice, and keep them as the statistics snapshot."""
+    """Read the registration counts from their counters (recounting them in full every
+    `settings.STATISTICS_RECOUNT_SECONDS`), count the weekly registrations and the duplicate accounts,
+    and keep them as the statistics snapshot."""
     now = now or timezone.now()
+    recounted_at = (
+        RegistrationSnapshot.objects.filter(pk=STATISTICS_SNAPSHOT_ID)
+        .values_list("recounted_at", flat=True)
+        .first()
+    )
+    if recounted_at is None or recounted_at <= now - timedelta(seconds=settings.STATISTICS_RECOUNT_SECONDS):
+        tallies_recount(now)
+        recounted_at = now
+    else:
+        tallies_compact(now)
     counts = registration_counts(now=now)
     weekly = registrations_per_week(now=now)
     snapshot, _ = RegistrationSnapshot.objects.update_or_create(
@@ -111,6 +123,7 @@ def statistics_snapshot_take(*, now: datetime | None = None) -> RegistrationSnap
             "weekly": [[week.isoformat(), by_path] for week, by_path in weekly],
             "duplicate_pairs": [list(pair) for pair in selectors.duplicate_account_candidates()],
             "refresh_requested_at": None,
+            "recounted_at": recounted_at,
         },
     )
     return snapshot

@@ -48,11 +48,14 @@ PARENT_PASSWORD = "a long enough pass phrase"  # NewAccountFactory's
 PARENTS_PHONE = "+13125550194"  # the practice's parent and requester share it
 # Rows any request may touch (sessions, sign-in records, rate-limit counters, queued tasks).
 # The practice snapshot is counted from the records, never a record itself (registration/statistics/):
-# any staff page may retake it.
+# any staff page may retake it. So are the kept counts (status marks and tallies), which follow the PINs and
+# accesses checked here; tests/statistics/ checks them.
 VOLATILE_TABLES = {
     "accounts_session",
     "ratelimits_hit",
     "registration_registrationsnapshot",
+    "registration_statusmark",
+    "registration_statustally",
 }
 SNAPSHOT_APPS = {"accounts", "patients", "registration"}
 
