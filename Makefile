@@ -78,9 +78,16 @@ hl7-load: install-dev
 ## first's lock. Seeds the two databases the first time, then reuses them (BENCH_FRESH=1: drop and seed
 ## anew). Prints a table and writes bench/results.json (rows, seed seconds, the commit). Not part of `test`.
 BENCH_REQUESTS ?= 80
-.PHONY: bench bench-server
+.PHONY: bench bench-server bench-statistics
 bench: install-dev
 	.venv/bin/python bench/run.py --requests $(BENCH_REQUESTS) $(if $(BENCH_FRESH),--fresh)
+
+## bench-statistics: on each database `make bench` made, the daily full recount of the registration counts,
+## and the counts read from the counters the services keep (queries and median ms: the same at each size).
+bench-statistics: install-dev
+	@for size in 10k 100k; do \
+		DATABASE_URL=postgres://postgres@127.0.0.1:5432/portalreg_bench_$$size .venv/bin/python bench/statistics_scale.py; \
+	done
 
 ## bench-server: gunicorn (2 workers) and wrk against the 100,000-patient database `make bench` made: each
 ## page's requests a second, its cost in floors against its in-process target, and the floor's share of a
