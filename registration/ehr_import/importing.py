@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from patients.bulk_insert import insert
+from patients.bulk_insert import gc_paused, insert
 from patients.importing import Change, ChangeKind, ImportReport, batch_save, file_read
 from patients.importing.files import Progress
 from patients.importing.records import Batch
@@ -46,12 +46,13 @@ def import_file(
     now and then for a progress bar: the file is read outside the transaction, then saved in it.
     """
     started = time.monotonic()
-    batch = file_read(file, name=name, progress=progress)
-    now = timezone.now()
-    with transaction.atomic():
-        batch_apply(batch, at=now, by=by, source={"file": name[:200]}, label=name, progress=progress)
-        if dry_run:
-            transaction.set_rollback(True)
+    with gc_paused():
+        batch = file_read(file, name=name, progress=progress)
+        now = timezone.now()
+        with transaction.atomic():
+            batch_apply(batch, at=now, by=by, source={"file": name[:200]}, label=name, progress=progress)
+            if dry_run:
+                transaction.set_rollback(True)
     return batch.report(dry_run=dry_run, seconds=time.monotonic() - started)
 
 
