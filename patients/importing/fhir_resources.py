@@ -9,8 +9,8 @@ from datetime import date
 
 from django.conf import settings
 
+from patients.importing import phones, relationships
 from patients.importing import records as r
-from patients.importing import relationships
 from patients.importing.fhir_elements import (
     NOT_MRN_SYSTEMS,
     NOT_MRN_TYPES,
@@ -198,9 +198,9 @@ def _telecoms(telecoms, position: str, today: date, batch: r.Batch) -> dict[str,
         if system == "email":
             slot, check = "email", r.email
         elif system == "sms" or (system == "phone" and use == "mobile"):
-            slot, check = "cell_phone", r.phone
+            slot, check = "cell_phone", phones.phone
         elif system == "phone":
-            slot, check = ("work_phone" if use == "work" else "home_phone"), r.phone
+            slot, check = ("work_phone" if use == "work" else "home_phone"), phones.phone
         else:
             continue
         if found[slot]:

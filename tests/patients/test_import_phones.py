@@ -1,8 +1,8 @@
 """Each phone number in an export is parsed once: by the reader, never again when it is stored.
 
 PhoneNumberField parses a number when it is assigned and again when it is saved; an import that read
-every number already parsed each one three times (a third of its time). A spy wraps `phonenumbers.parse`
-(what the model field calls) and the reader's own reference to it, calling through, and counts.
+every number already parsed each one three times (a third of its time). Spies wrap the reader's one
+parse (`phones.parsed`) and `phonenumbers.parse` (what the model field calls), calling through, and count.
 """
 
 import io
@@ -10,8 +10,10 @@ import json
 
 import phonenumbers
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from patients.importing import records
+from patients.importing import phones
 from patients.models import FamilyContact
 from registration.ehr_import.importing import import_file
 
@@ -37,8 +39,8 @@ def parses(monkeypatch) -> list[str]:
         return counted
 
     monkeypatch.setattr(phonenumbers, "parse", spy(phonenumbers.parse))
-    monkeypatch.setattr(records, "phone_parse", spy(records.phone_parse))
-    records._e164.cache_clear()  # numbers remembered by an earlier test would not be parsed at all
+    monkeypatch.setattr(phones, "parsed", spy(phones.parsed))
+    phones._e164.cache_clear()  # numbers remembered by an earlier test would not be parsed at all
     return seen
 
 
@@ -107,3 +109,39 @@ def test_a_number_repeated_on_siblings_charts_is_parsed_once(parses):
     print(f"{ROWS} rows with one number: {len(parses)} parse(s)")
     assert report.counts["links"]["created"] == ROWS
     assert parses == ["(617) 253-0001"]
+
+
+def test_a_number_that_starts_with_plus_or_is_not_north_american_is_parsed_by_phonenumbers(parses):
+    rows = "".join(
+        f"W{n},Kid{n},Quill,2019-04-17,F,C-W{n},Ada,Quill,mother,,{number},,,en\n"
+        for n, number in enumerate(["+44 20 7946 0958", "+1 (617) 253-0002", "1-617-253-0003", "12345"])
+    )
+    report = import_file(io.BytesIO((HEADER + rows).encode()), name="world.csv", dry_run=False)
+    print(f"parses: {parses}; warnings: {[w.reason for w in report.warnings]}")
+    assert parses == ["+44 20 7946 0958", "+1 (617) 253-0002", "1-617-253-0003", "12345"]
+    assert sorted(FamilyContact.objects.exclude(cell_phone="").values_list("cell_phone", flat=True)) == [
+        "+16172530002",
+        "+16172530003",
+        "+442079460958",
+    ]
+
+
+SEPARATOR = st.sampled_from(["", " ", "-", "."])
+
+
+@given(
+    area=st.integers(200, 999),
+    exchange=st.integers(200, 999),
+    line=st.integers(0, 9999),
+    parens=st.sampled_from([("", ""), ("(", ")"), ("(", ""), ("", ")")]),
+    first=SEPARATOR,
+    second=SEPARATOR,
+    region=st.sampled_from(["US", "CA", "JM"]),
+)
+def test_a_north_american_number_reads_as_phonenumbers_parse_reads_it(
+    area, exchange, line, parens, first, second, region
+):
+    """The shortcut for numbers such as (202) 555-0143 gives what phonenumbers.parse gives."""
+    value = f"{parens[0]}{area}{parens[1]}{first}{exchange}{second}{line:04d}"
+    assert phones.NANP.fullmatch(value)
+    assert phones.parsed(value, region) == phonenumbers.parse(value, region)
