@@ -1,12 +1,16 @@
 """How fast the EHR import is: 100,000 patients with two contacts each, against PostgreSQL COPY.
 
-    .venv/bin/python bench/import_speed.py [--patients N] [--format csv fhir] [--server postgres://...]
+    .venv/bin/python bench/import_speed.py [--patients N] [--format csv fhir] [--path command page]
+                                           [--server postgres://...]
 
 For each format it makes an export in a temporary folder (a CSV, or a FHIR bulk export: Patient.ndjson
-and RelatedPerson.ndjson in Epic's and Cerner's shapes), creates the scratch database
-portalreg_import_bench, migrates it, imports the export twice with `import_ehr` (the second run finds
-everything unchanged), COPYs the same rows or resources into a table of text columns as the floor,
-prints rows or resources per second, and drops the database.
+and RelatedPerson.ndjson in Epic's and Cerner's shapes) and COPYs the same rows or resources into a
+table of text columns as the floor. Then, for each path, on the scratch database
+portalreg_import_bench, made anew and migrated:
+- command: imports the export twice with `import_ehr` (the second run finds everything unchanged);
+- page: the staff Import page, as an admin uses it, with the task worker of the Procfile
+  (`bench/import_page.py`): each file uploaded, previewed (a dry run), confirmed and imported.
+It prints seconds, rows or resources per second, and the fraction of COPY's rate; then drops the database.
 """
 
 import argparse
@@ -14,6 +18,7 @@ import csv
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -136,19 +141,18 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--format", nargs="+", choices=["csv", "fhir"], default=["csv", "fhir"])
+    parser.add_argument("--path", nargs="+", choices=["command", "page"], default=["command", "page"])
     parser.add_argument(
         "--server", default=os.environ.get("BENCH_SERVER", "postgres://postgres@127.0.0.1:5432")
     )
     args = parser.parse_args()
     for kind in args.format:
-        measure(kind, args.patients, args.server)
+        measure(kind, args.patients, args.server, args.path)
     return 0
 
 
-def measure(kind: str, patients: int, server: str) -> None:
+def measure(kind: str, patients: int, server: str, paths: list[str]) -> None:
     url = f"{server}/{DATABASE}"
-    psql(server, f'DROP DATABASE IF EXISTS "{DATABASE}"')
-    psql(server, f'CREATE DATABASE "{DATABASE}"')
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "portalreg.settings.dev"}
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -159,34 +163,73 @@ def measure(kind: str, patients: int, server: str) -> None:
                 rows, unit = write_fhir(folder, patients), "resources"
             size = sum(f.stat().st_size for f in folder.iterdir()) / 1e6
             print(f"\n{kind.upper()}: {patients:,} patients, {rows:,} {unit} ({size:.1f} MB)", flush=True)
-            subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-            for label in ("first import", "second import (all unchanged)"):
-                started = time.monotonic()
-                done = subprocess.run(
-                    [sys.executable, "manage.py", "import_ehr", str(folder)],
-                    cwd=ROOT,
-                    env=env,
-                    capture_output=True,
-                    text=True,
+            database_new(server, env)
+            floor = rows / copy_floor(url, folder, kind)
+            print(f"floor, PostgreSQL COPY of the same {unit} into text columns: {floor:,.0f} {unit}/s")
+
+            def say(label: str, seconds: float) -> None:
+                rate = rows / seconds
+                print(
+                    f"{label}: {seconds:.1f} s, {rate:,.0f} {unit}/s, 1/{floor / rate:.0f} of COPY",
+                    flush=True,
                 )
-                seconds = time.monotonic() - started
-                if done.returncode:
-                    sys.exit(
-                        f"import_ehr failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
-                    )
-                print(f"{label}: {seconds:.1f} s, {rows / seconds:,.0f} {unit}/s (the whole command)")
-                print("\n".join("  " + line for line in done.stdout.splitlines() if line.startswith("  ")))
-            seconds = copy_floor(url, folder, kind)
-            print(
-                f"floor, PostgreSQL COPY of the same {unit} into text columns: {seconds:.2f} s, "
-                f"{rows / seconds:,.0f} {unit}/s"
-            )
+
+            if "command" in paths:
+                database_new(server, env)
+                for label in ("command, first import", "command, second import (all unchanged)"):
+                    seconds, output = command_import(folder, env)
+                    say(label, seconds)
+                    print("\n".join("  " + line for line in output.splitlines() if line.startswith("  ")))
+            if "page" in paths:
+                database_new(server, env)
+                figures = page_import(folder, env)
+                say("Import page, preview (upload to the dry run finished)", figures["preview"])
+                say("Import page, import (confirmation to the run finished)", figures["import"])
     finally:
         psql(server, f'DROP DATABASE IF EXISTS "{DATABASE}"')
 
 
+def database_new(server: str, env: dict) -> None:
+    psql(server, f'DROP DATABASE IF EXISTS "{DATABASE}"')
+    psql(server, f'CREATE DATABASE "{DATABASE}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+
+
+def command_import(folder: Path, env: dict) -> tuple[float, str]:
+    """Seconds `import_ehr` took on the export, start-up included, and what it printed."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "manage.py", "import_ehr", str(folder)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.monotonic() - started
+    if done.returncode:
+        sys.exit(f"import_ehr failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return seconds, done.stdout
+
+
+def page_import(folder: Path, env: dict) -> dict[str, float]:
+    """Seconds the Import page's runs took for the export's files, summed: {"preview": s, "import": s}."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "import_page.py"), str(folder)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lines = done.stdout.splitlines()
+    print("\n".join(lines[:-1]))
+    if done.returncode:
+        sys.exit(f"bench/import_page.py failed ({done.returncode})")
+    return json.loads(lines[-1])
+
+
 def copy_floor(url: str, folder: Path, kind: str) -> float:
-    """Seconds to COPY the export's lines into a table of text columns (a resource a row, for FHIR)."""
+    """Seconds to COPY the export's lines into a table of text columns (a resource a row, for FHIR):
+    the median of three loads, the table emptied before each."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as connection, connection.cursor() as cursor:
@@ -196,12 +239,16 @@ def copy_floor(url: str, folder: Path, kind: str) -> float:
         else:
             cursor.execute("CREATE TABLE copy_floor (resource text)")
             sql = "COPY copy_floor FROM STDIN WITH (FORMAT text)"
-        started = time.monotonic()
-        for path in sorted(folder.iterdir()):
-            with cursor.copy(sql) as copy, path.open("rb") as file:
-                for line in file if kind == "fhir" else iter(lambda: file.read(1 << 20), b""):
-                    copy.write(line.replace(b"\\", b"\\\\") if kind == "fhir" else line)
-        return time.monotonic() - started
+        times = []
+        for _ in range(3):
+            cursor.execute("TRUNCATE copy_floor")
+            started = time.monotonic()
+            for path in sorted(folder.iterdir()):
+                with cursor.copy(sql) as copy, path.open("rb") as file:
+                    for line in file if kind == "fhir" else iter(lambda: file.read(1 << 20), b""):
+                        copy.write(line.replace(b"\\", b"\\\\") if kind == "fhir" else line)
+            times.append(time.monotonic() - started)
+        return statistics.median(times)
 
 
 if __name__ == "__main__":

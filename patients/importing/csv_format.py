@@ -5,6 +5,7 @@ import io
 from collections.abc import Callable
 from datetime import date
 
+from patients.importing import phones
 from patients.importing import records as r
 from patients.importing.report import ImportFileError
 
@@ -76,9 +77,9 @@ def _patient_row(batch: r.Batch, row: dict, position: str, today: date) -> None:
                 last_name=r.name(row.get("contact_last_name"), "contact last name"),
                 relationship=r.relationship(row.get("relationship"), batch=batch, position=position),
                 email=r.optional(r.email, row.get("email"), batch=batch, position=position),
-                cell_phone=r.optional(r.phone, row.get("cell_phone"), batch=batch, position=position),
-                home_phone=r.optional(r.phone, row.get("home_phone"), batch=batch, position=position),
-                work_phone=r.optional(r.phone, row.get("work_phone"), batch=batch, position=position),
+                cell_phone=r.optional(phones.phone, row.get("cell_phone"), batch=batch, position=position),
+                home_phone=r.optional(phones.phone, row.get("home_phone"), batch=batch, position=position),
+                work_phone=r.optional(phones.phone, row.get("work_phone"), batch=batch, position=position),
                 preferred_language=r.language(row.get("preferred_language")),
             )
     except r.Rejected as rejected:

@@ -9,8 +9,8 @@ from datetime import date
 
 from django.conf import settings
 
+from patients.importing import phones, relationships
 from patients.importing import records as r
-from patients.importing import relationships
 from patients.importing.fhir_elements import (
     NOT_MRN_SYSTEMS,
     NOT_MRN_TYPES,
@@ -198,9 +198,9 @@ def _telecoms(telecoms, position: str, today: date, batch: r.Batch) -> dict[str,
         if system == "email":
             slot, check = "email", r.email
         elif system == "sms" or (system == "phone" and use == "mobile"):
-            slot, check = "cell_phone", r.phone
+            slot, check = "cell_phone", phones.phone
         elif system == "phone":
-            slot, check = ("work_phone" if use == "work" else "home_phone"), r.phone
+            slot, check = ("work_phone" if use == "work" else "home_phone"), phones.phone
         else:
             continue
         if found[slot]:
@@ -243,17 +243,17 @@ def _person_identifier(resource: dict, today: date) -> str:
 
     A person identifier of the EHR's own (v2-0203 PI or PN, Cerner's "Person" ones) comes first.
     """
-    usable = []
+    usable = []  # (not a person identifier, system, value)
     for identifier in dicts(resource.get("identifier")):
         system, value = string(identifier.get("system")), string(identifier.get("value"))
         if not value or identifier.get("use") == "old" or ended(identifier, today):
             continue
-        if system.lower() in NOT_MRN_SYSTEMS or type_labels(identifier) & NOT_MRN_TYPES:
+        labels = type_labels(identifier)
+        if system.lower() in NOT_MRN_SYSTEMS or labels & NOT_MRN_TYPES:
             continue
-        usable.append(identifier)
-    usable.sort(key=lambda i: not any(label in {"PI", "PN"} or "PERSON" in label for label in type_labels(i)))
-    for identifier in usable:
-        system, value = string(identifier.get("system")), string(identifier.get("value"))
+        person = any(label in {"PI", "PN"} or "PERSON" in label for label in labels)
+        usable.append((not person, system, value))
+    for _, system, value in sorted(usable, key=lambda u: u[0]):
         return f"{system}|{value}" if system else value
     # Not the resource id: athenahealth and Cerner make one RelatedPerson per parent and child, so a
     # parent of siblings is found again by name with email or phone instead (`store.share_key`).

@@ -20,6 +20,7 @@ from django.conf import settings
 from patients.importing import hl7_fields as f
 from patients.importing import records as r
 from patients.importing import relationships
+from patients.importing.phones import phone
 from patients.models import Appointment
 
 ADT_UPDATES = {"A04", "A08", "A28", "A31"}
@@ -288,9 +289,9 @@ def _contact(nk1, position: str, patient: r.PatientRecord, language: str, unesca
         first_name=r.name(given, "contact first name"),
         last_name=r.name(family, "contact last name"),
         email=_first_good(phones["email"], r.email, position, batch),
-        cell_phone=_first_good(phones["cell"], r.phone, position, batch),
-        home_phone=_first_good(phones["home"], r.phone, position, batch),
-        work_phone=_first_good(phones["work"], r.phone, position, batch),
+        cell_phone=_first_good(phones["cell"], phone, position, batch),
+        home_phone=_first_good(phones["home"], phone, position, batch),
+        work_phone=_first_good(phones["work"], phone, position, batch),
         preferred_language=r.language(f.value(nk1, 20, unescape))
         or r.language(f.value(nk1, 20, unescape, 2))
         or language,

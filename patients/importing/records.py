@@ -8,20 +8,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
-from phonenumbers import (
-    NumberParseException,
-    PhoneNumberFormat,
-    format_number,
-    is_valid_number,
-    is_valid_number_for_region,
-)
-from phonenumbers import parse as phone_parse
 
 from patients.importing import relationships
 from patients.importing.report import OUTCOMES, ImportReport, Problem, empty_counts
@@ -345,29 +335,6 @@ def email(value) -> str:
     except ValidationError:
         raise Rejected(f"malformed email {value!r}") from None
     return value
-
-
-def phone(value) -> str:
-    """Return the number in E.164, read in the practice's region unless it starts with +."""
-    value = value.strip() if isinstance(value, str) else ""
-    if not value:
-        return ""
-    e164 = _e164(value, settings.PHONENUMBER_DEFAULT_REGION)
-    if e164 is None:
-        raise Rejected(f"malformed phone number {value!r}")
-    return e164
-
-
-@lru_cache(maxsize=65_536)  # a parent of siblings is on each child's record: the same numbers again
-def _e164(value: str, region: str) -> str | None:
-    try:
-        number = phone_parse(value, region)
-    except NumberParseException:
-        return None
-    # Checking the practice's own region first is a third of the work of finding the number's region.
-    if not (is_valid_number_for_region(number, region) or is_valid_number(number)):
-        return None
-    return format_number(number, PhoneNumberFormat.E164)
 
 
 LANGUAGES = {

@@ -8,6 +8,7 @@ more specific is given beside them.
 """
 
 import re
+from functools import lru_cache
 
 from patients.models import PatientContact
 
@@ -167,6 +168,7 @@ def _words(text: str) -> str:
     return re.sub(r"[\s_\-]+", " ", text.strip().lower())
 
 
+@lru_cache(maxsize=4096)  # an export says "Mother" or "MTH" a hundred thousand times
 def from_code(code: str) -> Rel | None:
     """Return the relationship a table code names, OTHER for a generic one, None if unknown."""
     code = code.strip().upper()
@@ -177,6 +179,7 @@ def from_code(code: str) -> Rel | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def from_text(text: str) -> Rel | None:
     """Return the relationship a word names ("Father", "legal guardian", "Madre"), None if unknown."""
     words = _words(text)

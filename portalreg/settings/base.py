@@ -303,9 +303,10 @@ PARENT_EMAIL_RETRY_BASE_SECONDS = env.int(
     "PARENT_EMAIL_RETRY_BASE_SECONDS", default=WELCOME_RETRY_BASE_SECONDS
 )
 # EHR import (issue 7): where an uploaded file waits between its preview and its import, and how large
-# it may be (a larger one goes through `manage.py import_ehr`).
+# it may be (a larger one goes through `manage.py import_ehr`). 250 MB takes a 100,000-patient practice's
+# CSV (18 MB) or each file of its FHIR bulk export (RelatedPerson.ndjson: 114 MB in the bench's shape).
 IMPORT_UPLOAD_DIR = env.path("IMPORT_UPLOAD_DIR", default=BASE_DIR / "var" / "imports")
-IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=100_000_000)
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=250_000_000)
 # Seconds an uploaded file may wait for its preview to be confirmed (or a run for the task worker to
 # progress) before `manage.py prune_import_uploads` deletes it.
 IMPORT_UPLOAD_MAX_AGE = env.int("IMPORT_UPLOAD_MAX_AGE", default=60 * 60)

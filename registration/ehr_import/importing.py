@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from patients.bulk_insert import insert
+from patients.bulk_insert import gc_paused, insert
 from patients.importing import Change, ChangeKind, ImportReport, batch_save, file_read
 from patients.importing.files import Progress
 from patients.importing.records import Batch
@@ -47,10 +47,26 @@ def import_file(
     now and then for a progress bar: the file is read outside the transaction, then saved in it.
     """
     started = time.monotonic()
-    batch = file_read(file, name=name, progress=progress)
-    now = timezone.now()
-    with transaction.atomic():
-        batch_apply(batch, at=now, by=by, source={"file": name[:200]}, label=name, progress=progress)
+    with gc_paused():
+        batch = file_read(file, name=name, progress=progress)
+        return batch_import(batch, name=name, dry_run=dry_run, by=by, progress=progress, started=started)
+
+
+def batch_import(
+    batch: Batch,
+    *,
+    name: str,
+    dry_run: bool,
+    by: User | None = None,
+    progress: Progress | None = None,
+    started: float | None = None,
+) -> ImportReport:
+    """Save and audit a batch `file_read` read from the file `name`: `import_file` once the file is
+    read, for a caller that read it ahead. `started` (time.monotonic()) is when its reading began."""
+    started = time.monotonic() if started is None else started
+    source = {"file": name[:200]}
+    with gc_paused(), transaction.atomic():
+        batch_apply(batch, at=timezone.now(), by=by, source=source, label=name, progress=progress)
         if dry_run:
             transaction.set_rollback(True)
     return batch.report(dry_run=dry_run, seconds=time.monotonic() - started)

@@ -1,5 +1,6 @@
 """Importing EHR exports: samples round-trip, repeat imports change nothing, bad rows are reported."""
 
+import gc
 import io
 import json
 from pathlib import Path
@@ -266,3 +267,18 @@ def test_command_prints_the_report_and_fails_on_a_wrong_file(tmp_path, capsys):
     with pytest.raises(CommandError, match=r"notes\.txt") as unusable:
         call_command("import_ehr", str(wrong), "--dry-run")
     assert unusable.value.returncode == 2
+
+
+def test_the_cycle_collector_is_paused_while_a_file_is_imported_and_back_on_after():
+    """Full collections walked every parsed resource again: a third of a large FHIR import."""
+    during = []
+    data = (SAMPLES / "patients.csv").read_bytes()
+    import_file(
+        io.BytesIO(data), name="patients.csv", dry_run=True, progress=lambda *_: during.append(gc.isenabled())
+    )
+    print(f"collector on in {sum(during)} of {len(during)} progress calls; on after: {gc.isenabled()}")
+    assert during and not any(during)
+    assert gc.isenabled()
+    with pytest.raises(ImportFileError):
+        run("wrong.csv", data=b"when,what\n2026-01-01,flu shot\n")
+    assert gc.isenabled(), "back on after a file that could not be read"

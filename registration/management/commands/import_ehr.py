@@ -6,6 +6,8 @@ skipped, not errors), 1 when some records were rejected, 2 when a file could not
 
 import logging
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -13,9 +15,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
-from patients.importing import ImportFileError
+from patients.bulk_insert import gc_paused
+from patients.importing import ImportFileError, file_read
 from patients.importing.folders import export_files
-from registration.ehr_import.importing import import_file
+from patients.importing.records import Batch
+from registration.ehr_import.importing import batch_import
 
 logger = logging.getLogger(__name__)
 
@@ -49,30 +53,54 @@ class Command(BaseCommand):
             raise CommandError("Some records were rejected (listed above).", returncode=status)
 
     def import_all(self, files: list[Path], *, dry_run: bool) -> tuple[int, list[str]]:
+        """Import each file in turn; the next one is read while this one is saved.
+
+        Reading (parsing and checking, nothing written) is Python's work and saving mostly PostgreSQL's,
+        so on two cores they overlap: a FHIR bulk export's RelatedPerson.ndjson is read while its
+        Patient.ndjson is saved. Only one file is read ahead, and the collector stays off throughout
+        (a reader thread switching it back on would let it walk the other file's records).
+        """
         status, unusable = 0, []
-        for path in files:
-            try:
-                with path.open("rb") as file, self.progress_bar(path.name) as progress:
-                    report = import_file(file, name=path.name, dry_run=False, progress=progress)
-            except (ImportFileError, OSError) as error:
-                self.stderr.write(f"{path}: {error}")
-                unusable.append(str(path))
-                continue
-            except Exception:  # one broken file must not stop the others, nor show a traceback
-                logger.exception("import_ehr: unexpected error reading %s", path)
-                self.stderr.write(f"{path}: could not be imported because of an unexpected error (logged).")
-                unusable.append(str(path))
-                continue
-            report.dry_run = dry_run
-            self.stdout.write(f"{path}:")
-            self.stdout.write(report.summary())
-            if report.rejected:
-                status = REJECTED
+        with gc_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as reader:
+            ahead = reader.submit(_read, files[0])
+            for index, path in enumerate(files):
+                reading = ahead
+                if index + 1 < len(files):
+                    ahead = reader.submit(_read, files[index + 1])
+                try:
+                    batch, started = reading.result()
+                    with self.progress_bar(path.name) as progress:
+                        report = batch_import(
+                            batch, name=path.name, dry_run=False, progress=progress, started=started
+                        )
+                except (ImportFileError, OSError) as error:
+                    self.stderr.write(f"{path}: {error}")
+                    unusable.append(str(path))
+                    continue
+                except Exception:  # one broken file must not stop the others, nor show a traceback
+                    logger.exception("import_ehr: unexpected error reading %s", path)
+                    self.stderr.write(
+                        f"{path}: could not be imported because of an unexpected error (logged)."
+                    )
+                    unusable.append(str(path))
+                    continue
+                report.dry_run = dry_run
+                self.stdout.write(f"{path}:")
+                self.stdout.write(report.summary())
+                if report.rejected:
+                    status = REJECTED
         return status, unusable
 
     def progress_bar(self, name: str):
         """Return a context giving a `progress(stage, done, total)` callback: a bar on a terminal only."""
         return _Bar(name, enabled=getattr(self.stdout, "isatty", lambda: False)() and sys.stderr.isatty())
+
+
+def _read(path: Path) -> tuple[Batch, float]:
+    """Read one file (in the reader thread: no database, no progress bar); when reading began."""
+    started = time.monotonic()
+    with path.open("rb") as file:
+        return file_read(file, name=path.name), started
 
 
 class _Bar:

@@ -9,7 +9,6 @@ state through `registration.services`; the rest is written in bulk (see `registr
 why).
 """
 
-import gc
 import secrets
 import time
 from collections import Counter
@@ -18,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import time as dt_time
 from datetime import timedelta
-from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -28,6 +26,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
+from patients.bulk_insert import gc_paused
 from patients.models import Appointment, FamilyContact, Patient, PatientContact
 from registration import pin_codes as codes
 from registration.demo import (
@@ -69,23 +68,6 @@ COUNTED = {
     "welcome messages": WelcomeMessage,
     "audit events": AuditEvent,
 }
-
-
-def _without_gc(method):
-    """Run with Python's cycle collector off: the bulk rows make no cycles, and collecting while
-    hundreds of thousands of objects are alive cost a tenth of the run."""
-
-    @wraps(method)
-    def wrapped(*args, **kwargs):
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return method(*args, **kwargs)
-        finally:
-            if enabled:
-                gc.enable()
-
-    return wrapped
 
 
 class Command(BaseCommand):
@@ -173,7 +155,7 @@ class Command(BaseCommand):
             validity_days=settings.PIN_VALIDITY_DAYS,
         )
 
-    @_without_gc
+    @gc_paused()
     def bulk_write(self, outlines, context: bulk.BulkContext, patient_total: int):
         """Everyone else, CHUNK_PATIENTS at a time, each chunk in its own transaction.
 
