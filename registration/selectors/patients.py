@@ -31,6 +31,7 @@ from registration.models import (
     WelcomeMessage,
 )
 from registration.selectors.access import restrictions_in_effect
+from registration.selectors.access_panel import with_restrictions
 from registration.selectors.portal_status import patients_with_portal_status, pins_expired, pins_usable
 from registration.selectors.self_registration import self_registration_requests_matching
 
@@ -211,13 +212,17 @@ class PatientChart:
     waiting_requests: list[SelfRegistrationRequest]
 
 
-def patient_chart(patient_id: int, *, now: datetime | None = None, history_limit: int = 50) -> PatientChart:
-    """Everything the chart page shows, in eight queries whatever the patient's history."""
+def patient_chart(
+    patient_id: int, *, now: datetime | None = None, history_limit: int = 50, restrictions: bool = True
+) -> PatientChart:
+    """Everything the chart page shows, in six queries whatever the patient's history; with
+    `restrictions`, the patient is read with them, for `access_panel`."""
     now = now or timezone.now()
     # A merged chart's banner names the chart it went into, and when: in the same query.
     merged = AuditEvent.objects.filter(patient=OuterRef("pk"), action=AuditEvent.Action.PATIENT_MERGED)
+    patients = patients_with_portal_status(now=now)
     patient = (
-        patients_with_portal_status(now=now)
+        (with_restrictions(patients) if restrictions else patients)
         .select_related("merged_into")
         .annotate(
             merged_at=Case(

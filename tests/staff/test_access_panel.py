@@ -9,9 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from patients.models import PatientContact
+from patients.models import Patient, PatientContact
 from registration.access_policy import access_policy, birthday
 from registration.models import AccessBasis, AccessRestriction, AuditEvent, PortalAccess
+from registration.selectors.access_panel import access_panel, with_restrictions
 from registration.services.access_changes import AccessBasisNotChanged, access_basis_change
 from registration.services.pin_redemption import pin_redeem
 from registration.services.pins import pin_issue
@@ -214,6 +215,34 @@ def test_chart_query_count_does_not_grow_with_accesses_and_restrictions(admin_cl
     one, five = _patient_with(1), _patient_with(5)
     assert PortalAccess.history.filter(patient=five).count() == 10
     assert _queries(admin_client, one) == _queries(admin_client, five)
+
+
+def test_restrictions_read_with_the_patient_are_the_rows_themselves():
+    """Read as JSON in the patient's query (issue 17), each restriction has every field it has when read
+    on its own, its times in their zone, its contact's name and the usernames of its staff."""
+    patient = _patient_with(3)
+    AccessRestriction.objects.filter(patient=patient).update(review_on=dt.date(2027, 1, 4))
+    read = with_restrictions(Patient.objects.filter(pk=patient.pk)).get()
+
+    panel = access_panel(read, day=timezone.localdate())
+
+    stored = AccessRestriction.objects.filter(patient=patient).select_related(
+        "contact", "created_by", "lifted_by"
+    )
+    expected = sorted(stored, key=lambda r: (r.starts_on, r.pk), reverse=True)
+    shown = [line.restriction for line in panel.restrictions]
+    print(f"{len(shown)} restrictions read with the patient")
+    assert len(shown) == 3
+    fields = [field.attname for field in AccessRestriction._meta.concrete_fields]
+    for got, want in zip(shown, expected, strict=True):
+        assert [getattr(got, name) for name in fields] == [getattr(want, name) for name in fields]
+        assert got.created_at.utcoffset() is not None and got.document.name == want.document.name
+        assert got.contact.full_name == want.contact.full_name
+        assert got.created_by.get_username() == want.created_by.get_username()
+        assert (got.lifted_by and got.lifted_by.get_username()) == (
+            want.lifted_by and want.lifted_by.get_username()
+        )
+    assert any(r.lifted_by for r in shown) and any(r.lifted_by is None for r in shown)
 
 
 def test_access_basis_change_keeps_a_parents_access_and_audits_it():
