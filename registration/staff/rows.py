@@ -25,6 +25,7 @@ from registration.models import PortalStatus
 from registration.selectors.patients import ContactRow, link_restriction
 from registration.services.errors import PatientDeceased, PatientInactive, PatientNotInvitable
 from registration.services.invitation_rules import invitation_refusal, patient_invitation_refusal
+from registration.staff.labels import choice_label
 
 
 class Badge(TypedDict):
@@ -277,7 +278,7 @@ def patient_rows(patients: Iterable[Patient]) -> list[PatientRow]:
             contacts.append(
                 ContactLine(
                     name=link.contact.full_name,
-                    relationship=link.get_relationship_display(),
+                    relationship=choice_label(link, "relationship"),
                     pin=None
                     if restriction
                     else pin_button(
