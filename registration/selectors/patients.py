@@ -206,7 +206,7 @@ class PatientChart:
     contacts: list[ContactRow]
     appointments: list[Appointment]
     messages: list[WelcomeMessage]
-    history: list[AuditEvent]
+    history: list[AuditEvent]  # each from a chart merged into this one with its `merged_mrn`
     # Sign-ups waiting for staff that may be about this child or from a parent on the chart: shown
     # before anyone clicks Generate PIN, which would make that parent a second account.
     waiting_requests: list[SelfRegistrationRequest]
@@ -251,12 +251,22 @@ def patient_chart(
             .select_related("pin__contact")
             .order_by("-queued_at")[:10]
         ),
-        # The charts merged into this one are its history too (ADT A40): one query still.
+        # The charts merged into this one are its history too (ADT A40): one query still. Their events
+        # name their chart's MRN (`merged_mrn`), a subquery for those few rows: joining every event's
+        # patient tripled the time PostgreSQL took to plan the query (~0.7 ms).
         history=list(
             AuditEvent.objects.filter(
                 patient_id__in=Patient.objects.filter(Q(pk=patient.pk) | Q(merged_into=patient)).values("pk")
             )
-            .select_related("actor", "contact", "patient")
+            .select_related("actor", "contact")
+            .annotate(
+                merged_mrn=Case(
+                    When(
+                        ~Q(patient_id=patient.pk),
+                        then=Subquery(Patient.objects.filter(pk=OuterRef("patient_id")).values("mrn")),
+                    )
+                )
+            )
             .order_by("-at", "-pk")[:history_limit]
         ),
         waiting_requests=list(
