@@ -19,6 +19,7 @@ from registration.selectors import PIN_EXPIRED, RequestStage
 from registration.services.errors import DeclineNoteRequired, DisableReasonRequired
 from registration.services.invitation_rules import patient_invitation_refusal
 from registration.services.self_registration import self_registration_decline_check
+from registration.staff.widgets import InlineSelect
 from registration.welcome_addresses import AddressInvalid, welcome_address_chosen
 
 
@@ -69,6 +70,7 @@ class PatientSearchForm(forms.Form):
     status = forms.ChoiceField(
         label="Portal status",
         required=False,
+        widget=InlineSelect,
         choices=[
             ("", "Any"),
             (PortalStatus.NOT_REGISTERED, PortalStatus.NOT_REGISTERED.label),
@@ -301,12 +303,13 @@ class AuditFilterForm(forms.Form):
         label="Staff user",
         required=False,
         empty_label="Anyone",
+        widget=InlineSelect,
         queryset=User.objects.filter(groups__name__in=[FRONT_DESK_GROUP, ADMIN_GROUP])
         .distinct()
         .order_by("username"),
     )
     action = forms.ChoiceField(
-        label="Action", required=False, choices=[("", "Any"), *AuditEvent.Action.choices]
+        label="Action", required=False, choices=[("", "Any"), *AuditEvent.Action.choices], widget=InlineSelect
     )
     date_from = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=SENSIBLE_DAYS

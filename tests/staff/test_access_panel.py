@@ -9,9 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from patients.models import PatientContact
+from patients.models import Patient, PatientContact
 from registration.access_policy import access_policy, birthday
 from registration.models import AccessBasis, AccessRestriction, AuditEvent, PortalAccess
+from registration.selectors.access_panel import access_panel, with_restrictions
 from registration.services.access_changes import AccessBasisNotChanged, access_basis_change
 from registration.services.pin_redemption import pin_redeem
 from registration.services.pins import pin_issue
@@ -214,6 +215,57 @@ def test_chart_query_count_does_not_grow_with_accesses_and_restrictions(admin_cl
     one, five = _patient_with(1), _patient_with(5)
     assert PortalAccess.history.filter(patient=five).count() == 10
     assert _queries(admin_client, one) == _queries(admin_client, five)
+
+
+def test_restrictions_read_with_the_patient_are_the_rows_themselves():
+    """Read as JSON in the patient's query (issue 17), each restriction has every field the panel shows as
+    it has when read on its own, its times in their zone, its contact's name and its staff's usernames."""
+    patient = _patient_with(3)
+    AccessRestriction.objects.filter(patient=patient).update(review_on=dt.date(2027, 1, 4))
+    read = with_restrictions(Patient.objects.filter(pk=patient.pk)).get()
+    stored = AccessRestriction.objects.filter(patient=patient).select_related(
+        "contact", "created_by", "lifted_by"
+    )
+    expected = sorted(stored, key=lambda r: (r.starts_on, r.pk), reverse=True)
+    shown = [
+        "pk",
+        "basis",
+        "starts_on",
+        "ends_on",
+        "review_on",
+        "note",
+        "created_at",
+        "lifted_at",
+        "lift_reason",
+    ]
+
+    with CaptureQueriesContext(connection) as more:
+        got = [line.restriction for line in access_panel(read, day=timezone.localdate()).restrictions]
+        got_fields = [[getattr(r, name) for name in shown] for r in got]
+        got_people = [
+            (
+                r.contact.full_name,
+                r.created_by.get_username(),
+                r.lifted_by and r.lifted_by.get_username(),
+                r.document.name,
+            )
+            for r in got
+        ]
+
+    print(f"{len(got)} restrictions read with the patient, {len(more)} queries for the panel")
+    assert len(more) == 1  # the accesses
+    assert got_fields == [[getattr(r, name) for name in shown] for r in expected]
+    assert all(r.created_at.utcoffset() is not None for r in got)
+    assert got_people == [
+        (
+            r.contact.full_name,
+            r.created_by.get_username(),
+            r.lifted_by and r.lifted_by.get_username(),
+            r.document.name,
+        )
+        for r in expected
+    ]
+    assert len(got) == 3 and any(r.lifted_by for r in got) and any(r.lifted_by is None for r in got)
 
 
 def test_access_basis_change_keeps_a_parents_access_and_audits_it():

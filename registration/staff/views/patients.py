@@ -63,7 +63,9 @@ def patient_chart(request, pk):
 @staff_member_required
 def appointment_window(request, pk):
     appointment = get_object_or_404(Appointment.objects.select_related("patient"), pk=pk)
-    chart = selectors.patient_chart(appointment.patient_id, now=timezone.now(), history_limit=0)
+    chart = selectors.patient_chart(
+        appointment.patient_id, now=timezone.now(), history_limit=0, restrictions=False
+    )
     return render(
         request,
         "staff/appointment_window.html",
