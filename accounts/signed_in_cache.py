@@ -103,6 +103,10 @@ class RedisCache(django_redis.RedisCache):
         super().__init__(server, params)
         self._class = _KeptClient
 
+    def validate_key(self, key):
+        """Redis takes any key: nothing to warn of (Django looks for memcached's limits, character by
+        character, three keys a request)."""
+
 
 class _KeptClient(django_redis.RedisCacheClient):
     def get_client(self, key=None, *, write=False):
