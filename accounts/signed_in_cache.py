@@ -36,6 +36,8 @@ from django.core.cache.backends import redis as django_redis
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from accounts import signed_in_local
+
 ALIAS = "signed_in"
 USERS = "users"  # the users' token
 log = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ def signed_in_row(session_key: str, read: Callable[[str], tuple | None]) -> tupl
         return read(session_key)
     entry_key, token_key = _entry_key(session_key), _session_token_key(session_key)
     cache = caches[ALIAS]
+    if (row := signed_in_local.kept_row(cache, session_key)) is not None:
+        return row
     try:
         found = cache.get_many([entry_key, token_key, USERS])
         stamp = (
@@ -64,6 +68,7 @@ def signed_in_row(session_key: str, read: Callable[[str], tuple | None]) -> tupl
         return read(session_key)
     entry = found.get(entry_key)
     if entry is not None and None not in stamp and entry[0] == stamp:
+        signed_in_local.keep(cache, session_key, entry[1])
         return entry[1]
     row = read(session_key)
     if row is not None and None not in stamp:
@@ -71,12 +76,14 @@ def signed_in_row(session_key: str, read: Callable[[str], tuple | None]) -> tupl
             cache.set(entry_key, (stamp, row))
         except Exception:  # the next request reads the database again
             log.warning("signed-in cache unreachable: session not kept", exc_info=True)
+        else:
+            signed_in_local.keep(cache, session_key, row)
     return row
 
 
 def session_changed(session_key: str) -> None:
     """The session's row was written or deleted: no process may use what it kept of it."""
-    _token_replace(_session_token_key(session_key))
+    _token_replace(_session_token_key(session_key), session_key)
 
 
 def users_changed(**kwargs) -> None:
@@ -103,6 +110,10 @@ class RedisCache(django_redis.RedisCache):
         super().__init__(server, params)
         self._class = _KeptClient
 
+    def client(self):
+        """The Redis client itself, for what a cache cannot do (publish and subscribe)."""
+        return self._cache.get_client(write=True)
+
     def validate_key(self, key):
         """Redis takes any key: nothing to warn of (Django looks for memcached's limits, character by
         character, three keys a request)."""
@@ -116,15 +127,18 @@ class _KeptClient(django_redis.RedisCacheClient):
         return kept
 
 
-def _token_replace(key: str) -> None:
+def _token_replace(key: str, *session_key: str) -> None:
     """Replace the token now, and once more when the transaction commits: in between, another process
-    may still read the row as it was before the change, and stamp it with the token set now."""
+    may still read the row as it was before the change, and stamp it with the token set now. Each time,
+    tell every process that keeps rows itself (`accounts.signed_in_local`) which to drop."""
     if not enabled():
         return
 
     def replace():
+        cache = caches[ALIAS]
         try:
-            caches[ALIAS].set(key, secrets.token_hex(8), timeout=None if key == USERS else _token_seconds())
+            cache.set(key, secrets.token_hex(8), timeout=None if key == USERS else _token_seconds())
+            signed_in_local.publish(cache, *session_key)
         except Exception:  # the change stands; what Redis still holds expires with its entries
             log.error("signed-in cache unreachable: %s not replaced", key, exc_info=True)
 

@@ -2,8 +2,9 @@
 request reads no database, and a sign-out, an expiry, a role change, a disabled account or a changed
 password made in one process takes effect at once in the others (issue 17).
 
-"Another process" is a thread here: it has its own cache client (Django's caches are per thread) and
-its own database connection, and the test database commits (transaction=True), as between processes.
+"Another process" is a thread here: it has its own cache client (Django's caches are per thread), its
+own subscription and kept rows (accounts/signed_in_local.py, per thread) and its own database
+connection, and the test database commits (transaction=True), as between processes.
 """
 
 import datetime as dt
@@ -21,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import signed_in_cache
+from accounts import signed_in_cache, signed_in_local
 from accounts.models import ADMIN_GROUP, FRONT_DESK_GROUP, Session, User
 from accounts.session_store import signed_in_query
 from tests.factories import StaffFactory
@@ -216,3 +217,43 @@ def test_the_tokens_are_shared_by_every_client():
     in_another_process(signed_in_cache.users_changed)
 
     assert here.get(signed_in_cache.USERS) == there.get(signed_in_cache.USERS) != "before"
+
+
+@pytest.fixture
+def redis_asked(monkeypatch):
+    """How many times this thread has asked Redis for a session's entry."""
+    asked = []
+    cache = caches[signed_in_cache.ALIAS]
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: asked.append(keys) or get_many(keys))
+    return asked
+
+
+def test_a_row_kept_in_the_process_is_served_without_asking_redis(redis_asked):
+    browser = signed_in(StaffFactory())  # signing in reads the session it replaces
+    before = len(redis_asked)
+    first = session_reads(browser)  # from the database, kept in Redis and here
+    asked = len(redis_asked) - before
+    later = [session_reads(browser) for _ in range(3)]
+
+    assert (first, asked) == (1, 1)
+    assert later == [0, 0, 0] and len(redis_asked) - before == 1
+    print("4 requests: the database asked once, Redis once, the process's own rows 3x")
+
+
+def test_a_subscription_made_again_drops_what_the_process_kept(redis_asked):
+    browser = kept(signed_in(StaffFactory()))
+    asked = len(redis_asked)
+    signed_in_local._kept.subscription.connection.disconnect()  # a fault; redis-py connects again
+
+    assert session_reads(browser) == 0  # from Redis, not from what this process kept
+    assert len(redis_asked) == asked + 1
+
+
+def test_a_row_is_kept_in_the_process_for_local_seconds_at_most(monkeypatch, redis_asked):
+    monkeypatch.setattr(signed_in_local, "LOCAL_SECONDS", 0)
+    browser = kept(signed_in(StaffFactory()))
+    asked = len(redis_asked)
+    session_reads(browser)
+
+    assert len(redis_asked) == asked + 1
