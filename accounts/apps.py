@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import role_changes, sessions  # noqa: F401  (their signal receivers)
+        from accounts.signed_in_cache import receivers_connect
+
+        receivers_connect()

@@ -14,6 +14,7 @@ from django.dispatch import receiver
 
 from accounts.models import Session
 from accounts.roles import SESSION_ROLES, is_staff_member, role_groups
+from accounts.signed_in_cache import users_changed
 
 KIND = "session_kind"
 SIGNED_IN_AT = "signed_in_at"
@@ -61,7 +62,9 @@ def user_sessions_end(user) -> int:
 
 def users_sessions_end(user_ids) -> int:
     """End every session of these users (primary keys, or a query of them); return how many."""
-    return Session.objects.filter(user_id__in=user_ids).delete()[0]
+    ended = Session.objects.filter(user_id__in=user_ids).delete()[0]
+    users_changed()  # what every process kept of them, too
+    return ended
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.session_signed_in")

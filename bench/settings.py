@@ -4,8 +4,14 @@ Only what the test client needs differs from production: plain HTTP, the `testse
 extra URL for the floor view.
 """
 
+import os
+
+# As production runs: the signed-in read kept in Redis (accounts/signed_in_cache.py), its keys apart.
+os.environ.setdefault("SIGNED_IN_CACHE_URL", "redis://127.0.0.1:6379/0")
+os.environ.setdefault("SIGNED_IN_CACHE_PREFIX", "portalreg-bench")
+
 from portalreg.settings.base import *  # noqa: F403
-from portalreg.settings.base import BASE_DIR, DATABASES, TEMPLATES
+from portalreg.settings.base import BASE_DIR, DATABASE_POOL, DATABASES, TEMPLATES
 
 DEBUG = False
 SECRET_KEY = "bench-only-not-secret-" + "x" * 40
@@ -19,6 +25,6 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "E
 # what counting costs is measured as its own row.
 STATISTICS_MAX_AGE = 24 * 60 * 60
 # As production: a pooled connection per worker (connecting per request capped a one-query view at
-# ~230 requests a second here).
+# ~230 requests a second here), sized as production sizes it (psycopg's default kept 4 open).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["OPTIONS"]["pool"] = True
+    DATABASES["default"]["OPTIONS"]["pool"] = DATABASE_POOL

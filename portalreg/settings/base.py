@@ -177,6 +177,21 @@ SESSION_ENGINE = "accounts.session_store"
 SIGNED_IN_USER_RELATED = ["portal_account"]
 # A session's row expires 12 hours after its last use (`clearsessions` deletes it), not Django's 2 weeks.
 SESSION_COOKIE_AGE = 12 * 60 * 60
+# That one query's row kept in Redis, which every process shares, e.g. redis://127.0.0.1:6379/0: a
+# signed-in request then reads no database at all (accounts/signed_in_cache.py). Unset: the database.
+SIGNED_IN_CACHE_URL = env("SIGNED_IN_CACHE_URL", default="")
+if SIGNED_IN_CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},  # Django's default
+        "signed_in": {
+            "BACKEND": "accounts.signed_in_cache.RedisCache",
+            "LOCATION": SIGNED_IN_CACHE_URL,
+            "KEY_PREFIX": env("SIGNED_IN_CACHE_PREFIX", default="portalreg"),
+            "TIMEOUT": 60,  # an entry's seconds at most, should a change fail to reach Redis
+            # Unreachable, Redis costs a request this long before the database answers instead.
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        },
+    }
 
 # Our own proxies' addresses or networks (e.g. 10.0.0.0/24), each appending the address it was
 # connected from to X-Forwarded-For. X-Forwarded-For and -Proto are believed only from them, and the
