@@ -97,8 +97,15 @@ class AuditEvent(models.Model):
     )
     action = models.CharField(max_length=40, choices=Action.choices)
     path = models.CharField(max_length=20, choices=RegistrationPath.choices, blank=True)
+    # No index of its own: the (patient, at) index below serves every lookup by patient, and each audit
+    # row (an import writes one per record) would keep both up to date.
     patient = models.ForeignKey(
-        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+        Patient,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        db_index=False,
     )
     contact = models.ForeignKey(
         FamilyContact, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
