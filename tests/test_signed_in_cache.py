@@ -257,3 +257,33 @@ def test_a_row_is_kept_in_the_process_for_local_seconds_at_most(monkeypatch, red
     session_reads(browser)
 
     assert len(redis_asked) == asked + 1
+
+
+def test_a_made_up_session_key_is_not_signed_in_and_leaves_nothing_kept():
+    """An attacker's guesses: never answered from the cache, and never cached as a miss either."""
+    guessed = Client()
+    guessed.cookies["sessionid"] = "x" * 32
+
+    assert refused(guessed) and refused(guessed)
+    staff = StaffFactory()
+    real = kept(signed_in(staff))
+    forged = Client()
+    forged.cookies["sessionid"] = real.cookies["sessionid"].value[:-1] + (
+        "a" if real.cookies["sessionid"].value[-1] != "a" else "b"
+    )
+    assert refused(forged)  # one character off a kept session's key
+    assert not refused(real)
+
+
+def test_a_copied_cookie_replayed_after_sign_out_is_refused_in_every_process():
+    staff = StaffFactory()
+    victim = kept(signed_in(staff))
+    thief = Client()
+    thief.cookies["sessionid"] = victim.cookies["sessionid"].value
+    assert not refused(thief)  # the copy works while the session lives
+
+    victim.post(reverse("staff:sign-out"))
+    answers = []
+    in_another_process(lambda: answers.append(refused(thief)))
+
+    assert refused(thief) and answers == [True]
