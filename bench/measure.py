@@ -99,7 +99,9 @@ def main() -> None:
         queries[case.name] = max(counts)
     # How each name search reaches the patients (issue 11: it must be the trigram index, whatever
     # ANALYZE sampled). A plain EXPLAIN of the page's query, outside the timed rounds.
+    # Also the plan made without the values, which a prepared statement may switch to (settings/base.py).
     scans = {case.name: plans.scans(plans.explain(case.query())) for case in cases if case.query}
+    generic = {case.name: plans.scans(plans.explain_generic(case.query())) for case in cases if case.query}
     # One request per page a round: a machine that slows down for a while slows every page alike, and
     # the ratios to the floor stay true. Each round in a new order, so no page always follows the same one.
     times: dict[str, list[float]] = {case.name: [] for case in cases}
@@ -126,7 +128,10 @@ def main() -> None:
         )
         if case.name in scans:
             rows[-1]["plan"] = scans[case.name]
-            rows[-1]["plan_ok"] = plans.through_trigram(scans[case.name])
+            rows[-1]["generic_plan"] = generic[case.name]
+            rows[-1]["plan_ok"] = plans.through_trigram(scans[case.name]) and plans.through_trigram(
+                generic[case.name]
+            )
     floor = next(row["median_ms"] for row in rows if row["name"] == FLOOR)
     for row in rows:
         row["ratio_to_floor"] = round(row["median_ms"] / floor, 2)

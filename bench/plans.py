@@ -5,7 +5,8 @@ for "smi" when ANALYZE's sample made that look cheap. Search now sorts by `sort_
 index, so the trigram index on `search_name` should be the only way in whatever the statistics say.
 This re-runs `ANALYZE patients_patient` several times (each takes a new random sample) and prints, for
 each name search, the scans of the plan the staff search page runs (`selectors.patient_search(q)`, one
-page and one row), through the app's own connection settings (random_page_cost, JIT off).
+page and one row), through the app's own connection settings (random_page_cost, JIT off), and of the
+generic plan a prepared statement may run instead.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portalreg_bench_100k \\
         python bench/plans.py [--analyze 5] [--timed] [q ...]
@@ -17,6 +18,7 @@ uses `scans()` to print the plan beside each name search row.
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -27,7 +29,8 @@ PAGE = 26  # the search page asks for 25 rows and one more (registration/staff/v
 
 
 def explain(queryset, *, analyze: bool = False) -> dict:
-    """PostgreSQL's plan of `queryset` as JSON (with ANALYZE: run, with times and buffers)."""
+    """PostgreSQL's plan of `queryset` as JSON (with ANALYZE: run, with times and buffers), made for its
+    parameters' values: the plan of a statement's first runs."""
     from django.db import connection
 
     sql, params = queryset.query.sql_with_params()
@@ -35,6 +38,31 @@ def explain(queryset, *, analyze: bool = False) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN ({options}) {sql}", params)
         (plan,) = cursor.fetchone()
+    return _parsed(plan)
+
+
+def explain_generic(queryset) -> dict:
+    """The plan PostgreSQL makes for `queryset` without its parameters' values: what a prepared statement
+    may run from its sixth run on (`server_side_binding`, issue 17), if that plan looks no dearer."""
+    from django.db import connection, transaction
+
+    sql, params = queryset.query.sql_with_params()
+    numbered = iter(range(1, len(params) + 1))
+    # Django's placeholders as PREPARE's own: %s in turn becomes $1, $2, ...; %% is a literal %.
+    body = re.sub(r"%(s|%)", lambda match: f"${next(numbered)}" if match[1] == "s" else "%", sql)
+    values = connection.ops.compose_sql(", ".join(["%s"] * len(params)), params)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE bench_generic AS {body}")
+        try:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE bench_generic ({values})")
+            (plan,) = cursor.fetchone()
+        finally:
+            cursor.execute("DEALLOCATE bench_generic")
+    return _parsed(plan)
+
+
+def _parsed(plan) -> dict:
     return (json.loads(plan) if isinstance(plan, str) else plan)[0]
 
 
@@ -98,12 +126,13 @@ def main() -> int:
             cursor.execute(f"ANALYZE {PATIENTS}")
         for text in args.searches:
             plan = explain(search_queryset(text), analyze=args.timed)
-            found = scans(plan)
-            ok = through_trigram(found)
+            found, generic = scans(plan), scans(explain_generic(search_queryset(text)))
+            ok = through_trigram(found) and through_trigram(generic)
             bad += not ok
             timed = f" {plan['Execution Time']:.1f} ms" if args.timed else ""
             flag = "" if ok else "  <- not the trigram index"
             print(f"  ANALYZE #{n} {text!r:>8}:{timed} {' + '.join(found)}{flag}")
+            print(f"  {'generic':>22}: {' + '.join(generic)}")
     return 1 if bad else 0
 
 

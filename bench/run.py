@@ -199,6 +199,7 @@ def _print(rows: list[dict], sizes: list[int]) -> None:
     for row in rows:
         if "plan" in row:
             print(f"  {row['name']:<26} {row['patients']:>9,}  {' + '.join(row['plan'])}")
+            print(f"  {'  prepared, generic':<26} {'':>9}  {' + '.join(row['generic_plan'])}")
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def judge(rows: list[dict], small: int, large: int) -> list[str]:
         if not row["queries_ok"]:
             failures.append(f"{name} at {size:,}: {row['queries']} queries > {MAX_QUERIES}")
         if not row.get("plan_ok", True):
-            plan = " + ".join(row["plan"])
+            plan = " + ".join(row["plan"]) + " (generic: " + " + ".join(row.get("generic_plan", [])) + ")"
             failures.append(f"{name} at {size:,}: planned as {plan}, not through the trigram index alone")
         if name == BARE and (FLOOR, size) in by_key:
             floor_to_bare = by_key[(FLOOR, size)]["median_ms"] / row["median_ms"]

@@ -4,9 +4,12 @@ These run on whichever database the suite uses (SQLite in the quick start, Postg
 folding happens in Python, so both answer alike.
 """
 
-import pytest
-from django.db import connection
+import json
 
+import pytest
+from django.db import connection, transaction
+
+from bench import plans
 from patients import names
 from patients.models import Patient
 from registration import selectors
@@ -115,3 +118,18 @@ def test_postgresql_finds_names_through_the_trigram_index_even_when_statistics_m
         plan = queryset.explain()
     assert "patients_patient_search_name_trgm" in plan, plan
     assert "patients_patient_last_name_first_name" not in plan, plan
+
+
+@pytest.mark.postgres
+def test_the_prepared_name_search_keeps_to_the_trigram_index_without_the_typed_text(practice, db):
+    """Parameters go apart from the SQL (server-side binding), so from its sixth run on a connection the
+    search may run PostgreSQL's generic plan, made without knowing what was typed. That plan too must
+    find the names through the trigram index, even with sequential scans priced out."""
+    assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
+    queryset = selectors.patient_search("smi jo")[:26]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        generic = plans.explain_generic(queryset)
+    found = plans.scans(generic)
+    assert plans.through_trigram(found), found
+    assert "$" in json.dumps(generic), "a plan made for the typed text, not the generic one"
