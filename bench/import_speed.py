@@ -153,7 +153,13 @@ def main() -> int:
 
 def measure(kind: str, patients: int, server: str, paths: list[str]) -> None:
     url = f"{server}/{DATABASE}"
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "portalreg.settings.dev"}
+    # Without debug, as production runs: debug keeps every query's SQL, each composed with its values.
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "portalreg.settings.dev",
+        "DEBUG": "0",
+    }
     try:
         with tempfile.TemporaryDirectory() as folder:
             folder = Path(folder)

@@ -1,14 +1,20 @@
 """The task worker's side of an import run. Its only argument is the run's id: no file name, no content."""
 
 import logging
+import time
+from typing import BinaryIO
 
 from django.tasks import task
+from django.utils import timezone
 
-from patients.importing import ImportFileError
-from registration.ehr_import.importing import import_file
+from patients.bulk_insert import gc_paused
+from patients.importing import ImportFileError, ImportReport, file_read
+from registration.ehr_import.importing import batch_import
+from registration.ehr_import.kept_reads import read_keep, read_kept
 from registration.ehr_import.lifecycle import import_run_claim, import_run_failed, import_run_finished
 from registration.ehr_import.progress import ProgressRecorder
 from registration.ehr_import.uploads import upload_open
+from registration.models import ImportRun
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +34,7 @@ def run_import(run_id: int) -> str:
         return "not queued"
     try:
         with upload_open(run.upload_token) as file, ProgressRecorder(run.pk) as progress:
-            report = import_file(
-                file, name=run.file_name, dry_run=run.dry_run, by=run.started_by, progress=progress
-            )
+            report = _import(run, file, progress)
     except FileNotFoundError:
         import_run_failed(run_id=run.pk, error=FILE_GONE)
         return "failed"
@@ -43,3 +47,18 @@ def run_import(run_id: int) -> str:
         raise  # the task queue records it as failed too
     import_run_finished(run_id=run.pk, report=report)
     return "done"
+
+
+def _import(run: ImportRun, file: BinaryIO, progress: ProgressRecorder) -> ImportReport:
+    """Import the run's file, or preview it: a preview keeps what it read, and the import its admin
+    confirms saves that instead of reading the file again (the same day only: `kept_reads`)."""
+    started, today = time.monotonic(), timezone.localdate()
+    batch = None if run.dry_run else read_kept(run.upload_token, day=today)
+    if batch is None:
+        with gc_paused():
+            batch = file_read(file, name=run.file_name, progress=progress)
+        if run.dry_run:
+            read_keep(run.upload_token, batch, day=today)
+    return batch_import(
+        batch, name=run.file_name, dry_run=run.dry_run, by=run.started_by, progress=progress, started=started
+    )

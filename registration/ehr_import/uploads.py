@@ -12,13 +12,15 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 SUFFIX = ".upload"
+# Beside an upload, deleted with it: its preview's reading (kept_reads.py), and that being written.
+BESIDE = (".read", ".partial")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def upload_save(upload: UploadedFile) -> str:
     """Write the uploaded file where the task worker will read it; return its new random token."""
     token = secrets.token_urlsafe(24)
-    descriptor = os.open(_path(token), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    descriptor = os.open(upload_path(token), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
@@ -29,29 +31,36 @@ def upload_open(token: str):
     """Open a waiting upload for reading; FileNotFoundError if it is gone."""
     if not token:
         raise FileNotFoundError("no upload")
-    return _path(token).open("rb")
+    return upload_path(token).open("rb")
 
 
 def upload_exists(token: str) -> bool:
-    return bool(token) and _path(token).exists()
+    return bool(token) and upload_path(token).exists()
 
 
 def upload_delete(token: str) -> None:
     if token:
-        _path(token).unlink(missing_ok=True)
+        for path in (upload_path(token), *(beside_path(token, suffix) for suffix in BESIDE)):
+            path.unlink(missing_ok=True)
+
+
+def beside_path(token: str, suffix: str) -> Path:
+    """Where a file kept beside the upload `token` is (`suffix`: one of `BESIDE`)."""
+    return upload_path(token).with_suffix(suffix)
 
 
 def uploads_unknown(*, known: Iterable[str], older_than: datetime) -> list[str]:
     """Tokens of files in the folder that no run holds, last written before `older_than` (left by a
     web worker that stopped between writing the file and saving its run)."""
-    folder = _folder()
     known = set(known)
     cutoff = older_than.timestamp()
-    return [
-        path.name.removesuffix(SUFFIX)
-        for path in folder.glob(f"*{SUFFIX}")
-        if path.name.removesuffix(SUFFIX) not in known and path.stat().st_mtime < cutoff
-    ]
+    unknown = set()
+    for suffix in (SUFFIX, *BESIDE):
+        for path in _folder().glob(f"*{suffix}"):
+            token = path.name.removesuffix(suffix)
+            if token not in known and TOKEN.fullmatch(token) and path.stat().st_mtime < cutoff:
+                unknown.add(token)
+    return sorted(unknown)
 
 
 def _folder() -> Path:
@@ -60,7 +69,8 @@ def _folder() -> Path:
     return folder
 
 
-def _path(token: str) -> Path:
+def upload_path(token: str) -> Path:
+    """Where the upload `token` waits."""
     # Tokens are ours (token_urlsafe), but a path is never built from anything else.
     if not TOKEN.fullmatch(token):
         raise ValueError("not an upload token")

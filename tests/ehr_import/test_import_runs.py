@@ -77,7 +77,7 @@ def test_the_worker_runs_the_preview_and_then_the_import_and_the_file_is_deleted
     assert preview.templates[0].name == "staff/import_preview.html"
     assert preview.context["report"].counts["patients"]["created"] == 30
     assert not Patient.objects.exists()
-    assert len(_waiting(uploads)) == 1
+    assert [path.suffix for path in _waiting(uploads)] == [".read", ".upload"], "the file and its reading"
 
     import_url = client.post(reverse("staff:import-confirm", args=[run.pk]))["Location"]
     assert client.get(import_url).templates[0].name == "staff/import_progress.html"

@@ -75,7 +75,8 @@ def test_preview_saves_nothing_and_confirm_imports_what_it_showed(admin, uploads
     assert [p.position for p in report.problems] == ["line 3"]
     assert "Line 3" in page and "Nothing has been saved yet" in page and "Import these records" in page
     assert not Patient.objects.filter(mrn__in=["EHR001", "EHR002"]).exists()
-    assert len(_waiting(uploads)) == 1  # waiting for the confirmation
+    # Waiting for the confirmation: the file, and what the preview read of it.
+    assert [path.suffix for path in _waiting(uploads)] == [".read", ".upload"]
     dry_run = ImportRun.objects.get()
     assert (dry_run.dry_run, dry_run.stage, dry_run.report["problem_count"]) == (True, "done", 1)
 
@@ -212,7 +213,7 @@ def test_a_new_upload_replaces_the_preview_waiting(admin, uploads: Path, post_an
     first = ImportRun.objects.get()
     post_and_run(admin, reverse("staff:import"), {"file": _csv(BAD_DATE, name="second.csv")})
 
-    assert len(_waiting(uploads)) == 1, "only the newer file waits"
+    assert len({path.stem for path in _waiting(uploads)}) == 1, "only the newer file waits"
     first.refresh_from_db()
     assert first.upload_token == "" and first.stage == "done"
     old_page = admin.get(reverse("staff:import-run", args=[first.pk])).content.decode()
@@ -229,8 +230,8 @@ def test_a_real_import_that_fails_deletes_the_upload_and_saves_nothing(admin, up
     """The file changed on disk between the preview and the confirmation: the import refuses it."""
     post_and_run(admin, reverse("staff:import"), {"file": _csv(GOOD)})
     preview = ImportRun.objects.get()
-    [waiting] = _waiting(uploads)
-    waiting.write_bytes(WRONG_KIND)
+    [waiting] = [path for path in _waiting(uploads) if path.suffix == ".upload"]
+    waiting.write_bytes(WRONG_KIND)  # and so what the preview read of it is not used
 
     failed = post_and_run(admin, reverse("staff:import-confirm", args=[preview.pk]))
     assert failed.templates[0].name == "staff/import_failed.html"
@@ -249,7 +250,7 @@ def test_an_unexpected_error_in_the_import_deletes_the_upload_and_says_so(
     def broken(*args, **kwargs):
         raise KeyError("resourceType")
 
-    monkeypatch.setattr("registration.ehr_import.tasks.import_file", broken)
+    monkeypatch.setattr("registration.ehr_import.tasks.file_read", broken)
     page = post_and_run(admin, reverse("staff:import"), {"file": _csv(GOOD)})
 
     assert page.templates[0].name == "staff/import_failed.html"
