@@ -8,7 +8,11 @@ from django.utils import timezone
 
 from patients.models import PatientContact
 from registration.models import PortalStatus, RegisterAllItem, RegisterAllRun, WelcomeMessage
-from registration.selectors import first_reachable_links, links_with_waiting_requests
+from registration.selectors import (
+    first_reachable_link_rows,
+    first_reachable_links,
+    links_with_waiting_requests,
+)
 from registration.services.invitation_rules import invitation_refusal
 from registration.welcome_addresses import welcome_route
 
@@ -51,6 +55,39 @@ def register_all_plan(rows: list[dict]) -> list[PlanRow]:
     """Who Register all would send to among a day's rows (`appointment_rows_for_day`), in the list's
     order, and who it would skip and why. Registered and Pending patients are left out: they have a
     portal or a PIN. Two queries: the contacts, and the waiting sign-ups that would hold a message back."""
+    plan = []
+    for row, link, skipped in _decisions(rows, first_reachable_links):
+        common = {
+            "patient_id": row["patient_id"],
+            "name": f"{row['patient__last_name']}, {row['patient__first_name']}",
+            "appointment_id": row["pk"],
+            "starts_at": row["starts_at"],
+        }
+        if skipped:
+            plan.append(PlanRow(**common, skipped=skipped))
+        else:
+            channel, address = welcome_route(link.contact)
+            plan.append(PlanRow(**common, link=link, channel=channel, address=address))
+    return plan
+
+
+@dataclass(frozen=True)
+class PlanCount:
+    sends: int  # patients Register all would send to
+    not_registered: int  # patients of the day not registered, sent to or skipped
+
+
+def register_all_count(rows: list[dict]) -> PlanCount:
+    """The numbers of `register_all_plan`, decided by the same steps with the contacts read as ids and
+    addresses only: what the dashboard's button says."""
+    decisions = _decisions(rows, first_reachable_link_rows)
+    return PlanCount(sends=sum(not skipped for _, _, skipped in decisions), not_registered=len(decisions))
+
+
+def _decisions(rows: list[dict], reachable_links) -> list[tuple[dict, object, str]]:
+    """For each not-registered patient of the day, at their first row: (row, the link a message would go
+    to, "") or (row, None, why they are skipped). `reachable_links` is `first_reachable_links` or its
+    lean form: each patient's link, with a `pk`."""
     first: dict[int, dict] = {}
     for row in rows:
         if row["portal_status"] == PortalStatus.NOT_REGISTERED and row["patient_id"] not in first:
@@ -64,26 +101,19 @@ def register_all_plan(rows: list[dict]) -> list[PlanRow]:
         for patient_id, row in first.items()
     }
     invitable = [patient_id for patient_id, refusal in refusals.items() if refusal is None]
-    reachable = first_reachable_links(invitable) if invitable else {}
+    reachable = reachable_links(invitable) if invitable else {}
     held = links_with_waiting_requests(link.pk for link in reachable.values()) if reachable else set()
-    plan = []
+    decisions = []
     for patient_id, row in first.items():
-        common = {
-            "patient_id": patient_id,
-            "name": f"{row['patient__last_name']}, {row['patient__first_name']}",
-            "appointment_id": row["pk"],
-            "starts_at": row["starts_at"],
-        }
         if (refusal := refusals[patient_id]) is not None:  # said before "no contact": it matters more
-            plan.append(PlanRow(**common, skipped=str(refusal)))
+            decisions.append((row, None, str(refusal)))
         elif (link := reachable.get(patient_id)) is None:
-            plan.append(PlanRow(**common, skipped=NO_CONTACT))
+            decisions.append((row, None, NO_CONTACT))
         elif link.pk in held:
-            plan.append(PlanRow(**common, skipped=WAITING_REQUEST))
+            decisions.append((row, None, WAITING_REQUEST))
         else:
-            channel, address = welcome_route(link.contact)
-            plan.append(PlanRow(**common, link=link, channel=channel, address=address))
-    return plan
+            decisions.append((row, link, ""))
+    return decisions
 
 
 def register_all_running(day, *, now: datetime | None = None) -> RegisterAllRun | None:

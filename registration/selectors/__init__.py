@@ -9,7 +9,12 @@ from registration.selectors.audit_trail import (
     audit_patients_named,
     audit_people_with_email,
 )
-from registration.selectors.contacts import enrollment_code_contacts, first_reachable_links, links_invitable
+from registration.selectors.contacts import (
+    enrollment_code_contacts,
+    first_reachable_link_rows,
+    first_reachable_links,
+    links_invitable,
+)
 from registration.selectors.duplicate_accounts import (
     DuplicatePair,
     duplicate_account_candidates,
@@ -77,6 +82,7 @@ __all__ = [
     "enrollment_code_contacts",
     "enrollment_code_proofs",
     "enrollment_code_wanted",
+    "first_reachable_link_rows",
     "first_reachable_links",
     "links_invitable",
     "links_with_waiting_requests",

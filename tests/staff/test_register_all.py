@@ -9,10 +9,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from registration.models import AuditEvent, Pin, RegisterAllItem, RegisterAllRun, WelcomeMessage
+from patients.models import FamilyContact, PatientContact
+from registration.models import (
+    AccessRestriction,
+    AuditEvent,
+    Pin,
+    RegisterAllItem,
+    RegisterAllRun,
+    WelcomeMessage,
+)
 from registration.register_all.lifecycle import register_all_item_send
+from registration.register_all.selectors import PlanCount, register_all_count, register_all_plan
 from registration.register_all.services import RegisterAllRunning, register_all_start
+from registration.selectors import appointment_rows_for_day
 from registration.services.pins import pin_issue
+from registration.services.restrictions import restriction_create
 from registration.services.self_registration import ChildDetails, self_registration_submit
 from tests.factories import (
     AppointmentFactory,
@@ -20,6 +31,7 @@ from tests.factories import (
     FamilyContactFactory,
     NewAccountFactory,
     PatientContactFactory,
+    PatientFactory,
     StaffFactory,
     confirmed_self_registration,
 )
@@ -114,6 +126,44 @@ def test_the_dashboard_with_the_count_and_resend_runs_a_fixed_number_of_queries(
     html = _dashboard(admin_client)
     assert f">Register all {rows // 2}</button>" in html
     assert html.count(">Resend</a>") == rows // 2
+
+
+@pytest.mark.django_db
+def test_the_buttons_count_is_the_confirmations_plan_on_a_mixed_day(staff):
+    """The button counts with ids and addresses only; the confirmation loads the contacts. Every reason
+    to skip a patient must come out the same from both."""
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    by_email, by_text, restricted, ended, waiting, second_visit = (PatientContactFactory() for _ in range(6))
+    FamilyContact.objects.filter(pk=by_text.contact.pk).update(email="", cell_phone="+12025550143")
+    restriction_create(
+        patient=restricted.patient,
+        contact=restricted.contact,
+        basis=AccessRestriction.Basis.COURT_ORDER,
+        starts_on=yesterday,
+        by=staff,
+    )
+    PatientContact.objects.filter(pk=ended.pk).update(valid_until=yesterday)
+    confirmed_self_registration(
+        children=[ChildDetailsFactory()], new_account=NewAccountFactory(email=waiting.contact.email)
+    )
+    only_self = PatientContactFactory(relationship=PatientContact.Relationship.SELF)
+    no_address = PatientContactFactory(contact=FamilyContactFactory(email="", cell_phone=""))
+    deceased = PatientContactFactory(patient=PatientFactory(deceased=True, deceased_on=yesterday))
+    inactive = PatientContactFactory(patient=PatientFactory(active=False))
+    pending = PatientContactFactory()
+    pin_issue(patient=pending.patient, contact=pending.contact, path="chart", by=staff)
+    day = [by_email, by_text, restricted, ended, waiting, second_visit, only_self, no_address]
+    _day_of([*day, deceased, inactive, pending, second_visit], start=8)
+
+    rows = appointment_rows_for_day(timezone.localdate())
+    plan = register_all_plan(rows)
+    count = register_all_count(rows)
+
+    assert {row.patient_id for row in plan if row.sends} == {
+        link.patient_id for link in (by_email, by_text, second_visit)
+    }
+    assert len(plan) == 10  # all but the Pending one, the second visit once
+    assert count == PlanCount(sends=3, not_registered=10)
 
 
 # ---------------------------------------------------------------- the confirmation

@@ -84,9 +84,9 @@ def _totals_by_path(weekly) -> list[tuple[str, int]]:
 
 def _register_all_button(rows: list[dict], day) -> dict:
     """What the Register all button says: how many qualify, or why none does, or the run going on."""
-    plan = register_all_runs.register_all_plan(rows)
+    count = register_all_runs.register_all_count(rows)
     return {
-        "count": sum(row.sends for row in plan),
-        "not_registered": len(plan),
+        "count": count.sends,
+        "not_registered": count.not_registered,
         "running": register_all_runs.register_all_running(day),
     }
