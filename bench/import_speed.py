@@ -31,6 +31,7 @@ DATABASE = "portalreg_import_bench"
 FIRST = ["Ava", "Liam", "Maya", "Noah", "Emma", "Leo", "Isla", "Owen", "Zoe", "Eli", "Ruby", "Omar"]
 ADULT = ["Elena", "Jorge", "Grace", "Linh", "Sara", "Ali", "Ana", "Tom", "Carmen", "David", "Mei"]
 LAST = ["Rivera", "Chen", "Smith", "Nguyen", "Khan", "Lopez", "Diaz", "Patel", "Okafor", "Brown"]
+DIGITS = "{area}{exchange}{line}"  # a number as some exports write it: 3012301234
 COLUMNS = [
     "mrn",
     "patient_first_name",
@@ -45,6 +46,13 @@ COLUMNS = [
     "cell_phone",
     "preferred_language",
 ]
+
+
+def phone_of(area: int, n: int, written: str = "({area}) {exchange}-{line}") -> str:
+    """Patient n's parent's number, distinct for each of the first 700,000 patients. The import keeps the
+    numbers it has checked (a parent of siblings comes again); numbers repeating every 10,000 patients
+    were found there almost every time, and flattered the figures by about 2.6 s of reading."""
+    return written.format(area=area, exchange=230 + n // 10_000 % 70, line=f"{n % 10_000:04d}")
 
 
 def write_csv(path: Path, patients: int) -> int:
@@ -66,12 +74,12 @@ def write_csv(path: Path, patients: int) -> int:
                     last,
                     "mother",
                     f"{mother.lower()}.{n}@example.org",
-                    f"(202) 555-{n % 10000:04d}",
+                    phone_of(202, n),
                     rng.choice(["en", "es"]),
                 ]
             )
             out.writerow(
-                [*child, f"C{n:07d}b", rng.choice(ADULT), last, "father", "", f"301555{n % 10000:04d}", ""]
+                [*child, f"C{n:07d}b", rng.choice(ADULT), last, "father", "", phone_of(301, n, DIGITS), ""]
             )
             rows += 2
     return rows
@@ -124,8 +132,8 @@ def write_fhir(folder: Path, patients: int) -> int:
                     ],
                     "name": [{"family": last, "given": [adult]}],
                     "telecom": [
-                        {"system": "phone", "value": f"(202) 555-{n % 10000:04d}", "use": "mobile"},
-                        {"system": "phone", "value": f"301555{n % 10000:04d}", "use": "home"},
+                        {"system": "phone", "value": phone_of(202 + k, n), "use": "mobile"},
+                        {"system": "phone", "value": phone_of(301 + k, n, DIGITS), "use": "home"},
                         {"system": "email", "value": f"{adult.lower()}.{n}.{k}@example.org"},
                     ],
                 }
