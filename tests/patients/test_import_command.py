@@ -1,8 +1,8 @@
-"""`manage.py import_ehr` reads the next file of an export while it saves the one before."""
+"""`manage.py import_ehr` reads an export's next file in a reader process while it saves the one before."""
 
 import gc
+import multiprocessing
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,25 +16,21 @@ SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 pytestmark = pytest.mark.django_db
 
 
-def test_the_next_file_is_read_while_this_one_is_saved_with_the_collector_off(tmp_path, monkeypatch, capsys):
+def test_the_next_file_is_read_by_another_process_while_this_one_is_saved_with_the_collector_off(
+    tmp_path, monkeypatch, capsys
+):
     shutil.copy(SAMPLES / "athena_patients.ndjson", tmp_path)
     shutil.copy(SAMPLES / "athena_relatedpersons.ndjson", tmp_path)
-    contacts_read = threading.Event()
     seen = []
     read, save = import_ehr.file_read, import_ehr.batch_import
 
-    def reading(file, *, name):
-        batch = read(file, name=name)
-        seen.append(f"read {name} in {threading.current_thread().name.split('_')[0]}")
-        if "related" in name:
-            contacts_read.set()
-        return batch
+    def reading(file, *, name):  # replaced in this process only: the reader process has the real one
+        seen.append(f"read {name} in this process")
+        return read(file, name=name)
 
     def saving(batch, *, name, **kwargs):
-        if "patients" in name:
-            # Saved only once the next file is read: without reading ahead this waits in vain.
-            seen.append(f"contacts read during the patients' save: {contacts_read.wait(timeout=10)}")
-            seen.append(f"collector on during the save: {gc.isenabled()}")
+        readers = len(multiprocessing.active_children())
+        seen.append(f"saving {name}: {readers} reader process, collector on: {gc.isenabled()}")
         return save(batch, name=name, **kwargs)
 
     monkeypatch.setattr(import_ehr, "file_read", reading)
@@ -42,11 +38,25 @@ def test_the_next_file_is_read_while_this_one_is_saved_with_the_collector_off(tm
     call_command("import_ehr", str(tmp_path))
     print("\n".join(seen))
     assert seen == [
-        "read athena_patients.ndjson in import-read",
-        "read athena_relatedpersons.ndjson in import-read",
-        "contacts read during the patients' save: True",
-        "collector on during the save: False",
+        "read athena_patients.ndjson in this process",
+        "saving athena_patients.ndjson: 1 reader process, collector on: False",
+        "saving athena_relatedpersons.ndjson: 1 reader process, collector on: False",
     ]
     assert Patient.objects.exists() and FamilyContact.objects.exists()
     assert "athena_relatedpersons.ndjson:" in capsys.readouterr().out
     assert gc.isenabled()
+    assert not multiprocessing.active_children()  # the reader is gone with the command
+
+
+def test_a_file_the_reader_process_cannot_read_is_reported_and_the_others_imported(tmp_path, capsys):
+    shutil.copy(SAMPLES / "athena_patients.ndjson", tmp_path / "a_patients.ndjson")
+    (tmp_path / "b_notes.csv").write_text("when,what\n2026-01-01,flu shot\n")
+    shutil.copy(SAMPLES / "athena_relatedpersons.ndjson", tmp_path / "c_contacts.ndjson")
+
+    with pytest.raises(Exception, match=r"b_notes\.csv") as unusable:
+        call_command("import_ehr", str(tmp_path))
+
+    assert unusable.value.returncode == 2
+    captured = capsys.readouterr()
+    assert "b_notes.csv: " in captured.err and "c_contacts.ndjson:" in captured.out
+    assert FamilyContact.objects.exists()
