@@ -76,6 +76,14 @@ class FoldedNameField(models.CharField):
         return value
 
 
+class SourcedQuerySet(models.QuerySet):
+    def with_source_ids(self, source_ids) -> models.QuerySet:
+        """The rows with these EHR identifiers, found through the unique index of the non-blank ones.
+        PostgreSQL sees that a list implies "not blank" only up to 100 values: with an import's 2,000 it
+        read the whole table for each list (37 ms at 200,000 contacts, again for every 2,000)."""
+        return self.filter(source_id__in=source_ids).exclude(source_id="")
+
+
 class Patient(models.Model):
     class Sex(models.TextChoices):
         FEMALE = "F", _("Female")
@@ -116,7 +124,8 @@ class Patient(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["last_name", "first_name"]), models.Index(fields=["date_of_birth"])]
-        constraints = [models.UniqueConstraint(fields=["mrn_system", "mrn"], name="patient_mrn_unique")]
+        # MRN first: an MRN without its system (a CSV, an HL7 v2 message) is found through it too.
+        constraints = [models.UniqueConstraint(fields=["mrn", "mrn_system"], name="patient_mrn_unique")]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.mrn})"
@@ -151,6 +160,8 @@ class FamilyContact(models.Model):
     # across siblings and renames.
     source_id = models.CharField("identifier in the EHR", max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SourcedQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["email"]), models.Index(fields=["cell_phone"])]
@@ -213,6 +224,8 @@ class Appointment(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
     # The EHR's identifier for this visit: imports match on it (blank for visits entered here).
     source_id = models.CharField("identifier in the EHR", max_length=100, blank=True)
+
+    objects = SourcedQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["patient", "starts_at"])]

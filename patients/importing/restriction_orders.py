@@ -23,7 +23,7 @@ def restriction_orders_find(
     if not consents:  # most files, and every HL7 message
         return
     identifiers = sorted({d.contact_source_id for c in consents for d in c.denies if d.contact_source_id})
-    by_source = dict(FamilyContact.objects.filter(source_id__in=identifiers).values_list("source_id", "id"))
+    by_source = dict(FamilyContact.objects.with_source_ids(identifiers).values_list("source_id", "id"))
     found: list[tuple[r.ConsentRecord, int | None, list]] = []
     for consent in consents:
         if not consent.in_force:

@@ -191,7 +191,7 @@ class Store:
         by_source: dict[str, int] = {}
         sources = sorted({rec.source_id for rec, _ in todo if rec.source_id})
         for chunk in chunks(sources):
-            by_source.update(FamilyContact.objects.filter(source_id__in=chunk).values_list("source_id", "id"))
+            by_source.update(FamilyContact.objects.with_source_ids(chunk).values_list("source_id", "id"))
         links: dict[tuple, int] = {}  # (patient, FIRST, LAST, relationship) -> contact id
         # (patient, contact) -> (link id, relationship, valid_from, valid_until)
         link_rows: dict[tuple[int, int], tuple] = {}
@@ -316,7 +316,7 @@ class Store:
         for chunk in chunks(list(records.values())):
             existing = {
                 a.source_id: a
-                for a in Appointment.objects.filter(source_id__in=[rec.source_id for rec, _ in chunk]).only(
+                for a in Appointment.objects.with_source_ids([rec.source_id for rec, _ in chunk]).only(
                     "id", "source_id", *fields
                 )
             }
