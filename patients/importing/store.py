@@ -125,7 +125,9 @@ class Store:
         found: dict[tuple[str, str], Patient] = {}
         blank: dict[str, Patient] = {}
         by_mrn: dict[str, list[Patient]] = {}
-        for patient in Patient.objects.filter(mrn__in=[rec.mrn for rec in chunk]).only("id", "mrn", *fields):
+        for patient in Patient.objects.filter(mrn__in_list=[rec.mrn for rec in chunk]).only(
+            "id", "mrn", *fields
+        ):
             found[p_key(patient)] = patient
             by_mrn.setdefault(patient.mrn, []).append(patient)
             if not patient.mrn_system:
@@ -149,7 +151,7 @@ class Store:
         keys = {p_key(rec) for rec in records if rec.mrn and p_key(rec) not in self.patient_ids}
         for chunk in chunks(sorted({mrn for _, mrn in keys})):
             by_mrn: dict[str, list[tuple[tuple[str, str], int]]] = {}
-            for system, mrn, pk in Patient.objects.filter(mrn__in=chunk, merged_into=None).values_list(
+            for system, mrn, pk in Patient.objects.filter(mrn__in_list=chunk, merged_into=None).values_list(
                 "mrn_system", "mrn", "id"
             ):
                 self.patient_ids.setdefault((system, mrn), pk)
@@ -164,7 +166,7 @@ class Store:
         sources = sorted({rec.patient_source_id for rec in records if rec.patient_source_id})
         for chunk in chunks(sources):
             found: dict[str, list[int]] = {}
-            charts = Patient.objects.filter(source_id__in=chunk, merged_into=None)
+            charts = Patient.objects.filter(source_id__in_list=chunk, merged_into=None)
             for source_id, pk in charts.values_list("source_id", "id"):
                 found.setdefault(source_id, []).append(pk)
             self.patient_ids_by_source.update((s, ids[0]) for s, ids in found.items() if len(ids) == 1)
@@ -197,7 +199,7 @@ class Store:
         link_rows: dict[tuple[int, int], tuple] = {}
         for chunk in chunks(sorted({pk for _, pk in todo})):
             for link_id, pid, cid, rel, first, last, since, until in PatientContact.objects.filter(
-                patient_id__in=chunk
+                patient__pk__in_list=chunk
             ).values_list(
                 "id",
                 "patient_id",
@@ -233,7 +235,7 @@ class Store:
         existing_ids = sorted({t for t in targets if isinstance(t, int)})
         before: dict[int, dict] = {}
         for chunk in chunks(existing_ids):
-            for row in FamilyContact.objects.filter(pk__in=chunk).values("id", *CONTACT_FIELDS):
+            for row in FamilyContact.objects.filter(pk__in_list=chunk).values("id", *CONTACT_FIELDS):
                 before[row.pop("id")] = {name: str(value or "") for name, value in row.items()}
         after = {pk: dict(values) for pk, values in before.items()}
         new: dict[tuple, dict] = {}  # the values of each new contact

@@ -45,3 +45,18 @@ def test_mrns_without_their_system_have_an_index_that_starts_with_the_mrn():
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, Patient._meta.db_table)
     assert constraints["patient_mrn_unique"]["columns"][0] == "mrn"
+
+
+@pytest.mark.django_db
+def test_in_list_finds_what_in_finds_with_one_parameter_on_postgresql():
+    parents = [FamilyContactFactory(source_id=f"RP{n}") for n in range(3)]
+    wanted = ["RP0", "RP2", None, "RP9"]
+
+    by_list = FamilyContact.objects.filter(source_id__in_list=wanted).order_by("pk")
+    assert list(by_list) == list(FamilyContact.objects.filter(source_id__in=wanted).order_by("pk"))
+    assert list(by_list) == [parents[0], parents[2]]
+    assert list(FamilyContact.objects.filter(pk__in_list=[parents[1].pk])) == [parents[1]]
+    assert not FamilyContact.objects.filter(source_id__in_list=[]).exists()
+    if connection.vendor == "postgresql":
+        sql, params = by_list.query.sql_with_params()
+        assert "= ANY(%s)" in sql and params == (["RP0", "RP2", "RP9"],)
